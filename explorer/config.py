@@ -1,0 +1,134 @@
+"""RunConfig, the one record of every hyperparameter, and the caps that bound it.
+
+Not the presets (explorer/presets.py) and not the widgets that build a config (explorer/ui/).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+ARCHITECTURES = ("rnn", "lstm", "gru", "transformer")
+TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead")
+NONLINEARITIES = ("tanh", "relu")
+INITS = ("default", "orthogonal", "identity")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+def _env_int(name: str, default: int) -> int:
+    """A cap read from the environment, so a local install can raise it (README: Caps)."""
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every cap in one place. Env vars RNNX_* override the defaults for a local install."""
+
+    max_hidden_size: int = _env_int("RNNX_MAX_HIDDEN_SIZE", 512)
+    max_num_layers: int = 4
+    max_seq_len: int = _env_int("RNNX_MAX_SEQ_LEN", 1000)
+    max_batch_size: int = _env_int("RNNX_MAX_BATCH_SIZE", 512)
+    max_num_heads: int = 8
+    min_lr: float = 1e-6
+    max_lr: float = 10.0
+    max_clip: float = 1e6
+    max_seed: int = 2**31 - 1
+    max_steps_per_run: int = _env_int("RNNX_MAX_STEPS", 100_000)  # training steps one run may take
+    max_history: int = 2_000  # points kept per history series before downsampling
+    max_profiles: int = 400  # gradient-over-time profiles kept for the Gradient flow chart
+    max_trainers: int = _env_int("RNNX_MAX_TRAINERS", 4)  # concurrent training workers per process
+    idle_stop_s: float = float(_env_int("RNNX_IDLE_STOP_S", 300))  # worker stops when no page has looked for this long
+    max_upload_mb: int = 20
+
+
+LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run. Same config + same seed = the same run on one machine."""
+
+    arch: str = "lstm"  # rnn | lstm | gru | transformer
+    task: str = "adding"  # a name in explorer.TASKS
+    seq_len: int = 50  # time steps T per sequence
+    hidden_size: int = 32  # H (d_model for the transformer)
+    num_layers: int = 1  # stacked layers L
+    bidirectional: bool = False  # D = 2 when True (recurrent archs only)
+    nonlinearity: str = "tanh"  # rnn only: tanh | relu
+    init: str = "default"  # default | orthogonal | identity (IRNN: W_hh = I)
+    forget_bias: float | None = None  # lstm: total b_if + b_hf; None keeps torch's init
+    num_heads: int = 2  # transformer only
+    optimizer: str = "adam"  # adam | sgd (momentum 0.9) | rmsprop
+    lr: float = 3e-3  # learning rate
+    batch_size: int = 32  # sequences per training step
+    clip_grad_norm: float | None = None  # max global grad norm; None = no clipping
+    seed: int = 0  # seeds weights, data and the probe batch
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def replace(self, **changes: Any) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
+        """Build from a plain dict (a saved run, a URL); unknown keys raise ValueError."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown RunConfig field(s): {', '.join(unknown)}")
+        return cls(**values)
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}; got {value!r}")
+
+
+def _check_float(name: str, value: Any, low: float, high: float, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not low <= value <= high:
+        extra = " or None" if optional else ""
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}{extra}; got {value!r}")
+
+
+def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
+    """Raise ValueError naming the first field out of range, and the allowed range."""
+    _check_choice("arch", c.arch, ARCHITECTURES)
+    _check_choice("task", c.task, TASK_NAMES)
+    _check_int("seq_len", c.seq_len, 2, limits.max_seq_len)
+    _check_int("hidden_size", c.hidden_size, 1, limits.max_hidden_size)
+    _check_int("num_layers", c.num_layers, 1, limits.max_num_layers)
+    if not isinstance(c.bidirectional, bool):
+        raise ValueError(f"bidirectional must be True or False; got {c.bidirectional!r}")
+    _check_choice("nonlinearity", c.nonlinearity, NONLINEARITIES)
+    _check_choice("init", c.init, INITS)
+    _check_float("forget_bias", c.forget_bias, -20.0, 20.0, optional=True)
+    _check_int("num_heads", c.num_heads, 1, limits.max_num_heads)
+    if c.arch == "transformer" and c.hidden_size % c.num_heads:
+        raise ValueError(
+            f"hidden_size must be a multiple of num_heads for the transformer; got {c.hidden_size} and {c.num_heads}"
+        )
+    _check_choice("optimizer", c.optimizer, OPTIMIZERS)
+    _check_float("lr", c.lr, limits.min_lr, limits.max_lr)
+    _check_int("batch_size", c.batch_size, 1, limits.max_batch_size)
+    _check_float("clip_grad_norm", c.clip_grad_norm, 1e-6, limits.max_clip, optional=True)
+    _check_int("seed", c.seed, 0, limits.max_seed)
