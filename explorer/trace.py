@@ -1,43 +1,117 @@
-"""Trace: every internal of a model on the probe batch, as numpy. The explicit time loop comes later in this file."""
+"""The instrumented time loop: re-runs a batch through the model's own parameters and records every internal.
+
+Not training (explorer/run.py) and not the record it fills (explorer/records.py). Tests prove the
+loop reproduces torch's fused forward.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
+import torch
+from torch import nn
+
+from explorer.records import Trace
+
+__all__ = ["Trace", "trace_model"]
+
+GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}  # torch's chunk order
 
 
-@dataclass
-class Trace:
-    """One look inside a model. L layers, D directions (1 or 2), B probe examples, T steps, H units.
+def _cell(arch: str, nonlinearity: str, xw: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
+          w_hh: torch.Tensor, b_hh: torch.Tensor):
+    """One step. xw = W_ih x_t + b_ih (B, G*H), precomputed for all t. Returns (h_t, c_t, gates).
 
-    Both directions are indexed by input time step, as torch's outputs are: for direction 1,
-    index t holds the state after reading inputs T-1 down to t.
+    rnn:  h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+    lstm: i, f, g, o = sigma, sigma, tanh, sigma of (W_i* x_t + b_i* + W_h* h_{t-1} + b_h*)
+          c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+    gru:  r, z = sigma(W_i* x_t + b_i* + W_h* h_{t-1} + b_h*)
+          n = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn));  h_t = (1 - z) * n + z * h_{t-1}
     """
+    hw = h @ w_hh.T + b_hh  # (B, G*H)
+    if arch == "rnn":
+        pre = xw + hw
+        return (torch.tanh(pre) if nonlinearity == "tanh" else torch.relu(pre)), None, {}
+    if arch == "lstm":
+        i, f, g, o = (xw + hw).chunk(4, dim=-1)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g
+        return o * torch.tanh(c), c, {"i": i, "f": f, "g": g, "o": o}
+    x_r, x_z, x_n = xw.chunk(3, dim=-1)
+    h_r, h_z, h_n = hw.chunk(3, dim=-1)
+    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+    n = torch.tanh(x_n + r * h_n)
+    return (1 - z) * n + z * h, None, {"r": r, "z": z, "n": n}
 
-    arch: str  # rnn | lstm | gru | transformer
-    task: str  # task name
-    kind: str  # "classify" (targets are class indices) or "regress" (targets are values)
-    hidden: np.ndarray  # (L, D, B, T, H) h_t; transformer: each block's output, D = 1
-    cell: np.ndarray | None  # (L, D, B, T, H) c_t, lstm only
-    gates: dict[str, np.ndarray]  # gate -> (L, D, B, T, H): lstm i f g o, gru r z n; {} otherwise
-    grad_norm: np.ndarray  # (L, D, T) batch mean of ||dL/dh_t||, total derivative through later steps
-    attention: np.ndarray | None  # (L, heads, B, T, T) [.., t, s] = weight of query t on key s; transformer only
-    inputs: np.ndarray  # (B, T, I)
-    targets: np.ndarray  # classify: (B, T) int, -100 where not scored; regress: (B, T, O) float, NaN where not scored
-    predictions: np.ndarray  # (B, T, O) = model(probe): logits (classify) or values (regress)
-    loss: float  # task loss of predictions on targets
-    step: int  # training steps taken when traced
-    tokens: list[list[str]] = field(default_factory=list)  # (B, T) readable input symbol per step
-    classes: list[str] = field(default_factory=list)  # classify: readable name of each output class
 
-    @property
-    def shape(self) -> tuple[int, int, int, int, int]:
-        """(L, D, B, T, H)."""
-        return self.hidden.shape  # type: ignore[return-value]
+def _run_direction(rnn: nn.RNNBase, arch: str, layer_input: torch.Tensor, layer: int, direction: int):
+    """One layer, one direction. layer_input (B, T, I_l). Returns lists over t (input-time order)."""
+    suffix = f"_l{layer}" + ("_reverse" if direction else "")
+    w_ih, w_hh = getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)
+    b_ih, b_hh = getattr(rnn, "bias_ih" + suffix), getattr(rnn, "bias_hh" + suffix)
+    B, T, _ = layer_input.shape
+    xw = layer_input @ w_ih.T + b_ih  # (B, T, G*H)
+    h = layer_input.new_zeros(B, rnn.hidden_size)
+    c = torch.zeros_like(h) if arch == "lstm" else None
+    hs, cs, gates = [None] * T, [None] * T, [None] * T
+    order = range(T - 1, -1, -1) if direction else range(T)
+    nonlinearity = getattr(rnn, "nonlinearity", "tanh")
+    for t in order:
+        h, c, g = _cell(arch, nonlinearity, xw[:, t], h, c, w_hh, b_hh)
+        hs[t], cs[t], gates[t] = h, c, g
+    return hs, cs, gates
 
-    @property
-    def scored(self) -> np.ndarray:
-        """(B, T) bool: the steps where the loss looks at the output."""
-        if self.kind == "classify":
-            return self.targets >= 0
-        return ~np.isnan(self.targets).any(axis=-1)
+
+def _stack(per_layer: list[list[list[torch.Tensor]]]) -> np.ndarray:
+    """[layer][direction][t] of (B, H) -> (L, D, B, T, H)."""
+    return np.stack([np.stack([torch.stack(ts, dim=1).detach().numpy() for ts in dirs]) for dirs in per_layer])
+
+
+def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
+    """-> dict of Trace fields for a RecurrentModel on inputs x (B, T, I) and targets y."""
+    rnn, arch = model.rnn, model.arch
+    D = 2 if rnn.bidirectional else 1
+    hidden, cells, gates = [], [], []
+    layer_input = x
+    for layer in range(rnn.num_layers):
+        runs = [_run_direction(rnn, arch, layer_input, layer, d) for d in range(D)]
+        hidden.append([r[0] for r in runs])
+        cells.append([r[1] for r in runs])
+        gates.append([r[2] for r in runs])
+        layer_input = torch.cat([torch.stack(r[0], dim=1) for r in runs], dim=-1)  # (B, T, D*H)
+    predictions = model.head(layer_input)  # (B, T, O)
+    loss = loss_fn(predictions, y)
+    flat = [h for dirs in hidden for ts in dirs for h in ts]
+    grads = torch.autograd.grad(loss, flat, allow_unused=True)
+    norms = [g.norm(dim=-1).mean() if g is not None else torch.zeros(()) for g in grads]
+    T = x.shape[1]
+    grad_norm = torch.stack(norms).reshape(rnn.num_layers, D, T).numpy()  # (L, D, T)
+    names = GATE_NAMES[arch]
+    return dict(
+        hidden=_stack(hidden),
+        cell=_stack(cells) if arch == "lstm" else None,
+        gates={k: _stack([[[g[k] for g in ts] for ts in dirs] for dirs in gates]) for k in names},
+        grad_norm=grad_norm, attention=None,
+        predictions=predictions.detach().numpy(), loss=float(loss.detach()),
+    )
+
+
+def trace_transformer(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
+    """-> dict of Trace fields for a TinyTransformer: block outputs as 'hidden', attention per head."""
+    predictions, hidden, attention = model.forward_internals(x, need_weights=True)
+    loss = loss_fn(predictions, y)
+    grads = torch.autograd.grad(loss, hidden)
+    grad_norm = torch.stack([g.norm(dim=-1).mean(dim=0) for g in grads])[:, None]  # (L, 1, T)
+    return dict(
+        hidden=torch.stack(hidden)[:, None].detach().numpy(),  # (L, 1, B, T, H)
+        cell=None, gates={}, grad_norm=grad_norm.numpy(),
+        attention=torch.stack(attention).transpose(1, 2).detach().numpy(),  # (L, nh, B, T, T)
+        predictions=predictions.detach().numpy(), loss=float(loss.detach()),
+    )
+
+
+
+def trace_model(model, x: torch.Tensor, y: torch.Tensor, loss_fn) -> dict:
+    """Trace fields that depend on the model; Run.trace() adds inputs, targets, step and labels."""
+    with torch.enable_grad():
+        if getattr(model, "arch", None) == "transformer":
+            return trace_transformer(model, x, y, loss_fn)
+        return trace_recurrent(model, x, y, loss_fn)

@@ -1,0 +1,43 @@
+"""Trace: every internal of a model on the probe batch, as numpy. Not the loop that fills it (explorer/trace.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Trace:
+    """One look inside a model. L layers, D directions (1 or 2), B probe examples, T steps, H units.
+
+    Both directions are indexed by input time step, as torch's outputs are: for direction 1,
+    index t holds the state after reading inputs T-1 down to t.
+    """
+
+    arch: str  # rnn | lstm | gru | transformer
+    task: str  # task name
+    kind: str  # "classify" (targets are class indices) or "regress" (targets are values)
+    hidden: np.ndarray  # (L, D, B, T, H) h_t; transformer: each block's output, D = 1
+    cell: np.ndarray | None  # (L, D, B, T, H) c_t, lstm only
+    gates: dict[str, np.ndarray]  # gate -> (L, D, B, T, H): lstm i f g o, gru r z n; {} otherwise
+    grad_norm: np.ndarray  # (L, D, T) batch mean of ||dL/dh_t||, total derivative through later steps
+    attention: np.ndarray | None  # (L, heads, B, T, T) [.., t, s] = weight of query t on key s; transformer only
+    inputs: np.ndarray  # (B, T, I)
+    targets: np.ndarray  # classify: (B, T) int, -100 where not scored; regress: (B, T, O) float, NaN where not scored
+    predictions: np.ndarray  # (B, T, O) = model(probe): logits (classify) or values (regress)
+    loss: float  # task loss of predictions on targets
+    step: int  # training steps taken when traced
+    tokens: list[list[str]] = field(default_factory=list)  # (B, T) readable input symbol per step
+    classes: list[str] = field(default_factory=list)  # classify: readable name of each output class
+
+    @property
+    def shape(self) -> tuple[int, int, int, int, int]:
+        """(L, D, B, T, H)."""
+        return self.hidden.shape  # type: ignore[return-value]
+
+    @property
+    def scored(self) -> np.ndarray:
+        """(B, T) bool: the steps where the loss looks at the output."""
+        if self.kind == "classify":
+            return self.targets >= 0
+        return ~np.isnan(self.targets).any(axis=-1)

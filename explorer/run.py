@@ -1,0 +1,178 @@
+"""Run = config + task + model + optimizer: train(steps), trace(), save/load.
+
+Knows nothing of Streamlit or of which page drives it; progress leaves through history and
+an optional callback (as minGPT's trainer does).
+"""
+from __future__ import annotations
+
+import io
+import math
+import threading
+import time
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import torch
+
+from explorer.checkpoint import FORMAT, VERSION, read_checkpoint
+from explorer.config import LIMITS, RunConfig
+from explorer.history import History
+from explorer.models import build_model
+from explorer.records import Trace
+from explorer.tasks import make_task
+from explorer.trace import trace_model
+
+PROBE_SIZE = 8  # examples in the fixed probe batch the trace looks at
+PROBE_SEED_OFFSET = 7_919  # the probe comes from its own generator, never from the training stream
+_init_lock = threading.Lock()  # weights come from the global RNG: one run seeds and builds at a time
+
+
+def _optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=config.lr)
+    return torch.optim.Adam(params, lr=config.lr)
+
+
+class Run:
+    """One training run. Same config and seed give the same weights, batches and loss history."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.task = make_task(config.task, config.seq_len)
+        with _init_lock, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.model = build_model(config, self.task.input_size, self.task.output_size, self.task.causal)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = _optimizer(config, self.params)
+        self.generator = torch.Generator().manual_seed(config.seed)  # training batches
+        probe_generator = torch.Generator().manual_seed(config.seed + PROBE_SEED_OFFSET)
+        self.probe, self.probe_targets = self.task.sample(PROBE_SIZE, probe_generator)  # (B, T, I), targets
+        self.history = History(
+            metric_name=self.task.metric_name, chance=float(self.task.chance),
+            higher_is_better=self.task.higher_is_better, clip_grad_norm=config.clip_grad_norm,
+            max_points=LIMITS.max_history, max_profiles=LIMITS.max_profiles,
+        )
+        self.step = 0  # training steps taken
+        self.status = "ok"  # "ok" | "diverged"
+        self.message = ""  # why the run stopped, when it did
+        self.wall = 0.0  # seconds spent in train()
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.params)
+
+    # -- training -------------------------------------------------------------------------
+
+    def train(self, steps: int, callback: Callable[["Run"], bool | None] | None = None) -> int:
+        """Take up to `steps` training steps; stops early on divergence or when callback returns False.
+
+        Returns the number of steps taken. Never raises on a diverging loss: sets status instead.
+        """
+        if not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be a non-negative integer; got {steps!r}")
+        steps = min(steps, LIMITS.max_steps_per_run - self.step)
+        taken = 0
+        while taken < steps and self.status == "ok":
+            self.train_step()
+            taken += 1
+            if callback is not None and callback(self) is False:
+                break
+        return taken
+
+    def train_step(self) -> float:
+        """One optimizer step on a fresh batch; returns the batch loss (NaN-safe, never raises)."""
+        if self.status != "ok":
+            return math.nan
+        start = time.perf_counter()
+        x, y = self.task.sample(self.config.batch_size, self.generator)
+        output = self.model(x)  # (B, T, O)
+        loss = self.task.loss(output, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grads = [p.grad for p in self.params if p.grad is not None]
+        norm = torch.nn.utils.get_total_norm(grads).item()  # pre-clip: shows the explosion
+        loss_value = loss.item()
+        self.step += 1
+        if not (math.isfinite(loss_value) and math.isfinite(norm)):
+            self._diverge(loss_value, norm)
+        else:
+            if self.config.clip_grad_norm is not None:
+                torch.nn.utils.clip_grads_with_norm_(self.params, self.config.clip_grad_norm, torch.tensor(norm))
+            self._optimizer_step(norm)
+        self.wall += time.perf_counter() - start
+        metric = self.task.metric(output.detach(), y) if self.status == "ok" else math.nan
+        self.history.record(self.step, loss_value, metric, norm if math.isfinite(norm) else math.nan, self.wall)
+        return loss_value
+
+    def _optimizer_step(self, norm: float) -> None:
+        """Step; a huge update may overflow the weights, so keep a copy when one is possible."""
+        risky = self.config.lr * norm > 1e4
+        saved = [p.detach().clone() for p in self.params] if risky else None
+        self.optimizer.step()
+        if saved and not all(torch.isfinite(p).all() for p in self.params):
+            with torch.no_grad():
+                for p, old in zip(self.params, saved):
+                    p.copy_(old)
+            self._diverge(math.inf, norm, weights=True)
+
+    def _diverge(self, loss: float, norm: float, weights: bool = False) -> None:
+        what = "the weights overflowed" if weights else f"the loss became {loss}"
+        self.status = "diverged"
+        self.message = (
+            f"Diverged at step {self.step}: {what} (gradient norm {norm:.3g}). "
+            f"The weights from step {self.step - 1} are kept. Try a lower learning rate "
+            f"(now {self.config.lr:g}) or turn on gradient clipping."
+        )
+
+    # -- looking inside -------------------------------------------------------------------
+
+    def trace(self, x: torch.Tensor | None = None, y: torch.Tensor | None = None) -> Trace:
+        """Trace of the probe batch (or of x, y); also records the gradient profile in history."""
+        probe = x is None
+        x, y = (self.probe, self.probe_targets) if probe else (x, y)
+        fields = trace_model(self.model, x, y, self.task.loss)
+        if probe:
+            self.history.record_profile(self.step, fields["grad_norm"])
+        return Trace(
+            arch=self.config.arch, task=self.task.name, kind=self.task.kind, step=self.step,
+            inputs=x.numpy(), targets=y.numpy(), tokens=self.task.tokens(x),
+            classes=list(getattr(self.task, "classes", [])), **fields,
+        )
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    @torch.no_grad()
+    def evaluate(self, batches: int = 4, batch_size: int = 64, seed: int = 1) -> float:
+        """Metric on fresh batches from a generator of its own (held-out data where the task has it)."""
+        generator = torch.Generator().manual_seed(self.config.seed + seed * 104_729)
+        sample = getattr(self.task, "sample_test", self.task.sample)
+        values = [self.task.metric(self.model(x), y) for x, y in (sample(batch_size, generator) for _ in range(batches))]
+        return sum(values) / len(values)
+
+    # -- files ----------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION, "config": self.config.to_dict(),
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "history": self.history.to_state(), "generator": self.generator.get_state(),
+            "step": self.step, "status": self.status, "message": self.message, "wall": self.wall,
+        }
+
+    def save(self, path: str | Path | BinaryIO) -> None:
+        """Config, weights, optimizer state and history in one file (tensors and plain values only)."""
+        torch.save(self.state(), path)
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        self.save(buffer)
+        return buffer.getvalue()
+
+    @classmethod
+    def load(cls, source: str | Path | BinaryIO | bytes) -> "Run":
+        """Load a saved run. Never executes code from the file; anything wrong raises ValueError."""
+        return read_checkpoint(cls, source)
