@@ -1,0 +1,55 @@
+"""Chart panels shared by pages: one run's charts, laid out with a caption under each. Streamlit only draws."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import charts, style
+from explorer.ui import state
+from explorer.ui.worker import RunView
+
+
+def chart(fig, name: str, key: str) -> None:
+    """A plotly chart (with plotly's PNG download) and the caption that says what to look for."""
+    st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
+    st.caption(charts.CAPTIONS[name])
+
+
+def scale() -> float:
+    return style.LECTURE_SCALE if state.get(state.LECTURE) else 1.0
+
+
+def status_line(view: RunView, steps_per_s: float | None = None) -> str:
+    h = view.history
+    parts = [f"**step {view.step}**"]
+    if len(h):
+        parts.append(f"loss {h.loss[-1]:.4g}")
+        metric = h.metric[-1]
+        parts.append(f"{h.metric_name} {metric:.3g} (chance {h.chance:.3g})")
+    if steps_per_s:
+        parts.append(f"{steps_per_s:.0f} steps/s")
+    return " · ".join(parts)
+
+
+def run_charts(view: RunView, key: str, *, example: int = 0, layer: int = 0, columns: int = 2) -> None:
+    """Every chart of one run: training curves, gradients over time, states, gates or attention, prediction."""
+    s = scale()
+    trace, history = view.trace, view.history
+    figures = [
+        (charts.loss_chart(history, scale=s), "loss_chart"),
+        (charts.param_grad_chart(history, scale=s), "param_grad_chart"),
+        (charts.grad_norm_chart(trace, initial=view.initial, scale=s), "grad_norm_chart"),
+        (charts.gradient_flow_heatmap(history, layer=layer, scale=s), "gradient_flow_heatmap"),
+        (charts.hidden_state_heatmap(trace, layer=layer, example=example, scale=s), "hidden_state_heatmap"),
+    ]
+    if trace.arch == "transformer":
+        figures.append((charts.attention_heatmaps(trace, layer=layer, example=example, scale=s), "attention_heatmaps"))
+    elif trace.gates:
+        figures.append((charts.gate_heatmaps(trace, layer=layer, example=example, scale=s), "gate_heatmaps"))
+    if trace.cell is not None:
+        figures.append((charts.cell_state_heatmap(trace, layer=layer, example=example, scale=s), "cell_state_heatmap"))
+    figures.append((charts.prediction_chart(trace, example=example, scale=s), "prediction_chart"))
+    for start in range(0, len(figures), columns):
+        cols = st.columns(columns)
+        for col, (fig, name) in zip(cols, figures[start:start + columns]):
+            with col:
+                chart(fig, name, key=f"{key}-{name}")

@@ -1,0 +1,39 @@
+"""Typed helpers over st.session_state: key names live here, pages never index session_state directly."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.config import RunConfig
+
+PRESET = "preset"  # name of the active preset, or None
+AUTOSTART = "autostart"  # start training on the next Train page run
+NOTICES = "notices"  # messages to show once (bad URL values)
+LECTURE = "lecture"  # projector mode toggle (a widget key)
+CONFIG = "config"  # the last valid RunConfig built from the sidebar
+INITIALISED = "initialised"
+EXAMPLE = "example"  # probe example shown on the Train page
+UPLOADED = "uploaded_run"  # a Run loaded from a file, waiting to replace the current one
+
+
+def get(key: str, default=None):
+    return st.session_state.get(key, default)
+
+
+def put(key: str, value) -> None:
+    st.session_state[key] = value
+
+
+def pop(key: str, default=None):
+    return st.session_state.pop(key, default)
+
+
+def config() -> RunConfig:
+    return st.session_state.get(CONFIG) or RunConfig()
+
+
+def add_notice(text: str) -> None:
+    st.session_state.setdefault(NOTICES, []).append(text)
+
+
+def take_notices() -> list[str]:
+    return st.session_state.pop(NOTICES, [])

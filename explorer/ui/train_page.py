@@ -1,0 +1,82 @@
+"""The Train page: controls outside, a live view fragment inside that redraws from the worker's snapshots."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.ui import panels, presets_ui, session, state
+from explorer.ui.worker import Snapshot, Worker
+
+REFRESH_S = 0.4  # the live view's redraw period while training
+
+
+def render() -> None:
+    config = state.config()
+    preset = presets_ui.active(config)
+    configs, budget = (preset.configs, preset.steps) if preset else ((config,), None)
+    worker = session.worker_for(configs, budget)
+    st.title(preset.title if preset else "Train")
+    if preset:
+        st.markdown(preset.narration)
+    worker = _controls(worker)
+    if state.pop(state.AUTOSTART):
+        worker.start()
+    example, layer = _view_options(worker)
+    live = st.fragment(run_every=REFRESH_S if worker.training else None)(_live)
+    live(worker, example, layer, worker.training)
+    if preset:
+        presets_ui.verdict(preset, worker)
+
+
+def _controls(worker: Worker) -> Worker:
+    cols = st.columns([1, 1, 1, 1, 5])
+    if cols[0].button("Train", type="primary", help="Start or resume training in the background."):
+        worker.start()
+    if cols[1].button("Pause", help="Stop after the current step."):
+        worker.pause()
+    if cols[2].button("Step", help="One training step, then a fresh look inside."):
+        worker.step()
+    if cols[3].button("Reset", help="New run from the same setup and seed: the same initial weights again."):
+        worker = session.reset()
+    return worker
+
+
+def _view_options(worker: Worker) -> tuple[int, int]:
+    run = worker.runs[0]
+    cols = st.columns([2, 2, 5])
+    example = cols[0].selectbox("Probe example", range(run.probe.shape[0]), key=state.EXAMPLE,
+                                help="Which sequence of the fixed probe batch the state charts show.")
+    layers = run.config.num_layers
+    layer = cols[1].selectbox("Layer", range(layers), format_func=lambda k: f"layer {k}", key="view_layer",
+                              disabled=layers == 1) if layers > 1 else 0
+    return int(example), int(layer or 0)
+
+
+def _live(worker: Worker, example: int, layer: int, was_training: bool) -> None:
+    worker.touch()
+    snap = worker.snapshot
+    if was_training and snap.state != "training":
+        st.rerun()  # training ended: redraw the whole page once, without the timer
+    _status(snap)
+    if len(snap.runs) == 1:
+        panels.run_charts(snap.runs[0], key="run0", example=example, layer=layer)
+        return
+    cols = st.columns(len(snap.runs))
+    for index, (col, view) in enumerate(zip(cols, snap.runs)):
+        with col:
+            st.subheader(presets_ui.label(worker.runs[index].config, worker.runs))
+            st.markdown(panels.status_line(view))
+            if view.status != "ok":
+                st.error(view.message)
+            panels.run_charts(view, key=f"run{index}", example=example, layer=layer, columns=1)
+
+
+def _status(snap: Snapshot) -> None:
+    view = snap.runs[0]
+    line = panels.status_line(view, snap.steps_per_s if snap.state == "training" else None)
+    st.markdown(f"{line} · *{snap.state}*" if len(snap.runs) == 1 else f"*{snap.state}* · {snap.steps_per_s:.0f} steps/s")
+    if snap.state == "busy":
+        st.warning(snap.message)
+    elif len(snap.runs) == 1 and view.status != "ok":
+        st.error(view.message)
+    elif snap.message and snap.state != "training":
+        st.info(snap.message)

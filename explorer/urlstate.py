@@ -1,0 +1,92 @@
+"""Query parameters <-> RunConfig: parse, validate and clamp a shared link. Pure: no Streamlit.
+
+Bad values never raise: they are ignored (or clamped to a cap) and a notice says so.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+from explorer.config import FIELDS, LIMITS, RunConfig
+
+EXTRA_PARAMS = ("preset", "lecture", "page")
+_BOUNDS = {  # numeric fields: (low, high) to clamp to
+    "seq_len": (2, LIMITS.max_seq_len), "hidden_size": (1, LIMITS.max_hidden_size),
+    "num_layers": (1, LIMITS.max_num_layers), "num_heads": (1, LIMITS.max_num_heads),
+    "batch_size": (1, LIMITS.max_batch_size), "seed": (0, LIMITS.max_seed),
+    "lr": (LIMITS.min_lr, LIMITS.max_lr), "clip_grad_norm": (1e-6, LIMITS.max_clip), "forget_bias": (-20.0, 20.0),
+}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+_NONE = ("", "none", "off")
+
+
+def _parse(name: str, text: str, default):
+    """-> value of the field's type; raises ValueError on a malformed value."""
+    kind = type(default) if default is not None else float
+    if name in ("forget_bias", "clip_grad_norm") and text.strip().lower() in _NONE:
+        return None
+    if kind is bool:
+        low = text.strip().lower()
+        if low not in _TRUE + _FALSE:
+            raise ValueError("expected 1 or 0")
+        return low in _TRUE
+    if kind is int:
+        return int(float(text)) if float(text).is_integer() else int("x")
+    if kind is float:
+        value = float(text)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("not a finite number")
+        return value
+    return text.strip().lower()
+
+
+def config_from_params(params: Mapping[str, str], base: RunConfig | None = None) -> tuple[RunConfig, list[str]]:
+    """Apply query parameters to `base`; -> (config, notices). Unknown or bad values are skipped."""
+    config = base or RunConfig()
+    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+    notices, values = [], {}
+    for name, text in params.items():
+        if name in EXTRA_PARAMS:
+            continue
+        if name not in FIELDS:
+            notices.append(f"Ignored unknown URL parameter '{name}'.")
+            continue
+        try:
+            value = _parse(name, str(text), defaults[name])
+        except (ValueError, OverflowError):
+            notices.append(f"Ignored {name}={text!r}: not a valid value.")
+            continue
+        if name in _BOUNDS and value is not None:
+            low, high = _BOUNDS[name]
+            if not low <= value <= high:
+                clamped = min(max(value, low), high)
+                notices.append(f"{name}={text} is outside {low:g}..{high:g}; using {clamped:g}.")
+                value = clamped
+        values[name] = value
+    try:
+        return config.replace(**values), notices
+    except ValueError:
+        pass  # some combination is invalid: apply one at a time and name the culprit
+    for name, value in values.items():
+        try:
+            config = config.replace(**{name: value})
+        except ValueError as error:
+            notices.append(f"Ignored {name}={params[name]!r}: {error}.")
+    return config, notices
+
+
+def params_from_config(config: RunConfig) -> dict[str, str]:
+    """Only the fields that differ from the defaults, so links stay short."""
+    defaults = RunConfig()
+    out = {}
+    for name in FIELDS:
+        value = getattr(config, name)
+        if value == getattr(defaults, name):
+            continue
+        if isinstance(value, bool):
+            out[name] = "1" if value else "0"
+        elif value is None:
+            out[name] = "none"
+        else:
+            out[name] = f"{value:g}" if isinstance(value, float) else str(value)
+    return out
