@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.ui import sidebar, state, urlsync
+from explorer.ui import presets_ui, sidebar, urlsync
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (("home", "Home", ""), ("train", "Train", "train"), ("inspect", "Inspect", "inspect"),
@@ -30,6 +30,7 @@ def main() -> None:
     try:
         urlsync.restore_once()
         config = sidebar.draw()
+        presets_ui.active(config)  # a changed sidebar leaves the preset
         urlsync.publish(config)
         st.navigation(pages()).run()
     finally:

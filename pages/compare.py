@@ -1,0 +1,9 @@
+"""Compare: coming next."""
+import streamlit as st
+
+from explorer.ui.shell import ensure_shell
+
+ensure_shell()
+
+st.title("Compare")
+st.info("This page is being built.")
