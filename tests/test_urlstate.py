@@ -1,0 +1,42 @@
+"""Shared links: every RunConfig field round-trips through query parameters; bad values become notices."""
+from explorer.config import LIMITS, RunConfig
+from explorer.urlstate import config_from_params, params_from_config
+
+
+def test_every_field_round_trips():
+    config = RunConfig(arch="rnn", task="parity", seq_len=77, hidden_size=24, num_layers=2, bidirectional=True,
+                       nonlinearity="relu", init="identity", optimizer="sgd", lr=0.0123, batch_size=16,
+                       clip_grad_norm=2.5, seed=42)
+    restored, notices = config_from_params(params_from_config(config))
+    assert restored == config and notices == []
+    lstm = RunConfig(arch="lstm", forget_bias=2.0)
+    assert config_from_params(params_from_config(lstm))[0] == lstm
+
+
+def test_defaults_make_an_empty_link():
+    assert params_from_config(RunConfig()) == {}
+
+
+def test_out_of_range_values_are_clamped_with_a_notice():
+    config, notices = config_from_params({"seq_len": "999999", "lr": "1e9"})
+    assert config.seq_len == LIMITS.max_seq_len and config.lr == LIMITS.max_lr
+    assert len(notices) == 2 and "seq_len" in notices[0]
+
+
+def test_malformed_and_unknown_values_are_ignored_with_a_notice():
+    config, notices = config_from_params({"arch": "mamba", "hidden_size": "lots", "bidirectional": "maybe",
+                                          "evil": "<script>", "lr": "nan"})
+    assert config == RunConfig()
+    assert len(notices) == 5
+
+
+def test_inconsistent_values_keep_the_rest():
+    config, notices = config_from_params({"arch": "transformer", "hidden_size": "30", "num_heads": "4", "seed": "3"})
+    assert config.arch == "transformer" and config.hidden_size == 30 and config.seed == 3
+    assert config.num_heads == RunConfig().num_heads
+    assert any("num_heads" in n for n in notices)
+
+
+def test_preset_and_lecture_are_not_config_fields():
+    config, notices = config_from_params({"preset": "lstm_memory", "lecture": "1"})
+    assert config == RunConfig() and notices == []
