@@ -1,0 +1,28 @@
+"""Toy sequence tasks by name: the registry TASKS and make_task(). Not models, not training.
+
+Every task is a seeded batch generator with a loss, a metric and its chance level; see base.Task.
+"""
+from __future__ import annotations
+
+from explorer.tasks.base import IGNORE, Task
+from explorer.tasks.forecast import Forecast, Sine, Sunspots
+from explorer.tasks.language import Sentiment, Text
+from explorer.tasks.memory import Adding, Copy, Recall
+from explorer.tasks.symbolic import Lookahead, Parity
+
+TASKS: dict[str, type[Task]] = {
+    task.name: task for task in (Adding, Copy, Recall, Parity, Sine, Sunspots, Text, Sentiment, Lookahead)
+}
+
+
+def make_task(name: str, seq_len: int) -> Task:
+    """The task called `name` with sequences of seq_len steps; ValueError on an unknown name."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
+    return TASKS[name](seq_len)
+
+
+__all__ = [
+    "IGNORE", "Task", "TASKS", "make_task", "Forecast",
+    "Adding", "Copy", "Recall", "Parity", "Sine", "Sunspots", "Text", "Sentiment", "Lookahead",
+]
