@@ -23,7 +23,11 @@ ensure_venv() {
     fi
     local args=() f
     for f in "$@"; do args+=(-r "$f"); done
-    echo "Installing ${*} into .venv (first run takes a few minutes)"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" || return 1
+    echo "Installing ${*} into .venv (first run takes a few minutes; log: .venv/pip-install.log)"
+    if ! .venv/bin/python -m pip install --disable-pip-version-check "${args[@]}" >.venv/pip-install.log 2>&1; then
+        tail -n 40 .venv/pip-install.log >&2
+        echo "error: pip install failed; full log in .venv/pip-install.log" >&2
+        return 1
+    fi
     echo "$want" > "$stamp"
 }
