@@ -1,0 +1,53 @@
+"""Chart builders: Trace / History (plain numpy) -> plotly Figure. Pure: no torch, no streamlit.
+
+Every builder returns a titled go.Figure with labelled axes, styled from explorer.style, and takes
+`scale` (style.LECTURE_SCALE on a projector) to enlarge fonts and heights. CAPTIONS holds the
+one line a page shows under each chart: what to look for.
+"""
+from __future__ import annotations
+
+from explorer.charts.attention import attention_grid, attention_heatmaps
+from explorer.charts.geometry import eigenvalue_chart, hidden_trajectory, saliency_strip
+from explorer.charts.gradients import grad_norm_chart, gradient_flow_heatmap
+from explorer.charts.prediction import prediction_chart, softmax
+from explorer.charts.states import cell_state_heatmap, gate_heatmap, gate_heatmaps, hidden_state_heatmap
+from explorer.charts.training import loss_chart, loss_compare_chart, param_grad_chart
+
+CAPTIONS: dict[str, str] = {
+    "loss_chart": "Loss should fall and the metric leave the dashed chance line; a flat metric at chance "
+                  "means the model has not found the signal yet.",
+    "loss_compare_chart": "Same task, same budget: the curve that drops first and lowest learned the "
+                          "long-range dependency best.",
+    "hidden_state_heatmap": "Each row is one unit of h_t; watch for units that switch on at the important "
+                            "inputs and hold their value afterwards (memory).",
+    "cell_state_heatmap": "c_t is the LSTM's memory: a unit that keeps a steady colour across many steps "
+                          "is carrying information forward.",
+    "gate_heatmaps": "Sigmoid gates run from 0 (closed) to 1 (open): a forget gate f near 1 keeps the cell, "
+                     "an update gate z near 1 keeps the GRU state.",
+    "gate_heatmap": "One gate, on its fixed range: look for the time steps where it opens or closes.",
+    "grad_norm_chart": "How strongly the loss reaches back to each time step: a line that drops by orders "
+                       "of magnitude towards t=0 is a vanishing gradient; one that climbs is exploding.",
+    "gradient_flow_heatmap": "Each row is ||dL/dh_t|| at one training step: dark at early t means the "
+                             "gradient vanishes before it reaches them; watch the band change as training goes on.",
+    "param_grad_chart": "Spikes are exploding gradients; with clipping on, every step above the dashed "
+                        "line is scaled back down to it.",
+    "prediction_chart": "Where the model is right and where it is not: compare the prediction with the "
+                        "target at the scored steps only.",
+    "attention_heatmaps": "Row t shows where query step t looks: a bright off-diagonal spot means it "
+                          "retrieves an earlier input.",
+    "attention_grid": "Every layer and head at once: heads that specialise show distinct patterns "
+                      "(diagonal, previous token, a fixed key).",
+    "hidden_trajectory": "The path of h_t through state space: loops and fixed points show what the network "
+                         "has learned to remember.",
+    "eigenvalue_chart": "Eigenvalues outside the unit circle make some directions grow at every step "
+                        "(exploding); all well inside make signals fade (vanishing).",
+    "saliency_strip": "Which input steps the output at t depends on: for a memory task the bright cells "
+                      "should be the ones that hold the answer.",
+}
+
+__all__ = [
+    "CAPTIONS", "attention_grid", "attention_heatmaps", "cell_state_heatmap", "eigenvalue_chart",
+    "gate_heatmap", "gate_heatmaps", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
+    "hidden_trajectory", "loss_chart", "loss_compare_chart", "param_grad_chart", "prediction_chart",
+    "saliency_strip", "softmax",
+]

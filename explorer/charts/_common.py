@@ -1,0 +1,176 @@
+"""Shared layout and data helpers for the chart builders. Not a chart itself."""
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer import style
+
+
+def font(scale: float, size: float = style.FONT_SIZE) -> dict:
+    """Family and size only: colour comes from the layout font unless a caller sets its own."""
+    return dict(family=style.FONT_FAMILY, size=round(size * scale))
+
+
+def finish(fig: go.Figure, title: str, *, scale: float = 1.0, height: float = style.HEIGHT,
+           legend: bool = True) -> go.Figure:
+    """White template, projector-sized fonts, a title and a height: the look every chart shares."""
+    margin = {k: round(v * scale) for k, v in style.MARGIN.items()}
+    fig.update_layout(
+        template="plotly_white",
+        title=dict(text=title, font=font(scale, style.TITLE_SIZE), x=0.01, xanchor="left"),
+        font=font(scale) | dict(color=style.TEXT_COLOUR),
+        height=round(height * scale),
+        margin=margin,
+        hoverlabel=dict(font=font(scale, style.FONT_SIZE - 1)),
+        showlegend=legend,
+        legend=dict(font=font(scale, style.FONT_SIZE - 1), bgcolor="rgba(255,255,255,0.7)"),
+    )
+    for a in fig.layout.annotations:  # subplot titles and notes that did not choose a size
+        if a.font.size is None:
+            a.font.update(font(scale, style.SUBPLOT_TITLE_SIZE))
+    fig.update_xaxes(gridcolor=style.GRID_COLOUR, title_font=font(scale), tickfont=font(scale, style.FONT_SIZE - 2))
+    fig.update_yaxes(gridcolor=style.GRID_COLOUR, title_font=font(scale), tickfont=font(scale, style.FONT_SIZE - 2))
+    return fig
+
+
+def note(fig: go.Figure, text: str, scale: float = 1.0) -> go.Figure:
+    """A grey message in the middle of the plot area, e.g. "press Train" on an empty chart."""
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                       font=font(scale, style.FONT_SIZE + 3) | dict(color=style.MUTED_COLOUR))
+    return fig
+
+
+def message_figure(title: str, text: str, *, scale: float = 1.0, xlabel: str = "", ylabel: str = "") -> go.Figure:
+    """A titled chart with labelled axes and no data: what to draw when there is nothing to draw."""
+    fig = go.Figure()
+    fig.update_xaxes(title_text=xlabel, showticklabels=False, zeroline=False, showgrid=False)
+    fig.update_yaxes(title_text=ylabel, showticklabels=False, zeroline=False, showgrid=False)
+    return finish(note(fig, text, scale), title, scale=scale, legend=False)
+
+
+def colourbar(title: str, scale: float, **extra) -> dict:
+    return dict(title=dict(text=title, side="right", font=font(scale, style.FONT_SIZE - 1)),
+                tickfont=font(scale, style.FONT_SIZE - 2), thickness=round(16 * scale), **extra)
+
+
+def _tick_text(value: float, plain: bool) -> str:
+    if plain and 1e-3 <= value < 1e4 or value == 1:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:.0e}".split("e")
+    power = f"10<sup>{int(exponent)}</sup>"
+    return power if mantissa == "1" else f"{mantissa}\u00d7{power}"
+
+
+def log_axis(*series: np.ndarray) -> dict:
+    """A log axis with plain tick labels: 1-2-5 steps over a short span, whole decades over a long one."""
+    values = np.concatenate([np.ravel(np.asarray(s, dtype=float)) for s in series] or [np.ones(1)])
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return dict(type="log")
+    span = np.log10(values.max() / values.min())
+    lo, hi = math.floor(np.log10(values.min())), math.ceil(np.log10(values.max()))
+    hi = max(hi, lo + 1)
+    if span <= 3.5:
+        mantissas = range(1, 10) if span < 1 else (1, 2, 5)
+        ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in mantissas]
+    else:
+        every = math.ceil((hi - lo) / 8)
+        ticks = [10.0**k for k in range(lo, hi + 1, every)]
+    return dict(type="log", tickvals=ticks, ticktext=[_tick_text(v, plain=span <= 3.5) for v in ticks])
+
+
+def symmetric_range(values: np.ndarray, at_least: float = 0.0) -> tuple[float, float]:
+    """(-m, m) with m the largest finite |value| (at least `at_least`), so 0 stays white."""
+    finite = np.abs(values[np.isfinite(values)])
+    m = max(float(finite.max()) if finite.size else 0.0, at_least)
+    m = m if m > 0 else 1.0
+    return -m, m
+
+
+def state_range(values: np.ndarray, arch: str) -> tuple[float, float]:
+    """[-1, 1] for tanh-bounded states; symmetric max |value| when they exceed it (relu RNN, transformer)."""
+    lo, hi = symmetric_range(values)
+    if arch != "transformer" and hi <= 1.0 + 1e-6:
+        return style.TANH_RANGE
+    return lo, hi
+
+
+def clip_log(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values ready for a log axis: clipped into [GRAD_FLOOR, GRAD_CEIL], NaN kept (a gap).
+
+    Returns (clipped, note) where note[i] is "" or the reason the drawn value differs from the real one.
+    """
+    values = np.asarray(values, dtype=float)
+    clipped = np.clip(np.nan_to_num(values, nan=np.nan, posinf=style.GRAD_CEIL, neginf=style.GRAD_FLOOR),
+                      style.GRAD_FLOOR, style.GRAD_CEIL)
+    reason = np.full(values.shape, "", dtype=object)
+    reason[values < style.GRAD_FLOOR] = f" (drawn at floor {style.GRAD_FLOOR:.0e})"
+    reason[values > style.GRAD_CEIL] = f" (drawn at ceiling {style.GRAD_CEIL:.0e})"
+    reason[np.isnan(values)] = " (not a number: diverged)"
+    return clipped, reason
+
+
+def finite_or_none(values: Sequence[float] | np.ndarray) -> list[float | None]:
+    """A list plotly draws with gaps where a value is NaN or infinite (JSON has no NaN)."""
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=float)]
+
+
+def token_label(token: str, max_chars: int = style.TOKEN_MAX_CHARS) -> str:
+    """A token safe and short enough for a tick label: visible whitespace, HTML escaped."""
+    shown = token.replace(" ", "\u2423").replace("\n", "\u21b5").replace("\t", "\u21e5")
+    if len(shown) > max_chars:
+        shown = shown[: max_chars - 1] + "\u2026"
+    return html.escape(shown) if shown else "\u2205"
+
+
+def example_tokens(trace, example: int, T: int) -> list[str] | None:
+    """The probe example's tokens, or None when there are none of the right length."""
+    if len(trace.tokens) > example and len(trace.tokens[example]) == T:
+        return [str(t) for t in trace.tokens[example]]
+    return None
+
+
+def time_axis(fig: go.Figure, trace, example: int, T: int, *, row=None, col=None, title: str = "time step t") -> None:
+    """Label a time axis; show the input tokens as tick labels when the sequence is short."""
+    tokens = example_tokens(trace, example, T)
+    if tokens is not None and T <= style.TOKEN_TICKS_MAX_T:
+        fig.update_xaxes(tickvals=list(range(T)), ticktext=[token_label(t) for t in tokens],
+                         title_text=f"{title} (input token)", row=row, col=col)
+    else:
+        fig.update_xaxes(title_text=title, row=row, col=col)
+
+
+def check_index(name: str, value: int, size: int) -> None:
+    if not 0 <= value < size:
+        raise ValueError(f"{name} must be from 0 to {size - 1}; got {value}")
+
+
+def hline(fig: go.Figure, y: float, label: str, *, yref: str = "y", colour: str = style.MUTED_COLOUR,
+          scale: float = 1.0, log: bool = False) -> None:
+    """A dashed horizontal reference line across the plot area, labelled at its right end.
+
+    x is in "x domain" units, not "paper": a secondary y axis shrinks the plot area inside the paper.
+    On a log axis a shape takes the data value but an annotation takes its log10 (plotly's rule).
+    """
+    fig.add_shape(type="line", xref="x domain", x0=0, x1=1, yref=yref, y0=y, y1=y, name=label,
+                  line=dict(color=colour, dash="dash", width=2))
+    fig.add_annotation(text=label, xref="x domain", x=1, xanchor="right", yref=yref, yanchor="bottom",
+                       y=float(np.log10(y)) if log else y, showarrow=False, bgcolor="rgba(255,255,255,0.8)",
+                       font=font(scale, style.FONT_SIZE - 1) | dict(color=colour))
+
+
+def smooth(values: np.ndarray, span: int) -> np.ndarray:
+    """Exponential moving average that steps over NaN (a diverged step) instead of spreading it."""
+    alpha = 2.0 / (span + 1)
+    out = np.full(len(values), np.nan)
+    avg = np.nan
+    for k, v in enumerate(values):
+        if np.isfinite(v):
+            avg = v if np.isnan(avg) else avg + alpha * (v - avg)
+        out[k] = avg
+    return out

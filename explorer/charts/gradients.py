@@ -1,0 +1,124 @@
+"""Charts of ||dL/dh_t||: against t for one trace, and against t and training step for a whole run."""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer import style
+from explorer.charts._common import (
+    check_index, clip_log, colourbar, finish, font, log_axis, message_figure,
+)
+
+if TYPE_CHECKING:
+    from explorer.history import History
+    from explorer.trace import Trace
+
+
+def _line_name(layer: int, direction: int, D: int) -> str:
+    return f"layer {layer}" + (f" {style.DIRECTION_NAMES[direction]}" if D == 2 else "")
+
+
+def _grad_lines(fig: go.Figure, grad_norm: np.ndarray, layers: list[int], colours: list[str], *,
+                initial: bool) -> bool:
+    """Add one line per layer and direction; returns True when a value had to be clipped for the log axis."""
+    L, D, T = grad_norm.shape  # (L, D, T)
+    clipped_any = False
+    for layer, colour in zip(layers, colours):
+        for d in range(D):
+            raw = grad_norm[layer, d].astype(float)
+            y, reason = clip_log(raw)
+            clipped_any |= bool(np.any(reason != ""))
+            name = _line_name(layer, d, D) + (" at init" if initial else "")
+            dash = ("dash" if d == 0 else "dashdot") if initial else style.DIRECTION_DASH[d]
+            fig.add_trace(go.Scatter(
+                x=np.arange(T), y=np.where(np.isnan(y), None, y), mode="lines", name=name,
+                line=dict(color=colour, dash=dash, width=2 if initial else 3), opacity=0.45 if initial else 1.0,
+                customdata=raw, text=reason,
+                hovertemplate="t=%{x}<br>||dL/dh_t||=%{customdata:.3e}%{text}<extra>" + name + "</extra>",
+            ))
+    return clipped_any
+
+
+def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | None = None, *,
+                    scale: float = 1.0) -> go.Figure:
+    """||dL/dh_t|| (batch mean, total derivative) against t on a log axis; one line per layer and direction.
+
+    `initial` (the trace at initialisation) is drawn faint and dashed for reference. Zeros and
+    overflows are drawn at style.GRAD_FLOOR / GRAD_CEIL and the hover says so.
+    """
+    L, D, T = trace.grad_norm.shape
+    if layer is not None:
+        check_index("layer", layer, L)
+    layers = list(range(L)) if layer is None else [layer]
+    colours = ([style.arch_colour(trace.arch)] if len(layers) == 1
+               else [style.SERIES_COLOURS[k % len(style.SERIES_COLOURS)] for k in layers])
+    fig = go.Figure()
+    clipped = False
+    if initial is not None and initial.grad_norm.shape[0] > max(layers):
+        clipped |= _grad_lines(fig, initial.grad_norm, layers, colours, initial=True)
+    clipped |= _grad_lines(fig, trace.grad_norm, layers, colours, initial=False)
+    floor = f"   (zeros drawn at 10<sup>{math.log10(style.GRAD_FLOOR):.0f}</sup>)" if clipped else ""
+    fig.update_xaxes(title_text="time step t" + floor)
+    drawn = [clip_log(t.grad_norm[layers])[0] for t in (trace, initial) if t is not None]
+    fig.update_yaxes(title_text="||dL/dh_t||", **log_axis(*drawn))
+    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    return finish(fig, f"Gradient norm over time (step {trace.step})", scale=scale)
+
+
+def _profile_matrix(history: History, layer: int, direction: int) -> tuple[np.ndarray, np.ndarray]:
+    """(steps (N,), values (N, T)) from history.profiles, sorted by step, one row per step."""
+    by_step = {int(step): np.asarray(p, dtype=float) for step, p in history.profiles}  # later wins
+    steps = np.array(sorted(by_step))
+    rows = []
+    for s in steps:
+        p = by_step[s]  # (L, D, T)
+        check_index("layer", layer, p.shape[0])
+        check_index("direction", direction, p.shape[1])
+        rows.append(p[layer, direction])
+    T = max(len(r) for r in rows)
+    values = np.full((len(rows), T), np.nan)
+    for k, r in enumerate(rows):
+        values[k, : len(r)] = r
+    return steps, values
+
+
+def _log_ticks(zmin: float, zmax: float) -> list[int]:
+    step = max(1, math.ceil((zmax - zmin) / 7))
+    return list(range(int(zmin), int(zmax) + 1, step))
+
+
+def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, scale: float = 1.0) -> go.Figure:
+    """log10 ||dL/dh_t|| for time step t (x) and training step (y, the real step values).
+
+    Vanishing gradients show as a dark band at early t; learning to carry memory shows as
+    the band brightening, step by step, up the chart.
+    """
+    title = f"Gradient flow (layer {layer}" + (f", {style.DIRECTION_NAMES[direction]})" if direction else ")")
+    if not history.profiles:
+        return message_figure(title, "No gradient profiles yet: press Train", scale=scale,
+                              xlabel="time step t", ylabel="training step")
+    steps, raw = _profile_matrix(history, layer, direction)  # (N,), (N, T)
+    clipped, _ = clip_log(raw)
+    z = np.log10(clipped)  # NaN stays NaN: a diverged step shows as a gap
+    real = raw[np.isfinite(raw) & (raw > style.GRAD_FLOOR)]
+    zmin = math.floor(np.log10(real.min())) if real.size else math.log10(style.GRAD_FLOOR)
+    zmax = math.ceil(np.log10(real.max())) if real.size else zmin + 1
+    zmax = max(zmax, zmin + 1)
+    N, T = z.shape
+    fig = go.Figure(go.Heatmap(
+        z=z, x=np.arange(T), y=steps, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=raw,
+        colorbar=colourbar("log10 ||dL/dh_t||", scale, tickvals=_log_ticks(zmin, zmax)),
+        hovertemplate="step %{y}, t=%{x}<br>||dL/dh_t||=%{customdata:.3e}<extra></extra>",
+    ))
+    if N == 1:
+        fig.add_annotation(text="one profile so far: a row is added at each trace", xref="paper", yref="paper",
+                           x=1, y=1.01, xanchor="right", yanchor="bottom", showarrow=False,
+                           font=font(scale, style.FONT_SIZE - 1) | dict(color=style.MUTED_COLOUR))
+        fig.update_yaxes(tickvals=list(steps))
+    zeros = np.any(np.isfinite(raw) & (raw <= style.GRAD_FLOOR))
+    fig.update_xaxes(title_text="time step t" + ("   (zeros drawn darkest)" if zeros else ""), showgrid=False)
+    fig.update_yaxes(title_text="training step", showgrid=False)
+    return finish(fig, title, scale=scale, legend=False)

@@ -1,0 +1,167 @@
+"""What the model outputs for one probe example, against the target, in the shape each task asks for."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer import style
+from explorer.charts._common import (
+    check_index, colourbar, example_tokens, finish, finite_or_none, hline, message_figure, time_axis,
+    token_label,
+)
+
+if TYPE_CHECKING:
+    from explorer.trace import Trace
+
+MAX_BARS = 30  # classes shown when one step is scored; the most probable, and always the target
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Over the last axis, stable for large logits."""
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _class_names(trace: Trace, C: int) -> list[str]:
+    return list(trace.classes) if len(trace.classes) == C else [str(c) for c in range(C)]
+
+
+def _hover_tokens(trace: Trace, example: int, T: int) -> list[str]:
+    tokens = example_tokens(trace, example, T)
+    return [f" ({token_label(t, 20)})" for t in tokens] if tokens else [""] * T
+
+
+def _regress(trace: Trace, example: int, scale: float) -> go.Figure:
+    """Prediction at every step as a line; the target, drawn on top, only where it is scored."""
+    targets, preds = trace.targets[example], trace.predictions[example]  # (T, O), (T, O)
+    T, O = preds.shape
+    t = np.arange(T)
+    scored = trace.scored[example]  # (T,)
+    tokens = _hover_tokens(trace, example, T)
+    fig = go.Figure()
+    for o in range(O):
+        colour = style.PREDICTION_COLOUR if O == 1 else style.SERIES_COLOURS[o % len(style.SERIES_COLOURS)]
+        suffix = "" if O == 1 else f" {o}"
+        fig.add_trace(go.Scatter(
+            x=t, y=finite_or_none(preds[:, o]), mode="lines", name=f"prediction{suffix}", customdata=tokens,
+            line=dict(color=colour, width=3), hovertemplate="t=%{x}%{customdata}<br>prediction %{y:.4g}<extra></extra>",
+        ))
+        fig.add_trace(go.Scatter(
+            x=t[scored], y=finite_or_none(targets[scored, o]), name=f"target{suffix}",
+            mode="lines+markers" if scored.all() else "markers",
+            line=dict(color=style.TARGET_COLOUR, width=2), customdata=np.asarray(tokens)[scored],
+            marker=dict(symbol="diamond", size=round(11 * scale) if scored.sum() <= 60 else 4,
+                        color=style.TARGET_COLOUR),
+            hovertemplate="t=%{x}%{customdata}<br>target %{y:.4g}<extra></extra>",
+        ))
+    time_axis(fig, trace, example, T)
+    fig.update_yaxes(title_text="value")
+    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    return finish(fig, f"Prediction vs target (example {example})", scale=scale)
+
+
+def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> go.Figure:
+    """Every step scored: p(target class) per step as bars, coloured and marked by correct / wrong."""
+    T, C = probs.shape
+    target = trace.targets[example]  # (T,) int, -100 where not scored
+    t = np.flatnonzero(target >= 0)
+    p_target = probs[t, target[t]]
+    predicted = probs[t].argmax(-1)
+    correct = predicted == target[t]
+    names = np.asarray(_class_names(trace, C), dtype=object)
+    tokens = np.asarray(_hover_tokens(trace, example, T), dtype=object)[t]
+    info = np.stack([tokens, names[target[t]], names[predicted]], axis=-1)
+    fig = go.Figure(go.Bar(
+        x=t, y=p_target, marker_color=np.where(correct, style.CORRECT_COLOUR, style.WRONG_COLOUR),
+        customdata=info, showlegend=False, name="p(target)",
+        hovertemplate="t=%{x}%{customdata[0]}<br>target %{customdata[1]}, predicted %{customdata[2]}"
+                      "<br>p(target)=%{y:.3f}<extra></extra>",
+    ))
+    size = round((12 if len(t) <= 60 else 6) * scale)
+    for mask, label, symbol, colour in ((correct, "correct", "circle", style.CORRECT_COLOUR),
+                                        (~correct, "wrong", "x", style.WRONG_COLOUR)):
+        fig.add_trace(go.Scatter(x=t[mask], y=np.full(mask.sum(), 1.07), mode="markers", name=label,
+                                 marker=dict(symbol=symbol, size=size, color=colour), hoverinfo="skip"))
+    hline(fig, 1.0 / C, f"uniform 1/{C}", scale=scale)
+    time_axis(fig, trace, example, T)
+    fig.update_yaxes(title_text="p(target class)", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1])
+    fig.update_layout(bargap=0.15, legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    title = f"Prediction: p(target) per step, {correct.mean():.0%} correct (example {example})"
+    return finish(fig, title, scale=scale)
+
+
+def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale: float) -> go.Figure:
+    """One scored step: the probability of each class, the target's bar highlighted."""
+    p = probs[step]  # (C,)
+    C = len(p)
+    target = int(trace.targets[example, step])
+    shown = np.argsort(-p)[:MAX_BARS]
+    if target not in shown:
+        shown = np.append(shown[:-1], target)
+    shown = np.sort(shown)
+    names = _class_names(trace, C)
+    predicted = int(p.argmax())
+    colours = [style.CORRECT_COLOUR if c == target else style.WRONG_COLOUR if c == predicted else
+               style.OTHER_CLASS_COLOUR for c in shown]
+    labels = [names[c] for c in shown]
+    fig = go.Figure(go.Bar(x=labels, y=p[shown], marker_color=colours, name="probability",
+                           hovertemplate="class %{x}<br>p=%{y:.3f}<extra></extra>"))
+    fig.add_annotation(x=names[target], y=p[target], text="target", showarrow=True, arrowhead=2, ay=-30,
+                       font=dict(color=style.CORRECT_COLOUR))
+    if predicted != target:
+        fig.add_annotation(x=names[predicted], y=p[predicted], text="predicted", showarrow=True, arrowhead=2,
+                           ay=-30, font=dict(color=style.WRONG_COLOUR))
+    hline(fig, 1.0 / C, f"uniform 1/{C}", scale=scale)
+    fig.update_xaxes(title_text="class", type="category")
+    fig.update_yaxes(title_text="probability", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1])
+    verdict = "correct" if predicted == target else "wrong"
+    return finish(fig, f"Prediction at t={step}: {verdict} (example {example})", scale=scale, legend=False)
+
+
+def _prob_table(trace: Trace, example: int, probs: np.ndarray, steps: np.ndarray, scale: float) -> go.Figure:
+    """A few scored steps (copy): probability per class (y) and scored step (x), each target outlined."""
+    C = probs.shape[1]
+    names = _class_names(trace, C)
+    target = trace.targets[example, steps]  # (n,)
+    x = [str(s) for s in steps]
+    fig = go.Figure(go.Heatmap(
+        z=probs[steps].T, x=x, y=names, zmin=0, zmax=1, colorscale=style.PROBABILITY_SCALE,
+        colorbar=colourbar("probability", scale), hovertemplate="t=%{x}, class %{y}<br>p=%{z:.3f}<extra></extra>",
+    ))
+    wrong = probs[steps].argmax(-1) != target
+    fig.add_trace(go.Scatter(
+        x=x, y=[names[c] for c in target], mode="markers", name="target",
+        marker=dict(symbol="square-open", size=round(22 * scale), color=style.WRONG_COLOUR, line=dict(width=3)),
+        hovertemplate="t=%{x}<br>target %{y}<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="scored time step t", type="category")
+    fig.update_yaxes(title_text="class", type="category")
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
+    title = f"Prediction per scored step: {1 - wrong.mean():.0%} correct (example {example})"
+    return finish(fig, title, scale=scale, height=max(style.HEIGHT, 40 * C + 140))
+
+
+def prediction_chart(trace: Trace, example: int = 0, *, scale: float = 1.0) -> go.Figure:
+    """Prediction against target for one probe example.
+
+    regress: target and prediction over t. classify with most steps scored (parity, text, lookahead):
+    p(target) per step. One scored step (recall, sentiment): class probabilities at that step.
+    A few scored steps (copy): a table of class probabilities per scored step.
+    """
+    check_index("example", example, trace.predictions.shape[0])
+    if trace.kind == "regress":
+        return _regress(trace, example, scale)
+    T = trace.predictions.shape[1]
+    steps = np.flatnonzero(trace.scored[example])
+    if steps.size == 0:
+        return message_figure("Prediction", "No step of this example is scored.", scale=scale,
+                              xlabel="time step t", ylabel="probability")
+    probs = softmax(trace.predictions[example].astype(float))  # (T, C)
+    if steps.size == 1:
+        return _class_bars(trace, example, probs, int(steps[0]), scale)
+    if steps.size >= T / 2:
+        return _per_step(trace, example, probs, scale)
+    return _prob_table(trace, example, probs, steps, scale)

@@ -1,0 +1,147 @@
+"""Heatmaps of recurrent internals over time: h_t, c_t and the gates. Units on y, time step t on x."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer import style
+from explorer.charts._common import (
+    check_index, colourbar, example_tokens, finish, message_figure, state_range, symmetric_range, time_axis,
+)
+
+if TYPE_CHECKING:
+    from explorer.trace import Trace
+
+
+def unit_heatmap(z: np.ndarray, zrange: tuple[float, float], colourscale: str, symbol: str, *,
+                 tokens: list[str] | None = None, name: str = "", showscale: bool = True,
+                 colorbar: dict | None = None) -> go.Heatmap:
+    """One (H, T) panel: unit on y, time step t on x, exact value in the hover."""
+    H, T = z.shape
+    token_hover = ""
+    customdata = None
+    if tokens is not None and T <= style.TOKEN_TICKS_MAX_T:
+        customdata = np.tile(np.asarray(tokens, dtype=object), (H, 1))  # (H, T)
+        token_hover = " (%{customdata})"
+    return go.Heatmap(
+        z=z, x=np.arange(T), y=np.arange(H), zmin=zrange[0], zmax=zrange[1], colorscale=colourscale,
+        customdata=customdata, name=name, showscale=showscale, colorbar=colorbar,
+        hovertemplate=f"t=%{{x}}{token_hover}<br>unit %{{y}}<br>{symbol}=%{{z:.4f}}<extra>{name}</extra>",
+    )
+
+
+def _directions_figure(values: np.ndarray, trace: Trace, layer: int, example: int, title: str,
+                       symbol: str, zrange: tuple[float, float], scale: float) -> go.Figure:
+    """values (L, D, B, T, H): one panel per direction, side by side, both indexed by input step t."""
+    L, D, B, T, H = values.shape
+    check_index("layer", layer, L)
+    check_index("example", example, B)
+    names = style.DIRECTION_NAMES[:D]
+    fig = make_subplots(rows=1, cols=D, shared_yaxes=True, horizontal_spacing=0.05,
+                        subplot_titles=list(names) if D == 2 else None)
+    tokens = example_tokens(trace, example, T)
+    for d in range(D):
+        z = values[layer, d, example].T  # (H, T)
+        fig.add_trace(unit_heatmap(z, zrange, style.DIVERGING_SCALE, symbol, tokens=tokens, name=names[d],
+                                   showscale=d == 0, colorbar=colourbar(symbol, scale)), row=1, col=d + 1)
+        time_axis(fig, trace, example, T, row=1, col=d + 1)
+    fig.update_yaxes(title_text="unit", row=1, col=1)
+    return finish(fig, title, scale=scale, legend=False)
+
+
+def hidden_state_heatmap(trace: Trace, layer: int = 0, example: int = 0, *, scale: float = 1.0) -> go.Figure:
+    """h_t of one layer for one probe example; [-1, 1] unless the values exceed it (relu RNN, transformer)."""
+    values = trace.hidden  # (L, D, B, T, H)
+    check_index("layer", layer, values.shape[0])
+    zrange = state_range(values[layer], trace.arch)
+    return _directions_figure(values, trace, layer, example, f"Hidden state h_t (layer {layer})", "h_t",
+                              zrange, scale)
+
+
+def cell_state_heatmap(trace: Trace, layer: int = 0, example: int = 0, *, scale: float = 1.0) -> go.Figure:
+    """LSTM c_t of one layer; c_t is unbounded, so the range is symmetric about 0 from the data."""
+    title = f"Cell state c_t (layer {layer})"
+    if trace.cell is None:
+        label = style.ARCH_LABELS.get(trace.arch, trace.arch)
+        return message_figure(title, f"Only the LSTM has a cell state c_t; this is a {label}.", scale=scale,
+                              xlabel="time step t", ylabel="unit")
+    check_index("layer", layer, trace.cell.shape[0])
+    zrange = symmetric_range(trace.cell[layer], at_least=1e-6)
+    return _directions_figure(trace.cell, trace, layer, example, title, "c_t", zrange, scale)
+
+
+def _gate_title(trace: Trace, layer: int, direction: int) -> str:
+    gates = style.GATES.get(trace.arch, ())
+    label = style.ARCH_LABELS.get(trace.arch, trace.arch)
+    where = f"layer {layer}" + (f", {style.DIRECTION_NAMES[direction]}" if trace.hidden.shape[1] == 2 else "")
+    return f"Gates ({label} {', '.join(gates)}), {where}"
+
+
+def _no_gates(trace: Trace, scale: float) -> go.Figure:
+    label = style.ARCH_LABELS.get(trace.arch, trace.arch)
+    return message_figure(f"Gates (none in a {label})", f"A {label} has no gates: only the LSTM and the GRU do.",
+                          scale=scale, xlabel="time step t", ylabel="unit")
+
+
+def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int = 0, *,
+                  scale: float = 1.0) -> go.Figure:
+    """Every gate of one layer and direction: LSTM i f / g o in a 2x2 grid, GRU r z n stacked.
+
+    Each panel has its gate's fixed range; sigmoid gates share one colourbar, tanh gates (g, n) another.
+    """
+    if not trace.gates:
+        return _no_gates(trace, scale)
+    gates = [g for g in style.GATES.get(trace.arch, tuple(trace.gates)) if g in trace.gates]
+    L, D, B, T, H = trace.gates[gates[0]].shape
+    check_index("layer", layer, L)
+    check_index("direction", direction, D)
+    check_index("example", example, B)
+    cols = 2 if len(gates) == 4 else 1
+    rows = -(-len(gates) // cols)
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.12,
+                        horizontal_spacing=0.05, subplot_titles=[style.GATE_NAMES[g] for g in gates])
+    tokens = example_tokens(trace, example, T)
+    scale_shown: set[str] = set()
+    # colourbar (centre, length) beside the panels it serves: LSTM i f / g o, GRU r / z / n
+    bars = ({"sigmoid": (0.78, 0.45), "tanh": (0.22, 0.45)} if cols == 2
+            else {"sigmoid": (0.68, 0.6), "tanh": (0.16, 0.3)})
+    for k, gate in enumerate(gates):
+        row, col = k // cols + 1, k % cols + 1
+        colourscale = style.gate_scale(gate)
+        sigmoid = colourscale == style.SIGMOID_SCALE
+        y, length = bars["sigmoid" if sigmoid else "tanh"]
+        bar = colourbar("sigmoid gates" if sigmoid else f"tanh {gate}", scale, y=y, len=length, yanchor="middle")
+        fig.add_trace(unit_heatmap(trace.gates[gate][layer, direction, example].T, style.GATE_RANGES[gate],
+                                   colourscale, gate, tokens=tokens, name=style.GATE_NAMES[gate],
+                                   showscale=colourscale not in scale_shown, colorbar=bar), row=row, col=col)
+        scale_shown.add(colourscale)
+        if row == rows:
+            time_axis(fig, trace, example, T, row=row, col=col)
+        if col == 1:
+            fig.update_yaxes(title_text="unit", row=row, col=col)
+    height = rows * style.PANEL_HEIGHT + 120
+    return finish(fig, _gate_title(trace, layer, direction), scale=scale, height=height, legend=False)
+
+
+def gate_heatmap(trace: Trace, gate: str, layer: int = 0, direction: int = 0, example: int = 0, *,
+                 scale: float = 1.0) -> go.Figure:
+    """One gate of one layer and direction, on its fixed range from style.GATE_RANGES."""
+    if not trace.gates:
+        return _no_gates(trace, scale)
+    if gate not in trace.gates:
+        raise ValueError(f"gate must be one of {', '.join(trace.gates)}; got {gate!r}")
+    values = trace.gates[gate]  # (L, D, B, T, H)
+    L, D, B, T, H = values.shape
+    check_index("layer", layer, L)
+    check_index("direction", direction, D)
+    check_index("example", example, B)
+    fig = go.Figure(unit_heatmap(values[layer, direction, example].T, style.GATE_RANGES[gate], style.gate_scale(gate),
+                                 gate, tokens=example_tokens(trace, example, T), name=style.GATE_NAMES[gate],
+                                 colorbar=colourbar(style.GATE_NAMES[gate], scale)))
+    time_axis(fig, trace, example, T)
+    fig.update_yaxes(title_text="unit")
+    where = f"layer {layer}" + (f", {style.DIRECTION_NAMES[direction]}" if D == 2 else "")
+    return finish(fig, f"Gates: {style.GATE_NAMES[gate]} ({where})", scale=scale, legend=False)

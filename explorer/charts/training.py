@@ -1,0 +1,125 @@
+"""Charts of a run's History over training steps: loss, metric, global gradient norm."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer import style
+from explorer.charts._common import (
+    clip_log, finish, finite_or_none, hline, log_axis, message_figure, smooth,
+)
+
+if TYPE_CHECKING:
+    from explorer.history import History
+
+SMOOTH_FROM = 100  # points; below this the raw curve is readable on its own
+
+
+def _all_positive(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return finite.size > 0 and bool(np.all(finite > 0))
+
+
+def _loss_traces(fig: go.Figure, x: np.ndarray, loss: np.ndarray, name: str, colour: str, *,
+                 faint: bool = False, say_smoothed: bool = True, **where) -> None:
+    """The loss curve; past SMOOTH_FROM points, the raw curve goes faint under a smoothed one."""
+    dash = "dash" if faint else "solid"
+    if len(loss) >= SMOOTH_FROM:
+        fig.add_trace(go.Scatter(x=x, y=finite_or_none(loss), mode="lines", name=f"{name} (raw)",
+                                 line=dict(color=colour, width=1), opacity=0.2 if faint else 0.3, showlegend=False,
+                                 hovertemplate="step %{x}<br>loss %{y:.4g}<extra>" + name + "</extra>"), **where)
+        loss = smooth(loss, span=max(5, len(loss) // 40))
+        name = f"{name} (smoothed)" if say_smoothed else name
+    fig.add_trace(go.Scatter(x=x, y=finite_or_none(loss), mode="lines", name=name,
+                             line=dict(color=colour, width=2 if faint else 3, dash=dash), opacity=0.6 if faint else 1,
+                             hovertemplate="step %{x}<br>loss %{y:.4g}<extra>" + name + "</extra>"), **where)
+
+
+def loss_chart(history: History, *, compare: History | dict[str, History] | None = None,
+               scale: float = 1.0) -> go.Figure:
+    """Loss over training steps (log axis when positive), the metric on a second axis and its chance level.
+
+    `compare`: a run (or named runs) to draw faint and dashed behind this one, e.g. the previous run.
+    """
+    title = f"Loss and {history.metric_name}"
+    if len(history) == 0:
+        return message_figure(title, "No training steps yet: press Train", scale=scale,
+                              xlabel="training step", ylabel="loss")
+    a = history.arrays()
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    others = {"previous run": compare} if compare is not None and not isinstance(compare, dict) else (compare or {})
+    for name, other in others.items():
+        if len(other):
+            b = other.arrays()
+            _loss_traces(fig, b["step"], b["loss"], f"loss, {name}", style.MUTED_COLOUR, faint=True,
+                         secondary_y=False)
+    _loss_traces(fig, a["step"], a["loss"], "loss", style.LOSS_COLOUR, secondary_y=False)
+    fig.add_trace(go.Scatter(x=a["step"], y=finite_or_none(a["metric"]), mode="lines", name=history.metric_name,
+                             line=dict(color=style.METRIC_COLOUR, width=2.5),
+                             hovertemplate="step %{x}<br>" + history.metric_name + " %{y:.4g}<extra></extra>"),
+                  secondary_y=True)
+    losses = [a["loss"]] + [o.arrays()["loss"] for o in others.values() if len(o)]
+    loss_log = all(_all_positive(v) for v in losses)
+    metric_log = (not history.higher_is_better and _all_positive(a["metric"]) and history.chance > 0)
+    hline(fig, history.chance, "chance", yref="y2", colour=style.METRIC_COLOUR, scale=scale, log=metric_log)
+    fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(title_text="loss", title_font_color=style.LOSS_COLOUR, secondary_y=False,
+                     **(log_axis(*losses) if loss_log else dict(type="linear")))
+    metric_axis = dict(title_text=history.metric_name, title_font_color=style.METRIC_COLOUR, showgrid=False)
+    if metric_log:
+        metric_axis.update(log_axis(a["metric"], np.array([history.chance])))
+    elif history.metric_name == "accuracy":  # explicit ticks: plotly would sync them to the loss axis grid
+        metric_axis.update(range=[0, 1.05], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%")
+    fig.update_yaxes(secondary_y=True, **metric_axis)
+    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    return finish(fig, title, scale=scale)
+
+
+def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale: float = 1.0) -> go.Figure:
+    """Loss curves of several runs overlaid (labels = dict keys), against training step or wall time."""
+    if x not in ("step", "wall"):
+        raise ValueError(f"x must be 'step' or 'wall'; got {x!r}")
+    title = "Loss by architecture"
+    xlabel = "training step" if x == "step" else "wall time (s)"
+    runs = {name: h for name, h in histories.items() if len(h)}
+    if not runs:
+        return message_figure(title, "No training steps yet: press Train", scale=scale, xlabel=xlabel, ylabel="loss")
+    fig = go.Figure()
+    used: set[str] = set()
+    for k, (name, h) in enumerate(runs.items()):
+        colour = style.arch_colour(name, default=style.SERIES_COLOURS[k % len(style.SERIES_COLOURS)])
+        if colour in used:  # two runs of one architecture: tell them apart
+            colour = next((c for c in style.SERIES_COLOURS if c not in used), colour)
+        used.add(colour)
+        a = h.arrays()
+        _loss_traces(fig, a[x], a["loss"], name, colour, say_smoothed=False)
+    losses = [h.arrays()["loss"] for h in runs.values()]
+    fig.update_xaxes(title_text=xlabel)
+    fig.update_yaxes(title_text="loss", **(log_axis(*losses) if all(map(_all_positive, losses)) else {}))
+    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    return finish(fig, title, scale=scale)
+
+
+def param_grad_chart(history: History, *, scale: float = 1.0) -> go.Figure:
+    """Global gradient norm over all parameters (before clipping) per training step, log axis."""
+    title = "Parameter gradients"
+    if len(history) == 0:
+        return message_figure(title, "No training steps yet: press Train", scale=scale,
+                              xlabel="training step", ylabel="global grad norm")
+    a = history.arrays()
+    y, reason = clip_log(a["grad_norm"])
+    fig = go.Figure(go.Scatter(
+        x=a["step"], y=finite_or_none(y), mode="lines", name="global grad norm",
+        line=dict(color=style.LOSS_COLOUR, width=2.5), customdata=a["grad_norm"], text=reason,
+        hovertemplate="step %{x}<br>grad norm %{customdata:.3e}%{text}<extra></extra>",
+    ))
+    if history.clip_grad_norm is not None:
+        hline(fig, history.clip_grad_norm, f"clip at {history.clip_grad_norm:g}", colour=style.METRIC_COLOUR,
+              scale=scale, log=True)
+    fig.update_xaxes(title_text="training step")
+    clip = [history.clip_grad_norm] if history.clip_grad_norm is not None else []
+    fig.update_yaxes(title_text="global grad norm (before clipping)", **log_axis(y, np.array(clip)))
+    return finish(fig, title, scale=scale, legend=False)

@@ -1,0 +1,88 @@
+"""Visual constants in one place: colour scales, fixed ranges, fonts and sizes. Not chart code.
+
+A gate, a state or an architecture has the same colour on every page because it comes from here.
+Plain Python only: no plotly, no torch, no streamlit.
+"""
+from __future__ import annotations
+
+# Fonts: legible from the back of a lecture hall on a projector; charts multiply by `scale`.
+FONT_FAMILY = "Inter, 'Helvetica Neue', Helvetica, Arial, sans-serif"
+FONT_SIZE = 17  # px, axis titles, ticks, legends
+TITLE_SIZE = 22  # px, chart titles
+SUBPLOT_TITLE_SIZE = 18  # px, panel titles inside a figure
+TEXT_COLOUR = "#1f2328"
+MUTED_COLOUR = "#6e7781"  # notes, reference lines
+GRID_COLOUR = "#e5e7eb"
+LECTURE_SCALE = 1.35  # pages pass scale=LECTURE_SCALE in projector mode
+
+# Heights in px at scale 1.
+HEIGHT = 380  # line charts and single heatmaps
+PANEL_HEIGHT = 230  # each row of a multi-panel figure (gates, attention)
+SMALL_PANEL_HEIGHT = 190  # each row of the attention grid
+MARGIN = dict(l=70, r=30, t=80, b=60)
+
+TOKEN_TICKS_MAX_T = 40  # show input tokens as x tick labels up to this many time steps
+TOKEN_MAX_CHARS = 5  # longer tokens are shortened in tick labels (hover shows them whole)
+
+# Colour scales. Sigmoid gates share one sequential scale on a fixed [0, 1]: 0 = closed, 1 = open.
+SIGMOID_SCALE = "Viridis"
+SIGMOID_RANGE = (0.0, 1.0)
+# tanh values (h_t, g, n, c_t) share one diverging scale, 0 = white, blue < 0 < red.
+DIVERGING_SCALE = "RdBu_r"
+TANH_RANGE = (-1.0, 1.0)
+ATTENTION_SCALE = "Purples"  # attention weights, fixed [0, 1]
+ATTENTION_RANGE = (0.0, 1.0)
+PROBABILITY_SCALE = "Blues"  # predicted class probabilities, fixed [0, 1]
+GRADIENT_SCALE = "Inferno"  # log10 ||dL/dh_t||: dark = vanished, bright = large
+TIME_SCALE = "Cividis"  # colour by time step in trajectories
+SALIENCY_SCALE = "Oranges"
+
+# Gradient magnitudes span 1e-30 to 1e30 on a log axis; zeros are drawn at the floor.
+GRAD_FLOOR = 1e-30
+GRAD_CEIL = 1e30
+
+# Architecture colours (Okabe-Ito, safe for colour-blind viewers), used on every page.
+ARCH_COLOURS = {
+    "rnn": "#E69F00",
+    "lstm": "#0072B2",
+    "gru": "#009E73",
+    "transformer": "#CC79A7",
+}
+ARCH_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "transformer": "Transformer"}
+SERIES_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+LOSS_COLOUR = "#1f2328"
+METRIC_COLOUR = "#D55E00"
+TARGET_COLOUR = "#1f2328"
+PREDICTION_COLOUR = "#0072B2"
+CORRECT_COLOUR = "#0072B2"  # blue / orange, not green / red: readable for colour-blind viewers
+WRONG_COLOUR = "#D55E00"
+OTHER_CLASS_COLOUR = "#c7ccd1"
+DIRECTION_DASH = {0: "solid", 1: "dot"}  # forward, reverse
+DIRECTION_NAMES = ("forward", "reverse")
+
+# Gates, in torch's vocabulary and order (torch/nn/modules/rnn.py).
+GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+GATE_RANGES = {"i": (0, 1), "f": (0, 1), "o": (0, 1), "r": (0, 1), "z": (0, 1), "g": (-1, 1), "n": (-1, 1)}
+GATE_NAMES = {
+    "i": "input gate i",
+    "f": "forget gate f",
+    "g": "cell candidate g",
+    "o": "output gate o",
+    "r": "reset gate r",
+    "z": "update gate z",
+    "n": "new gate n",
+}
+
+
+def arch_colour(name: str, default: str = SERIES_COLOURS[0]) -> str:
+    """The colour of the architecture named in `name` ("lstm", "GRU run 2", ...), else `default`."""
+    lowered = name.lower()
+    for arch in ("transformer", "lstm", "gru", "rnn"):  # "rnn" last: it is not inside the others
+        if arch in lowered:
+            return ARCH_COLOURS[arch]
+    return default
+
+
+def gate_scale(gate: str) -> str:
+    """Colour scale of a gate: sequential for sigmoid gates, diverging for tanh ones."""
+    return DIVERGING_SCALE if GATE_RANGES[gate][0] < 0 else SIGMOID_SCALE

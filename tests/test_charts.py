@@ -1,0 +1,433 @@
+"""Chart builders draw what the Trace and History hold: titles, panels, fixed ranges, log axes, guards."""
+from __future__ import annotations
+
+import ast
+import functools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from explorer import charts, style
+from explorer.history import History
+from explorer.trace import Trace
+
+ROOT = Path(__file__).resolve().parents[1]
+GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+
+
+# ---------------------------------------------------------------- factories (numpy only)
+
+def make_trace(arch: str = "lstm", *, L: int = 1, D: int = 1, B: int = 2, T: int = 12, H: int = 5,
+               kind: str = "classify", scored: str = "all", C: int = 3, heads: int = 2, seed: int = 0) -> Trace:
+    """A Trace with the documented shapes. scored: "all" steps, the "last" step, or the last 4 ("tail")."""
+    rng = np.random.default_rng(seed)
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    shape = (L, D, B, T, H)
+    hidden = np.tanh(rng.normal(size=shape)) if arch != "transformer" else 3 * rng.normal(size=shape)
+    gates = {g: (np.tanh if g in "gn" else sigmoid)(rng.normal(size=shape)) for g in GATES.get(arch, ())}
+    attention = None
+    if arch == "transformer":
+        logits = rng.normal(size=(L, heads, B, T, T)) + np.triu(np.full((T, T), -np.inf), 1)  # causal
+        attention = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    mask = {"all": np.ones(T, bool), "last": np.arange(T) == T - 1, "tail": np.arange(T) >= T - 4}[scored]
+    if kind == "classify":
+        targets = np.where(mask, rng.integers(0, C, size=(B, T)), -100)
+        predictions = 2 * rng.normal(size=(B, T, C))
+    else:
+        targets = np.where(mask[None, :, None], rng.normal(size=(B, T, 1)), np.nan)
+        predictions = rng.normal(size=(B, T, 1))
+    return Trace(
+        arch=arch, task="toy", kind=kind, hidden=hidden,
+        cell=2 * rng.normal(size=shape) if arch == "lstm" else None, gates=gates,
+        grad_norm=np.broadcast_to(10.0 ** np.linspace(-8, 0, T), (L, D, T)).copy(), attention=attention,
+        inputs=rng.normal(size=(B, T, 1)), targets=targets, predictions=predictions, loss=0.5, step=40,
+        tokens=[[f"x{t}" for t in range(T)] for _ in range(B)], classes=[f"class {c}" for c in range(C)],
+    )
+
+
+def make_history(n: int = 60, *, clip: float | None = None, profile_steps=(0, 10, 30, 100), T: int = 12,
+                 L: int = 1, D: int = 1, metric_name: str = "accuracy", chance: float = 0.5) -> History:
+    h = History(metric_name=metric_name, chance=chance, clip_grad_norm=clip)
+    for s in range(1, n + 1):
+        h.record(s, loss=2.0 / s, metric=min(1.0, 0.5 + s / (2 * n)), grad_norm=10.0 / s, wall=0.01 * s)
+    for s in profile_steps:
+        h.record_profile(s, np.broadcast_to(10.0 ** np.linspace(-6 + s / 50, 0, T), (L, D, T)).copy())
+    return h
+
+
+def heatmaps(fig: go.Figure) -> list:
+    return [t for t in fig.data if t.type == "heatmap"]
+
+
+def numbers(values) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in np.ravel(np.asarray(values, dtype=object))], dtype=float)
+
+
+# ---------------------------------------------------------------- every chart
+
+@functools.cache
+def all_figures() -> dict[str, go.Figure]:
+    """One of each chart, keyed by the words its title must begin with (built once: tests only read them)."""
+    lstm, gru, tf = make_trace("lstm"), make_trace("gru"), make_trace("transformer", L=2)
+    h = make_history()
+    return {
+        "Loss and accuracy": charts.loss_chart(h),
+        "Loss by architecture": charts.loss_compare_chart({"lstm": h, "gru": make_history(30)}),
+        "Hidden state h_t (layer 0)": charts.hidden_state_heatmap(lstm),
+        "Cell state c_t": charts.cell_state_heatmap(lstm),
+        "Gates (LSTM i, f, g, o)": charts.gate_heatmaps(lstm),
+        "Gates (GRU r, z, n)": charts.gate_heatmaps(gru),
+        "Gates: forget gate f": charts.gate_heatmap(lstm, "f"),
+        "Gradient norm over time": charts.grad_norm_chart(lstm, initial=lstm),
+        "Gradient flow": charts.gradient_flow_heatmap(h),
+        "Parameter gradients": charts.param_grad_chart(h),
+        "Prediction": charts.prediction_chart(lstm),
+        "Attention (layer 1)": charts.attention_heatmaps(tf, layer=1),
+        "Attention: all layers and heads": charts.attention_grid(tf),
+        "Hidden state trajectory": charts.hidden_trajectory(np.random.default_rng(0).normal(size=(12, 2)), 3),
+        "Recurrent weights: eigenvalues of W_hh": charts.eigenvalue_chart(np.array([0.5 + 0.5j, 1.2, -0.3j]), 1.2),
+        "Saliency": charts.saliency_strip(np.linspace(0, 1, 12), [f"x{t}" for t in range(12)], 11),
+    }
+
+
+@pytest.mark.parametrize("prefix", list(all_figures()))
+def test_titles_start_with_the_fixed_words(prefix):
+    assert all_figures()[prefix].layout.title.text.startswith(prefix)
+
+
+def test_every_chart_is_titled_labelled_and_readable():
+    for name, fig in all_figures().items():
+        assert fig.layout.font.size >= 16, name
+        assert fig.layout.title.font.size > fig.layout.font.size, name
+        assert fig.layout.template.layout.paper_bgcolor in ("white", "#ffffff", "rgb(255,255,255)"), name
+        if fig.data and fig.data[0].type != "scatter3d":
+            axes = [fig.layout[k] for k in fig.layout if k.startswith("xaxis")]
+            assert any(a.title.text for a in axes), name
+        fig.to_json()  # serialisable as a page would send it
+
+
+def test_scale_enlarges_fonts_and_heights():
+    h = make_history()
+    small, big = charts.loss_chart(h), charts.loss_chart(h, scale=style.LECTURE_SCALE)
+    assert big.layout.font.size > small.layout.font.size
+    assert big.layout.height > small.layout.height
+
+
+def test_captions_cover_exactly_the_chart_functions():
+    builders = {n for n in charts.__all__ if n not in ("CAPTIONS", "softmax")}
+    assert set(charts.CAPTIONS) == builders
+    assert all(c and "\n" not in c for c in charts.CAPTIONS.values())
+
+
+# ---------------------------------------------------------------- states and gates
+
+@pytest.mark.parametrize("arch", ["lstm", "gru"])
+def test_gate_heatmaps_one_panel_per_gate_on_its_fixed_range(arch):
+    fig = charts.gate_heatmaps(make_trace(arch, L=2, D=2), layer=1, direction=1)
+    panels = heatmaps(fig)
+    assert len(panels) == len(GATES[arch])
+    for gate, panel in zip(GATES[arch], panels):
+        assert (panel.zmin, panel.zmax) == style.GATE_RANGES[gate]
+        assert panel.name == style.GATE_NAMES[gate]
+    titles = {a.text for a in fig.layout.annotations}
+    assert {style.GATE_NAMES[g] for g in GATES[arch]} <= titles
+    assert "reverse" in fig.layout.title.text
+    assert sum(bool(p.showscale) for p in panels) == 2  # one colourbar per range type
+
+
+def test_gate_heatmaps_shows_the_requested_layer_and_direction():
+    tr = make_trace("lstm", L=2, D=2)
+    fig = charts.gate_heatmaps(tr, layer=1, example=1, direction=1)
+    np.testing.assert_allclose(heatmaps(fig)[1].z, tr.gates["f"][1, 1, 1].T)
+
+
+def test_gate_heatmap_single_gate():
+    tr = make_trace("gru")
+    fig = charts.gate_heatmap(tr, "z")
+    (panel,) = heatmaps(fig)
+    assert fig.layout.title.text.startswith("Gates: update gate z")
+    assert (panel.zmin, panel.zmax) == (0, 1)
+    with pytest.raises(ValueError, match="gate"):
+        charts.gate_heatmap(tr, "f")
+
+
+def test_rnn_has_no_gates_but_still_a_titled_chart():
+    fig = charts.gate_heatmaps(make_trace("rnn"))
+    assert fig.layout.title.text.startswith("Gates") and not heatmaps(fig)
+
+
+def test_bidirectional_hidden_state_shows_both_directions_aligned_in_time():
+    tr = make_trace("gru", D=2, T=9)
+    fig = charts.hidden_state_heatmap(tr, example=1)
+    forward, reverse = heatmaps(fig)
+    assert [a.text for a in fig.layout.annotations][:2] == ["forward", "reverse"]
+    np.testing.assert_array_equal(forward.x, np.arange(9))
+    np.testing.assert_array_equal(reverse.x, np.arange(9))
+    np.testing.assert_allclose(reverse.z, tr.hidden[0, 1, 1].T)  # (H, T): units on y
+
+
+def test_hidden_state_range_is_tanh_unless_values_exceed_it():
+    tr = make_trace("rnn")
+    assert heatmaps(charts.hidden_state_heatmap(tr))[0].zmin == -1
+    tr.hidden = tr.hidden * 7  # a relu RNN
+    panel = heatmaps(charts.hidden_state_heatmap(tr))[0]
+    assert panel.zmax == -panel.zmin == pytest.approx(np.abs(tr.hidden[0]).max())
+
+
+def test_tokens_label_the_time_axis_only_for_short_sequences():
+    short = charts.hidden_state_heatmap(make_trace("lstm", T=12))
+    assert list(short.layout.xaxis.ticktext) == [f"x{t}" for t in range(12)]
+    long = charts.hidden_state_heatmap(make_trace("lstm", T=60))
+    assert long.layout.xaxis.ticktext is None
+
+
+def test_out_of_range_indices_raise_value_error_naming_them():
+    tr = make_trace("lstm", L=2)
+    for call, name in ((lambda: charts.hidden_state_heatmap(tr, layer=2), "layer"),
+                       (lambda: charts.gate_heatmaps(tr, direction=1), "direction"),
+                       (lambda: charts.prediction_chart(tr, example=5), "example")):
+        with pytest.raises(ValueError, match=name):
+            call()
+
+
+def test_cell_state_is_symmetric_and_only_for_lstm():
+    tr = make_trace("lstm")
+    panel = heatmaps(charts.cell_state_heatmap(tr))[0]
+    assert panel.zmax == -panel.zmin == pytest.approx(np.abs(tr.cell[0]).max())
+    gru = charts.cell_state_heatmap(make_trace("gru"))
+    assert gru.layout.title.text.startswith("Cell state") and not heatmaps(gru)
+
+
+# ---------------------------------------------------------------- gradients
+
+def test_grad_norm_chart_one_line_per_layer_and_direction_on_a_log_axis():
+    tr = make_trace("lstm", L=2, D=2)
+    fig = charts.grad_norm_chart(tr, initial=make_trace("lstm", L=2, D=2, seed=1))
+    assert fig.layout.yaxis.type == "log"
+    assert len(fig.data) == 8  # 4 now + 4 at init
+    assert sum("at init" in t.name for t in fig.data) == 4
+    assert len(charts.grad_norm_chart(tr, layer=1).data) == 2
+
+
+def test_grad_norm_zeros_and_overflow_stay_finite_on_the_log_axis():
+    tr = make_trace("rnn", T=6)
+    tr.grad_norm[0, 0] = [0.0, 1e-45, 1e-30, 1.0, 1e30, np.inf]
+    fig = charts.grad_norm_chart(tr)
+    y = numbers(fig.data[0].y)
+    assert np.all(np.isfinite(y)) and np.all(y > 0)
+    assert "floor" in fig.data[0].text[0]
+
+
+def test_gradient_flow_rows_are_the_real_training_steps():
+    h = make_history(profile_steps=(0, 5, 20, 200, 1000))
+    h.profiles.reverse()  # order of the list must not matter
+    fig = charts.gradient_flow_heatmap(h)
+    (panel,) = heatmaps(fig)
+    np.testing.assert_array_equal(panel.y, [0, 5, 20, 200, 1000])
+    assert panel.colorbar.title.text == "log10 ||dL/dh_t||"
+    np.testing.assert_allclose(panel.z[-1], np.log10(h.profiles[0][1][0, 0]))
+    assert "step %{y}" in panel.hovertemplate and "||dL/dh_t||" in panel.hovertemplate
+
+
+def test_gradient_flow_with_zero_gradients_has_no_minus_infinity():
+    h = make_history(profile_steps=(0, 10))
+    h.profiles[0][1][0, 0, :3] = 0.0
+    (panel,) = heatmaps(charts.gradient_flow_heatmap(h))
+    assert np.all(np.isfinite(panel.z))
+    assert panel.zmin > np.log10(style.GRAD_FLOOR)  # the range follows the real values, not the floor
+
+
+@pytest.mark.parametrize("steps", [(), (7,)])
+def test_gradient_flow_with_zero_or_one_profile(steps):
+    fig = charts.gradient_flow_heatmap(make_history(profile_steps=steps))
+    assert fig.layout.title.text.startswith("Gradient flow")
+    assert len(heatmaps(fig)) == len(steps)
+
+
+def test_gradient_flow_reverse_direction():
+    h = make_history(D=2)
+    h.profiles[-1][1][0, 1] = 0.5
+    (panel,) = heatmaps(charts.gradient_flow_heatmap(h, direction=1))
+    np.testing.assert_allclose(panel.z[-1], np.log10(0.5))
+
+
+def test_param_grad_chart_draws_the_clip_line_only_when_clipping():
+    with_clip = charts.param_grad_chart(make_history(clip=1.5))
+    assert with_clip.layout.yaxis.type == "log"
+    assert [s.y0 for s in with_clip.layout.shapes] == [1.5]
+    assert any(a.text == "clip at 1.5" for a in with_clip.layout.annotations)
+    assert not charts.param_grad_chart(make_history(clip=None)).layout.shapes
+
+
+# ---------------------------------------------------------------- loss
+
+def test_loss_chart_chance_line_and_log_axis():
+    h = make_history(chance=0.25)
+    fig = charts.loss_chart(h)
+    chance = [s for s in fig.layout.shapes if s.name == "chance"]
+    assert [s.y0 for s in chance] == [0.25] and chance[0].yref == "y2"
+    assert fig.layout.yaxis.type == "log"
+    assert fig.layout.title.text == "Loss and accuracy"
+
+
+def test_loss_chart_linear_when_a_loss_is_not_positive():
+    h = make_history()
+    h.loss[3] = 0.0
+    assert charts.loss_chart(h).layout.yaxis.type == "linear"
+
+
+def test_loss_chart_with_no_points_says_press_train():
+    fig = charts.loss_chart(History(metric_name="MSE"))
+    assert fig.layout.title.text == "Loss and MSE"
+    assert any("press Train" in a.text for a in fig.layout.annotations)
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_loss_chart_survives_a_diverged_step_and_compares_a_previous_run():
+    h = make_history(200)
+    h.loss[-1] = float("nan")
+    fig = charts.loss_chart(h, compare=make_history(100))
+    assert any("previous run" in t.name for t in fig.data)
+    fig.to_json()
+
+
+def test_loss_compare_chart_one_curve_per_run_against_step_or_wall_time():
+    runs = {"rnn": make_history(40), "lstm": make_history(40), "gru": make_history(40)}
+    fig = charts.loss_compare_chart(runs, x="wall")
+    assert [t.name for t in fig.data] == ["rnn", "lstm", "gru"]
+    assert [t.line.color for t in fig.data] == [style.ARCH_COLOURS[a] for a in runs]
+    assert fig.layout.xaxis.title.text == "wall time (s)"
+    np.testing.assert_allclose(fig.data[0].x, runs["rnn"].wall)
+    with pytest.raises(ValueError):
+        charts.loss_compare_chart(runs, x="epoch")
+    assert charts.loss_compare_chart({}).layout.title.text == "Loss by architecture"
+
+
+# ---------------------------------------------------------------- prediction
+
+def test_prediction_regress_target_only_at_scored_steps():
+    tr = make_trace("gru", kind="regress", scored="last", T=10)
+    fig = charts.prediction_chart(tr, example=1)
+    prediction, target = fig.data
+    assert (prediction.name, target.name) == ("prediction", "target")
+    assert list(target.x) == [9] and target.y[0] == pytest.approx(tr.targets[1, 9, 0])
+    np.testing.assert_allclose(numbers(prediction.y), tr.predictions[1, :, 0])
+
+
+def test_prediction_every_step_scored_shows_p_target_per_step():
+    tr = make_trace("lstm", scored="all", T=10, C=3)
+    fig = charts.prediction_chart(tr)
+    bars = fig.data[0]
+    assert bars.type == "bar" and len(bars.x) == 10
+    probs = charts.softmax(tr.predictions[0])
+    np.testing.assert_allclose(bars.y, probs[np.arange(10), tr.targets[0]])
+    names = {t.name for t in fig.data[1:]}
+    assert names == {"correct", "wrong"}
+    assert sum(len(t.x) for t in fig.data[1:]) == 10
+
+
+def test_prediction_last_step_scored_highlights_the_target_class():
+    tr = make_trace("lstm", scored="last", C=4)
+    fig = charts.prediction_chart(tr)
+    bars = fig.data[0]
+    assert list(bars.x) == tr.classes
+    target = tr.targets[0, -1]
+    assert bars.marker.color[target] == style.CORRECT_COLOUR
+    assert bars.y.sum() == pytest.approx(1.0)
+
+
+def test_prediction_copy_is_a_probability_table_with_targets_marked():
+    tr = make_trace("lstm", scored="tail", T=12, C=5)
+    fig = charts.prediction_chart(tr)
+    table, marks = fig.data
+    assert table.type == "heatmap" and (table.zmin, table.zmax) == (0, 1)
+    assert np.asarray(table.z).shape == (5, 4)  # classes x scored steps
+    assert list(marks.y) == [tr.classes[c] for c in tr.targets[0, -4:]]
+
+
+# ---------------------------------------------------------------- attention
+
+def test_attention_one_panel_per_head_on_zero_to_one():
+    tr = make_trace("transformer", L=2, heads=4)
+    fig = charts.attention_heatmaps(tr, layer=1)
+    panels = heatmaps(fig)
+    assert len(panels) == 4
+    assert all((p.zmin, p.zmax) == (0, 1) for p in panels)
+    np.testing.assert_allclose(panels[2].z, tr.attention[1, 2, 0])
+    assert fig.layout.title.text == "Attention (layer 1)"
+
+
+def test_attention_grid_is_layers_by_heads():
+    fig = charts.attention_grid(make_trace("transformer", L=3, heads=2))
+    assert len(heatmaps(fig)) == 6
+
+
+def test_attention_for_a_recurrent_model_is_a_message():
+    fig = charts.attention_heatmaps(make_trace("lstm"))
+    assert fig.layout.title.text.startswith("Attention") and not heatmaps(fig)
+
+
+# ---------------------------------------------------------------- extras
+
+def test_hidden_trajectory_2d_and_3d():
+    pts = np.random.default_rng(0).normal(size=(20, 3))
+    assert charts.hidden_trajectory(pts, 5).data[0].type == "scatter3d"
+    assert charts.hidden_trajectory(pts[:, :2], 5).data[0].type == "scatter"
+    with pytest.raises(ValueError):
+        charts.hidden_trajectory(pts, 20)
+
+
+def test_eigenvalue_chart_splits_inside_and_outside_the_unit_circle():
+    fig = charts.eigenvalue_chart(np.array([0.5, 0.9j, 1.5, -1.1 + 0.2j]), radius=1.52)
+    inside, outside = fig.data[2], fig.data[3]
+    assert len(inside.x) == 2 and len(outside.x) == 2
+    assert fig.layout.yaxis.scaleanchor == "x"
+
+
+def test_saliency_strip_outlines_the_output_step():
+    fig = charts.saliency_strip(np.arange(8.0), None, 6)
+    assert fig.layout.shapes[0].x0 == 5.5
+    assert heatmaps(fig)[0].zmin == 0
+
+
+# ---------------------------------------------------------------- purity guard
+
+CHART_FILES = sorted((ROOT / "explorer" / "charts").glob("*.py")) + [ROOT / "explorer" / "style.py"]
+
+
+def _runtime_imports(node: ast.AST) -> list[str]:
+    """Modules imported anywhere in a file, except under `if TYPE_CHECKING:`."""
+    if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+        return [m for child in node.orelse for m in _runtime_imports(child)]
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""]
+    return [m for child in ast.iter_child_nodes(node) for m in _runtime_imports(child)]
+
+
+@pytest.mark.parametrize("path", CHART_FILES, ids=lambda p: p.name)
+def test_chart_sources_import_neither_torch_nor_streamlit(path):
+    for module in _runtime_imports(ast.parse(path.read_text())):
+        top = module.split(".")[0]
+        assert top not in ("torch", "streamlit"), f"{path.name} imports {module}"
+        if top == "explorer":  # not trace.py, run.py ...: they may import torch
+            assert module in ("explorer", "explorer.style") or module.startswith("explorer.charts"), module
+
+
+def test_importing_charts_loads_neither_torch_nor_streamlit():
+    """Import the chart modules in a fresh interpreter, bypassing explorer/__init__.py (it may import torch)."""
+    code = (
+        "import sys, types\n"
+        "pkg = types.ModuleType('explorer'); pkg.__path__ = [sys.argv[1]]; sys.modules['explorer'] = pkg\n"
+        "import explorer.style, explorer.charts\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'streamlit'))\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(ROOT / "explorer")], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr
