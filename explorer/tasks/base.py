@@ -36,9 +36,9 @@ class Task:
     input_hint: str = ""  # what a user may type for encode(), with an example
 
     def __init__(self, seq_len: int) -> None:
-        if not isinstance(seq_len, int) or seq_len < 2:
+        if isinstance(seq_len, bool) or not hasattr(seq_len, "__index__") or seq_len < 2:
             raise ValueError(f"seq_len must be an integer >= 2, got {seq_len!r}")
-        self.seq_len = seq_len
+        self.seq_len = int(seq_len)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, T, I) float32; y (B, T) int64 with IGNORE, or (B, T, O) float32 with NaN."""
