@@ -1,8 +1,8 @@
 """The app shell: page config, the shared sidebar, URL sync and navigation. app.py calls main().
 
 Every page also calls ensure_shell() first: on a fresh server Streamlit runs a page opened by URL
-(/train) alone, without app.py (legacy pages/ mode); ensure_shell() then runs the shell, which
-runs the page through st.navigation, and stops the stray run.
+(/train) alone, without app.py (legacy pages/ mode); ensure_shell() then registers the navigation and reruns, so app.py
+runs first and draws the sidebar before the page, as on every other run.
 """
 from __future__ import annotations
 
@@ -41,5 +41,5 @@ def ensure_shell() -> None:
     """Call at the top of every page: if the shell did not run this page, run it now and stop."""
     if getattr(_inside, "active", False):
         return
-    main()
-    st.stop()
+    st.navigation(pages(), position="hidden")  # from now on the server runs app.py first
+    st.rerun()

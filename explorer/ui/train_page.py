@@ -6,7 +6,8 @@ import streamlit as st
 from explorer.ui import panels, presets_ui, session, state
 from explorer.ui.worker import Snapshot, Worker
 
-REFRESH_S = 0.4  # the live view's redraw period while training
+REFRESH_S = 0.4  # status and training curves redraw this often while training
+INTERNALS_REFRESH_S = 1.5  # the heavier look inside redraws this often
 
 
 def render() -> None:
@@ -21,8 +22,9 @@ def render() -> None:
     if state.pop(state.AUTOSTART):
         worker.start()
     example, layer = _view_options(worker)
-    live = st.fragment(run_every=REFRESH_S if worker.training else None)(_live)
-    live(worker, example, layer, worker.training)
+    training = worker.training
+    st.fragment(run_every=REFRESH_S if training else None)(_live_training)(worker, training)
+    st.fragment(run_every=INTERNALS_REFRESH_S if training else None)(_live_internals)(worker, example, layer)
     if preset:
         presets_ui.verdict(preset, worker)
 
@@ -51,23 +53,32 @@ def _view_options(worker: Worker) -> tuple[int, int]:
     return int(example), int(layer or 0)
 
 
-def _live(worker: Worker, example: int, layer: int, was_training: bool) -> None:
+def _live_training(worker: Worker, was_training: bool) -> None:
+    """Status and training curves, redrawn often while training."""
     worker.touch()
     snap = worker.snapshot
     if was_training and snap.state != "training":
-        st.rerun()  # training ended: redraw the whole page once, without the timer
+        st.rerun()  # training ended: redraw the whole page once, without the timers
     _status(snap)
+    _per_run(worker, snap, lambda view, key, cols: panels.training_charts(view, key, columns=cols))
+
+
+def _live_internals(worker: Worker, example: int, layer: int) -> None:
+    """The look inside (on the probe batch): heavier charts, redrawn less often."""
+    snap = worker.snapshot
+    _per_run(worker, snap, lambda view, key, cols: panels.internals_charts(view, key, example=example, layer=layer, columns=cols))
+
+
+def _per_run(worker: Worker, snap: Snapshot, draw) -> None:
     if len(snap.runs) == 1:
-        panels.run_charts(snap.runs[0], key="run0", example=example, layer=layer)
+        draw(snap.runs[0], "run0", 2)
         return
-    cols = st.columns(len(snap.runs))
-    for index, (col, view) in enumerate(zip(cols, snap.runs)):
+    for index, (col, view) in enumerate(zip(st.columns(len(snap.runs)), snap.runs)):
         with col:
-            st.subheader(presets_ui.label(worker.runs[index].config, worker.runs))
-            st.markdown(panels.status_line(view))
+            st.markdown(f"**{presets_ui.label(worker.runs[index].config, worker.runs)}** · " + panels.status_line(view))
             if view.status != "ok":
                 st.error(view.message)
-            panels.run_charts(view, key=f"run{index}", example=example, layer=layer, columns=1)
+            draw(view, f"run{index}", 1)
 
 
 def _status(snap: Snapshot) -> None:
