@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from explorer import evaluate
 from explorer.config import RunConfig
 
 
@@ -106,27 +107,25 @@ def steps_to(run, threshold: float) -> tuple[int | None, float]:
 
 def text_verdict(runs) -> tuple[bool, str]:
     (run,) = runs
-    bits = run.evaluate_loss() / np.log(2)
+    bits = evaluate.held_out_loss(run) / np.log(2)
     baseline = run.task.unigram_entropy_bits()
     sample = run.generate("the ", 200, temperature=0.8, seed=0)
-    words = [w.strip(".,;:!?\"'()-") for w in sample.split()]
-    known = [w for w in words if w]
-    share = sum(w in run.task.words for w in known) / max(1, len(known))
-    ok = bits <= baseline - 1 and share > 0.5
+    share = evaluate.known_word_share(run, sample)
+    ok = bool(bits <= baseline - 1 and share > 0.5)
     return ok, (f"Cross-entropy {bits:.2f} bits/char against the unigram baseline {baseline:.2f} (needs 1 bit lower); "
                 f"{share:.0%} of sampled words are words of the text. Sample: “{sample[:120]}…”")
 
 
 def forecasting_verdict(runs) -> tuple[bool, str]:
     (run,) = runs
-    mse, naive = run.evaluate_forecast()
+    mse, naive = evaluate.forecast_scores(run)
     ok = mse * 2 <= naive
     return ok, f"Test MSE {mse:.4f} against {naive:.4f} for repeating the last value (needs 2x lower: {naive / max(mse, 1e-12):.1f}x)."
 
 
 def sentiment_verdict(runs) -> tuple[bool, str]:
     (run,) = runs
-    overall, negated = run.evaluate_sentiment()
+    overall, negated = evaluate.sentiment_scores(run)
     ok = overall >= 0.9 and negated >= 0.8
     return ok, f"Accuracy {overall:.2f} overall (needs >= 0.9), {negated:.2f} on sentences with negation (needs >= 0.8)."
 

@@ -14,6 +14,7 @@ from typing import BinaryIO, Callable
 
 import torch
 
+from explorer import evaluate
 from explorer.checkpoint import FORMAT, VERSION, read_checkpoint
 from explorer.config import LIMITS, RunConfig
 from explorer.history import History
@@ -145,13 +146,13 @@ class Run:
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
-    @torch.no_grad()
-    def evaluate(self, batches: int = 4, batch_size: int = 64, seed: int = 1) -> float:
-        """Metric on fresh batches from a generator of its own (held-out data where the task has it)."""
-        generator = torch.Generator().manual_seed(self.config.seed + seed * 104_729)
-        sample = getattr(self.task, "sample_test", self.task.sample)
-        values = [self.task.metric(self.model(x), y) for x, y in (sample(batch_size, generator) for _ in range(batches))]
-        return sum(values) / len(values)
+    def evaluate(self, batches: int = 4, batch_size: int = 64) -> float:
+        """Task metric on fresh batches (held-out data where the task has it); training is untouched."""
+        return evaluate.held_out_metric(self, batches, batch_size)
+
+    def generate(self, prompt: str, n: int, temperature: float = 1.0, seed: int = 0) -> str:
+        """Text task only: sample n characters after prompt."""
+        return evaluate.generate(self, prompt, n, temperature, seed)
 
     # -- files ----------------------------------------------------------------------------
 
