@@ -20,7 +20,7 @@ from explorer.config import LIMITS, RunConfig
 from explorer.history import History
 from explorer.models import build_model
 from explorer.records import Trace
-from explorer.tasks import make_task
+from explorer.tasks import Task, make_task
 from explorer.trace import trace_model
 
 PROBE_SIZE = 8  # examples in the fixed probe batch the trace looks at
@@ -59,6 +59,7 @@ class Run:
         self.status = "ok"  # "ok" | "diverged"
         self.message = ""  # why the run stopped, when it did
         self.wall = 0.0  # seconds spent in train()
+        self._metric_is_loss = self.task.kind == "regress" and type(self.task).metric is Task.metric
 
     @property
     def num_parameters(self) -> int:
@@ -103,7 +104,12 @@ class Run:
                 torch.nn.utils.clip_grads_with_norm_(self.params, self.config.clip_grad_norm, torch.tensor(norm))
             self._optimizer_step(norm)
         self.wall += time.perf_counter() - start
-        metric = self.task.metric(output.detach(), y) if self.status == "ok" else math.nan
+        if self.status != "ok":
+            metric = math.nan
+        elif self._metric_is_loss:
+            metric = loss_value  # regression: the metric (MSE on scored steps) is the loss itself
+        else:
+            metric = self.task.metric(output.detach(), y)
         self.history.record(self.step, loss_value, metric, norm if math.isfinite(norm) else math.nan, self.wall)
         return loss_value
 

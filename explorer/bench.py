@@ -1,0 +1,103 @@
+"""Benchmarks that print figures (not tests): `python -m explorer.bench [--json] [--ui]`.
+
+train_ratio: Run.train steps/s over a plain hand-written PyTorch loop's steps/s, with the same
+torch.nn module, task batches and optimizer, measured interleaved in one process.
+trace_over_step: trace() time over one training step's time.
+--ui drives headless Chromium against a local server (see explorer/bench_ui.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from explorer.config import RunConfig
+from explorer.models import build_model
+from explorer.run import Run, _optimizer
+from explorer.tasks import make_task
+
+CONFIGS = {
+    "rnn": RunConfig(arch="rnn", seq_len=100, hidden_size=64, batch_size=64),
+    "lstm": RunConfig(arch="lstm", seq_len=100, hidden_size=64, batch_size=64),
+    "gru": RunConfig(arch="gru", seq_len=100, hidden_size=64, batch_size=64),
+    "transformer": RunConfig(arch="transformer", seq_len=100, hidden_size=64, batch_size=64),
+    "small lstm": RunConfig(arch="lstm", seq_len=10, hidden_size=8, batch_size=8),
+}
+
+
+class PlainLoop:
+    """What a person would write by hand: sample, forward, loss, backward, step."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.task = make_task(config.task, config.seq_len)
+        torch.manual_seed(config.seed)
+        self.model = build_model(config, self.task.input_size, self.task.output_size, self.task.causal)
+        self.optimizer = _optimizer(config, self.model.parameters())
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.batch_size = config.batch_size
+
+    def train(self, steps: int) -> None:
+        for _ in range(steps):
+            x, y = self.task.sample(self.batch_size, self.generator)
+            loss = self.task.loss(self.model(x), y)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+
+
+def _timed(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def measure(config: RunConfig, rounds: int = 5, chunk: int | None = None) -> dict:
+    """Interleave chunks of Run.train and the plain loop; then time trace() against one step."""
+    chunk = chunk or (5 if config.seq_len >= 50 else 50)
+    run, plain = Run(config), PlainLoop(config)
+    run.train(2), plain.train(2)  # warm up
+    ours = theirs = 0.0
+    for _ in range(rounds):
+        ours += _timed(run.train, chunk)
+        theirs += _timed(plain.train, chunk)
+    step_s = ours / (rounds * chunk)
+    trace_s = min(_timed(run.trace) for _ in range(3))
+    return {
+        "run_steps_per_s": rounds * chunk / ours, "plain_steps_per_s": rounds * chunk / theirs,
+        "train_ratio": theirs / ours, "trace_s": trace_s, "step_s": step_s, "trace_over_step": trace_s / step_s,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--ui", action="store_true", help="benchmark the Train page in headless Chromium")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    args = parser.parse_args(argv)
+    if args.ui:
+        from explorer.bench_ui import main as ui_main
+
+        ui_main(as_json=args.json)
+        return
+    torch.set_num_threads(args.threads)
+    rows = {name: measure(config) for name, config in CONFIGS.items()}
+    summary = {
+        "train_ratio": min(r["train_ratio"] for r in rows.values()),
+        "trace_over_step": max(r["trace_over_step"] for r in rows.values()),
+        "threads": args.threads, "configs": rows,
+    }
+    if args.json:
+        print(json.dumps(summary))
+        return
+    print(f"{'config':<12} {'Run steps/s':>12} {'plain steps/s':>14} {'ratio':>7} {'trace ms':>9} {'trace/step':>11}")
+    for name, r in rows.items():
+        print(f"{name:<12} {r['run_steps_per_s']:>12.1f} {r['plain_steps_per_s']:>14.1f} {r['train_ratio']:>7.3f} "
+              f"{r['trace_s'] * 1e3:>9.1f} {r['trace_over_step']:>11.2f}")
+    print(f"train_ratio (lowest) {summary['train_ratio']:.3f}  goal >= 0.95")
+    print(f"trace_over_step (highest) {summary['trace_over_step']:.2f}  goal <= 3")
+
+
+if __name__ == "__main__":
+    main()
