@@ -13,7 +13,7 @@ import pytest
 
 from explorer import charts, style
 from explorer.history import History
-from explorer.trace import Trace
+from explorer.records import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
 GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
@@ -272,6 +272,15 @@ def test_loss_chart_chance_line_and_log_axis():
     assert [s.y0 for s in chance] == [0.25] and chance[0].yref == "y2"
     assert fig.layout.yaxis.type == "log"
     assert fig.layout.title.text == "Loss and accuracy"
+
+
+def test_loss_chart_one_axis_when_the_metric_is_the_loss():
+    h = make_history(metric_name="mse", chance=0.17)
+    h.metric = list(h.loss)  # regression: the metric is the MSE loss
+    fig = charts.loss_chart(h)
+    assert len(fig.data) == 1 and fig.data[0].name == "loss = mse"
+    assert [(s.y0, s.yref) for s in fig.layout.shapes] == [(0.17, "y")]
+    assert fig.layout.yaxis.type == "log" and "yaxis2" not in fig.layout.to_plotly_json()
 
 
 def test_loss_chart_linear_when_a_loss_is_not_positive():

@@ -11,7 +11,7 @@ from explorer import style
 from explorer.charts._common import check_index, colourbar, example_tokens, finish, message_figure, token_label
 
 if TYPE_CHECKING:
-    from explorer.trace import Trace
+    from explorer.records import Trace
 
 PLOT_WIDTH_PX = 800  # plot area of a typical page column, for deciding whether token ticks fit
 TICK_PX = 18  # room one token tick label needs

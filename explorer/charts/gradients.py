@@ -14,7 +14,9 @@ from explorer.charts._common import (
 
 if TYPE_CHECKING:
     from explorer.history import History
-    from explorer.trace import Trace
+    from explorer.records import Trace
+
+MAX_STEP_TICKS = 8  # y tick labels on the Gradient flow chart
 
 
 def _line_name(layer: int, direction: int, D: int) -> str:
@@ -90,6 +92,20 @@ def _log_ticks(zmin: float, zmax: float) -> list[int]:
     return list(range(int(zmin), int(zmax) + 1, step))
 
 
+def _step_ticks(steps: np.ndarray) -> list[int]:
+    """Up to MAX_STEP_TICKS of the profile steps, spaced by value so labels of thin rows do not collide."""
+    gap = (steps[-1] - steps[0]) / MAX_STEP_TICKS
+    ticks = [int(steps[0])]
+    for s in steps[1:]:
+        if s - ticks[-1] >= gap:
+            ticks.append(int(s))
+    if ticks[-1] != steps[-1]:  # always label the latest row, in place of a label too close to it
+        if len(ticks) > 1 and steps[-1] - ticks[-1] < gap:
+            ticks.pop()
+        ticks.append(int(steps[-1]))
+    return ticks
+
+
 def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, scale: float = 1.0) -> go.Figure:
     """log10 ||dL/dh_t|| for time step t (x) and training step (y, the real step values).
 
@@ -113,11 +129,12 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
         colorbar=colourbar("log10 ||dL/dh_t||", scale, tickvals=_log_ticks(zmin, zmax)),
         hovertemplate="step %{y}, t=%{x}<br>||dL/dh_t||=%{customdata:.3e}<extra></extra>",
     ))
+    # label rows by their own steps (plotly's own ticks would fall between rows, even below step 0)
+    fig.update_yaxes(tickvals=_step_ticks(steps))
     if N == 1:
         fig.add_annotation(text="one profile so far: a row is added at each trace", xref="paper", yref="paper",
                            x=1, y=1.01, xanchor="right", yanchor="bottom", showarrow=False,
                            font=font(scale, style.FONT_SIZE - 1) | dict(color=style.MUTED_COLOUR))
-        fig.update_yaxes(tickvals=list(steps))
     zeros = np.any(np.isfinite(raw) & (raw <= style.GRAD_FLOOR))
     fig.update_xaxes(title_text="time step t" + ("   (zeros drawn darkest)" if zeros else ""), showgrid=False)
     fig.update_yaxes(title_text="training step", showgrid=False)

@@ -13,7 +13,7 @@ from explorer.charts._common import (
 )
 
 if TYPE_CHECKING:
-    from explorer.trace import Trace
+    from explorer.records import Trace
 
 MAX_BARS = 30  # classes shown when one step is scored; the most probable, and always the target
 

@@ -13,7 +13,7 @@ from explorer.charts._common import (
 )
 
 if TYPE_CHECKING:
-    from explorer.trace import Trace
+    from explorer.records import Trace
 
 
 def unit_heatmap(z: np.ndarray, zrange: tuple[float, float], colourscale: str, symbol: str, *,

@@ -38,10 +38,27 @@ def _loss_traces(fig: go.Figure, x: np.ndarray, loss: np.ndarray, name: str, col
                              hovertemplate="step %{x}<br>loss %{y:.4g}<extra>" + name + "</extra>"), **where)
 
 
+def _metric_on_second_axis(fig: go.Figure, history: History, a: dict[str, np.ndarray], scale: float) -> None:
+    """The metric and its chance line on the right-hand axis: percent for accuracy, log for positive errors."""
+    name = history.metric_name
+    fig.add_trace(go.Scatter(x=a["step"], y=finite_or_none(a["metric"]), mode="lines", name=name,
+                             line=dict(color=style.METRIC_COLOUR, width=2.5),
+                             hovertemplate="step %{x}<br>" + name + " %{y:.4g}<extra></extra>"), secondary_y=True)
+    log = not history.higher_is_better and _all_positive(a["metric"]) and history.chance > 0
+    hline(fig, history.chance, "chance", yref="y2", colour=style.METRIC_COLOUR, scale=scale, log=log)
+    axis = dict(title_text=name, title_font_color=style.METRIC_COLOUR, showgrid=False)
+    if log:
+        axis.update(log_axis(a["metric"], np.array([history.chance])))
+    elif name == "accuracy":  # explicit ticks: plotly would sync them to the loss axis grid
+        axis.update(range=[0, 1.05], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%")
+    fig.update_yaxes(secondary_y=True, **axis)
+
+
 def loss_chart(history: History, *, compare: History | dict[str, History] | None = None,
                scale: float = 1.0) -> go.Figure:
     """Loss over training steps (log axis when positive), the metric on a second axis and its chance level.
 
+    When the metric is the loss itself (MSE on a regression task) one axis carries both.
     `compare`: a run (or named runs) to draw faint and dashed behind this one, e.g. the previous run.
     """
     title = f"Loss and {history.metric_name}"
@@ -49,31 +66,24 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
         return message_figure(title, "No training steps yet: press Train", scale=scale,
                               xlabel="training step", ylabel="loss")
     a = history.arrays()
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    same = bool(np.allclose(a["loss"], a["metric"], equal_nan=True))
+    fig = make_subplots(specs=[[{"secondary_y": not same}]])
     others = {"previous run": compare} if compare is not None and not isinstance(compare, dict) else (compare or {})
+    others = {name: other for name, other in others.items() if len(other)}
     for name, other in others.items():
-        if len(other):
-            b = other.arrays()
-            _loss_traces(fig, b["step"], b["loss"], f"loss, {name}", style.MUTED_COLOUR, faint=True,
-                         secondary_y=False)
-    _loss_traces(fig, a["step"], a["loss"], "loss", style.LOSS_COLOUR, secondary_y=False)
-    fig.add_trace(go.Scatter(x=a["step"], y=finite_or_none(a["metric"]), mode="lines", name=history.metric_name,
-                             line=dict(color=style.METRIC_COLOUR, width=2.5),
-                             hovertemplate="step %{x}<br>" + history.metric_name + " %{y:.4g}<extra></extra>"),
-                  secondary_y=True)
-    losses = [a["loss"]] + [o.arrays()["loss"] for o in others.values() if len(o)]
-    loss_log = all(_all_positive(v) for v in losses)
-    metric_log = (not history.higher_is_better and _all_positive(a["metric"]) and history.chance > 0)
-    hline(fig, history.chance, "chance", yref="y2", colour=style.METRIC_COLOUR, scale=scale, log=metric_log)
+        b = other.arrays()
+        _loss_traces(fig, b["step"], b["loss"], f"loss, {name}", style.MUTED_COLOUR, faint=True)
+    _loss_traces(fig, a["step"], a["loss"], f"loss = {history.metric_name}" if same else "loss", style.LOSS_COLOUR)
+    losses = [a["loss"]] + [o.arrays()["loss"] for o in others.values()]
+    log = all(_all_positive(v) for v in losses) and (history.chance > 0 or not same)
+    if same:
+        hline(fig, history.chance, "chance", colour=style.METRIC_COLOUR, scale=scale, log=log)
+        losses.append(np.array([history.chance]))
+    else:
+        _metric_on_second_axis(fig, history, a, scale)
     fig.update_xaxes(title_text="training step")
-    fig.update_yaxes(title_text="loss", title_font_color=style.LOSS_COLOUR, secondary_y=False,
-                     **(log_axis(*losses) if loss_log else dict(type="linear")))
-    metric_axis = dict(title_text=history.metric_name, title_font_color=style.METRIC_COLOUR, showgrid=False)
-    if metric_log:
-        metric_axis.update(log_axis(a["metric"], np.array([history.chance])))
-    elif history.metric_name == "accuracy":  # explicit ticks: plotly would sync them to the loss axis grid
-        metric_axis.update(range=[0, 1.05], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%")
-    fig.update_yaxes(secondary_y=True, **metric_axis)
+    fig.layout.yaxis.update(title_text=f"loss = {history.metric_name}" if same else "loss",
+                            title_font_color=style.LOSS_COLOUR, **(log_axis(*losses) if log else dict(type="linear")))
     fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
     return finish(fig, title, scale=scale)
 
