@@ -1,8 +1,9 @@
 """The app shell: page config, the shared sidebar, URL sync and navigation. app.py calls main().
 
-Every page also calls ensure_shell() first: on a fresh server Streamlit runs a page opened by URL
-(/train) alone, without app.py (legacy pages/ mode); ensure_shell() then registers the navigation and reruns, so app.py
-runs first and draws the sidebar before the page, as on every other run.
+Every page also calls ensure_shell() first. On a fresh server Streamlit runs a page opened by URL
+(/train) alone, without app.py (legacy pages/ mode): ensure_shell() then registers the navigation
+and reruns, so the visitor's first screen already comes through app.py. AppTest's switch_page also
+runs a page alone, on every run: there ensure_shell() draws the shell around the page's own run.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.ui import presets_ui, sidebar, urlsync
+from explorer.ui import presets_ui, sidebar, state, urlsync
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (("home", "Home", ""), ("train", "Train", "train"), ("inspect", "Inspect", "inspect"),
@@ -24,7 +25,7 @@ def pages() -> list:
             for name, title, path in PAGES]
 
 
-def main() -> None:
+def main(run_page: bool = True) -> None:
     st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide")
     _inside.active = True
     try:
@@ -32,14 +33,22 @@ def main() -> None:
         config = sidebar.draw()
         presets_ui.active(config)  # a changed sidebar leaves the preset
         urlsync.publish(config)
-        st.navigation(pages()).run()
+        for notice in state.take_notices():
+            st.warning(notice)
+        page = st.navigation(pages())
+        if run_page:
+            page.run()
     finally:
         _inside.active = False
 
 
 def ensure_shell() -> None:
-    """Call at the top of every page: if the shell did not run this page, run it now and stop."""
+    """Call at the top of every page: if the shell did not run this page, draw it around this run."""
     if getattr(_inside, "active", False):
         return
-    st.navigation(pages(), position="hidden")  # from now on the server runs app.py first
-    st.rerun()
+    if not state.get(state.INITIALISED):
+        # a fresh server's first session: register the navigation and start over at app.py
+        # now, before the visitor can click anything that a changed widget id would lose
+        st.navigation(pages(), position="hidden")
+        st.rerun()
+    main(run_page=False)  # AppTest's switch_page: draw the shell around this run

@@ -31,13 +31,13 @@ def render() -> None:
 
 def _controls(worker: Worker) -> Worker:
     cols = st.columns([1, 1, 1, 1, 5])
-    if cols[0].button("Train", type="primary", help="Start or resume training in the background."):
+    if cols[0].button("Train", key="train-button", type="primary", help="Start or resume training in the background."):
         worker.start()
-    if cols[1].button("Pause", help="Stop after the current step."):
+    if cols[1].button("Pause", key="pause-button", help="Stop after the current step."):
         worker.pause()
-    if cols[2].button("Step", help="One training step, then a fresh look inside."):
+    if cols[2].button("Step", key="step-button", help="One training step, then a fresh look inside."):
         worker.step()
-    if cols[3].button("Reset", help="New run from the same setup and seed: the same initial weights again."):
+    if cols[3].button("Reset", key="reset-button", help="New run from the same setup and seed: the same initial weights again."):
         worker = session.reset()
     return worker
 
@@ -84,7 +84,8 @@ def _per_run(worker: Worker, snap: Snapshot, draw) -> None:
 def _status(snap: Snapshot) -> None:
     view = snap.runs[0]
     line = panels.status_line(view, snap.steps_per_s if snap.state == "training" else None)
-    st.markdown(f"{line} · *{snap.state}*" if len(snap.runs) == 1 else f"*{snap.state}* · {snap.steps_per_s:.0f} steps/s")
+    text = f"{line} · *{snap.state}*" if len(snap.runs) == 1 else f"*{snap.state}* · {snap.steps_per_s:.0f} steps/s"
+    st.container(key="train-status").markdown(text)  # the key gives browser tests a stable handle
     if snap.state == "busy":
         st.warning(snap.message)
     elif len(snap.runs) == 1 and view.status != "ok":

@@ -5,8 +5,10 @@ an architecture: it drives Run.train_step() and Run.trace(), as minGPT's trainer
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from explorer.config import LIMITS
@@ -142,6 +144,12 @@ class Worker:
         if thread is not None:
             thread.join(timeout=10)
         self._publish("stopped", "")
+
+    @contextlib.contextmanager
+    def models(self) -> Iterator[list[Run]]:
+        """Hold the models still: no training step runs while the block reads or runs them."""
+        with self._run_lock:
+            yield self.runs
 
     @property
     def snapshot(self) -> Snapshot:

@@ -1,0 +1,102 @@
+"""AppTest: the app shell and the Train page, for every architecture, without a browser."""
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+TITLES = {
+    "rnn": ["Loss", "Parameter gradients", "Gradient norm over time", "Gradient flow", "Hidden state", "Prediction"],
+    "lstm": ["Gates", "Cell state"],
+    "gru": ["Gates"],
+    "transformer": ["Attention"],
+}
+
+
+def open_train(arch="lstm", **sidebar):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.sidebar.selectbox(key="cfg_arch").select(arch)
+    for key, value in sidebar.items():
+        at.sidebar.selectbox(key=f"cfg_{key}").select(value)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chart_titles(at) -> list[str]:
+    titles = []
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        titles.append(spec["layout"]["title"]["text"])
+    return titles
+
+
+def status(at) -> str:
+    return " ".join(m.value for m in at.markdown if "step" in m.value)
+
+
+def test_home_page_runs_and_offers_presets():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any("RNN Explorer" in t.value for t in at.title)
+    assert len(at.button) >= 9  # one per preset
+    assert at.sidebar.selectbox(key="cfg_arch").value == "lstm"
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "transformer"])
+def test_train_page_shows_the_charts_of_each_architecture(arch):
+    at = open_train(arch)
+    step = next(b for b in at.button if b.label == "Step")
+    step.click().run()
+    assert not at.exception, at.exception
+    assert "step 1" in status(at)
+    titles = chart_titles(at)
+    for word in TITLES["rnn"] + TITLES.get(arch, []):
+        if arch == "transformer" and word == "Cell state":
+            continue
+        assert any(t.startswith(word) for t in titles), (word, titles)
+    if arch in ("rnn", "transformer"):
+        assert not any(t.startswith("Gates") for t in titles)
+    if arch == "gru":
+        gates = next(t for t in titles if t.startswith("Gates"))
+        assert "r, z, n" in gates
+
+
+def test_changing_the_sidebar_builds_a_new_run():
+    at = open_train("lstm")
+    next(b for b in at.button if b.label == "Step").click().run()
+    assert "step 1" in status(at)
+    at.sidebar.selectbox(key="cfg_arch").select("gru").run()
+    assert not at.exception
+    assert "step 0" in status(at)
+    assert any(t.startswith("Gates (GRU") for t in chart_titles(at))
+
+
+def test_reset_gives_the_same_initial_weights_again():
+    at = open_train("rnn")
+    before = chart_titles(at), [e.proto.spec for e in at.get("plotly_chart")]
+    for _ in range(3):
+        next(b for b in at.button if b.label == "Step").click().run()
+    assert "step 3" in status(at)
+    next(b for b in at.button if b.label == "Reset").click().run()
+    assert "step 0" in status(at)
+    hidden = [e.proto.spec for e in at.get("plotly_chart") if "Hidden state" in e.proto.spec]
+    assert hidden and hidden[0] in before[1]  # identical initial hidden states
+
+
+def test_bad_url_values_show_a_notice_and_keep_the_rest():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["arch"] = "gru"
+    at.query_params["hidden_size"] = "lots"
+    at.query_params["seq_len"] = "99999"
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="cfg_arch").value == "gru"
+    notices = " ".join(w.value for w in at.warning)
+    assert "hidden_size" in notices and "seq_len" in notices
