@@ -7,7 +7,10 @@ one line a page shows under each chart: what to look for.
 from __future__ import annotations
 
 from explorer.charts.attention import attention_grid, attention_heatmaps
-from explorer.charts.geometry import eigenvalue_chart, hidden_trajectory, saliency_strip
+from explorer.charts.compare import accuracy_length_chart, grad_norm_compare_chart, step_time_length_chart
+from explorer.charts.geometry import (
+    attention_row, eigenvalue_chart, hidden_trajectory, saliency_strip, step_jacobian_chart, step_strips,
+)
 from explorer.charts.gradients import grad_norm_chart, gradient_flow_heatmap
 from explorer.charts.prediction import prediction_chart, softmax
 from explorer.charts.states import cell_state_heatmap, gate_heatmap, gate_heatmaps, hidden_state_heatmap
@@ -39,15 +42,30 @@ CAPTIONS: dict[str, str] = {
                       "(diagonal, previous token, a fixed key).",
     "hidden_trajectory": "The path of h_t through state space: loops and fixed points show what the network "
                          "has learned to remember.",
+    "grad_norm_compare_chart": "Dashed at init, solid now: the architecture whose line stays flat towards t=0 "
+                               "carries the gradient back furthest; one that falls steeply forgets early inputs.",
+    "accuracy_length_chart": "Where each architecture breaks: its line drops from the solved line towards the "
+                             "dashed chance line as the key moves further back.",
+    "step_time_length_chart": "The cost of one training step as sequences grow: recurrent steps run one after "
+                              "another, attention compares every pair of steps.",
     "eigenvalue_chart": "Eigenvalues outside the unit circle make some directions grow at every step "
                         "(exploding); all well inside make signals fade (vanishing).",
     "saliency_strip": "Which input steps the output at t depends on: for a memory task the bright cells "
                       "should be the ones that hold the answer.",
+    "step_strips": "One time step, unit by unit: sigmoid gates near 0 are closed, near 1 open; h_t and c_t "
+                   "on a fixed diverging scale (white = 0). Press Play and watch which units change.",
+    "step_jacobian_chart": "How much one step stretches or shrinks the state: the gradient reaching back k steps "
+                           "is bounded by the product of k of these norms, so a norm below 1 everywhere means "
+                           "the Train page's Gradient norm over time falls off exponentially (vanishing), above 1 "
+                           "it can explode.",
+    "attention_row": "Where query step t looks, head by head: a bright cell far from t means the output at t "
+                     "reads that earlier input directly, with no chain of steps in between.",
 }
 
 __all__ = [
     "CAPTIONS", "attention_grid", "attention_heatmaps", "cell_state_heatmap", "eigenvalue_chart",
     "gate_heatmap", "gate_heatmaps", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
     "hidden_trajectory", "loss_chart", "loss_compare_chart", "param_grad_chart", "prediction_chart",
-    "saliency_strip", "softmax",
+    "saliency_strip", "softmax", "attention_row", "step_jacobian_chart", "step_strips",
+    "accuracy_length_chart", "grad_norm_compare_chart", "step_time_length_chart",
 ]

@@ -1,4 +1,5 @@
-"""Charts of precomputed arrays: a hidden-state trajectory, W_hh eigenvalues, a saliency strip.
+"""Charts of precomputed arrays: a hidden-state trajectory, W_hh eigenvalues, a saliency strip, one step's
+gate and state strips, step Jacobian norms over time, one query's attention row.
 
 The numbers (PCA projection, eigenvalues, input gradients) are computed elsewhere; these only draw.
 """
@@ -8,9 +9,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from explorer import style
-from explorer.charts._common import check_index, colourbar, finish, font, symmetric_range, token_label
+from explorer.charts._common import (
+    check_index, clip_log, colourbar, finish, font, hline, log_axis, symmetric_range, token_label,
+)
 
 
 def hidden_trajectory(points: np.ndarray, t_mark: int, *, axis_labels: Sequence[str] | None = None,
@@ -104,3 +108,131 @@ def saliency_strip(saliency: np.ndarray, tokens: Sequence[str] | None, t: int, *
     fig.update_yaxes(showticklabels=False, title_text="")
     return finish(fig, f"Saliency of the output at t={t} (outlined) on each input step", scale=scale,
                   height=230, legend=False)
+
+
+STRIP_ROW_HEIGHT = 58  # px per strip at scale 1
+STRIP_TEXT_MAX_UNITS = 16  # print the value inside each cell up to this many units
+STATE_LABELS = {"c_t": "cell state c_t", "h_t": "hidden state h_t"}
+
+
+def _strip_style(name: str, values: np.ndarray, ranges: dict) -> tuple[str, tuple[float, float]]:
+    """Colour scale and fixed range of one strip: a gate's from style, a state's from `ranges` or the data."""
+    if name in style.GATE_RANGES:
+        return style.gate_scale(name), tuple(style.GATE_RANGES[name])
+    if name in ranges:
+        return style.DIVERGING_SCALE, tuple(ranges[name])
+    return style.DIVERGING_SCALE, symmetric_range(values, at_least=1.0)
+
+
+def step_strips(rows: Sequence[tuple[str, np.ndarray]], title: str, *, ranges: dict | None = None,
+                scale: float = 1.0) -> go.Figure:
+    """One time step's vectors as 1 x H heat strips, one row each (rows: (name, values (H,))), unit on x.
+
+    Names are gate letters (i f g o, r z n: ranges from style) or "h_t", "c_t" (diverging; pass the
+    sequence-wide range in `ranges` so colours stay put while t moves). One colour bar per run of rows
+    that share a scale. Exact values in the hover, and printed in the cells for small H.
+    """
+    ranges = ranges or {}
+    H = len(rows[0][1])
+    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=min(0.04, 0.3 / len(rows)))
+    styles = [_strip_style(name, np.asarray(v, dtype=float), ranges) for name, v in rows]
+    groups: list[list[int]] = []  # consecutive rows with the same scale and range share one colour bar
+    for k, strip in enumerate(styles):
+        if groups and styles[groups[-1][0]] == strip:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    text = dict(texttemplate="%{z:.2f}", textfont=font(scale, style.FONT_SIZE - 4)) if H <= STRIP_TEXT_MAX_UNITS else {}
+    for group in groups:
+        for k in group:
+            name, values = rows[k]
+            label = style.GATE_NAMES.get(name, STATE_LABELS.get(name, name))
+            (colourscale, (zmin, zmax)) = styles[k]
+            fig.add_trace(go.Heatmap(
+                z=[np.asarray(values, dtype=float)], x=np.arange(H), y=[label], zmin=zmin, zmax=zmax,
+                colorscale=colourscale, showscale=k == group[0], name=label, xgap=1, **text,
+                hovertemplate=f"{label}<br>unit %{{x}}: %{{z:.4f}}<extra></extra>",
+            ), row=k + 1, col=1)
+    fig.update_layout(margin=dict(r=round(90 * scale)))
+    for group in groups:  # after layout: each colour bar spans its rows' y domains
+        top = fig.layout[f"yaxis{group[0] + 1 if group[0] else ''}"].domain[1]
+        bottom = fig.layout[f"yaxis{group[-1] + 1 if group[-1] else ''}"].domain[0]
+        bar = colourbar("", scale, y=(top + bottom) / 2, len=max(top - bottom, 0.12), yanchor="middle")
+        fig.data[group[0]].colorbar = bar | dict(thickness=round(12 * scale))
+    fig.update_yaxes(showgrid=False, automargin=True, tickfont=font(scale, style.FONT_SIZE - 2))
+    fig.update_xaxes(showgrid=False, dtick=1 if H <= 32 else None)
+    fig.update_xaxes(title_text="unit", row=len(rows), col=1)
+    height = len(rows) * STRIP_ROW_HEIGHT + style.MARGIN["t"] + style.MARGIN["b"]
+    fig = finish(fig, title, scale=scale, height=height, legend=False)
+    fig.update_yaxes(tickfont=font(scale, style.FONT_SIZE - 2))
+    return fig
+
+
+def step_jacobian_chart(norms: np.ndarray, *, bounds: np.ndarray | None = None, lstm: bool = False,
+                        scale: float = 1.0) -> go.Figure:
+    """Spectral norm of each step's Jacobian ds_t/ds_{t-1} over input step t (norms (D, T)), log axis.
+
+    bounds (D, T): the running product of the norms read after t, an upper bound on ||ds_last/ds_t||.
+    s_t = h_t, or (h_t, c_t) for the LSTM (lstm=True changes only the labels).
+    """
+    norms = np.atleast_2d(np.asarray(norms, dtype=float))
+    D, T = norms.shape
+    symbol = "ds_t/ds_{t-1}" if lstm else "dh_t/dh_{t-1}"
+    last = "ds_last/ds_t" if lstm else "dh_last/dh_t"
+    fig = go.Figure()
+    t = np.arange(T)
+    shown = [norms]
+    for d in range(D):
+        where = f" ({style.DIRECTION_NAMES[d]})" if D == 2 else ""
+        drawn, reason = clip_log(norms[d])
+        fig.add_trace(go.Scatter(
+            x=t, y=drawn, mode="lines+markers" if T <= 60 else "lines", name=f"||{symbol}||{where}",
+            line=dict(color=style.SERIES_COLOURS[0], dash=style.DIRECTION_DASH[d], width=2.5),
+            marker=dict(size=round(5 * scale)), customdata=np.stack([norms[d], reason], axis=-1),
+            hovertemplate="t=%{x}<br>||" + symbol + "|| = %{customdata[0]:.4g}%{customdata[1]}<extra></extra>",
+        ))
+        if bounds is not None:
+            b = np.atleast_2d(np.asarray(bounds, dtype=float))[d]
+            drawn, reason = clip_log(b)
+            shown.append(drawn)
+            fig.add_trace(go.Scatter(
+                x=t, y=drawn, mode="lines", name=f"product of later norms ≥ ||{last}||{where}",
+                line=dict(color=style.SERIES_COLOURS[1], dash=style.DIRECTION_DASH[d], width=2),
+                customdata=np.stack([b, reason], axis=-1),
+                hovertemplate="t=%{x}<br>bound %{customdata[0]:.3g}%{customdata[1]}<extra></extra>",
+            ))
+    hline(fig, 1.0, "norm 1: neither shrinks nor grows", scale=scale, log=True)
+    fig.update_xaxes(title_text="time step t")
+    fig.update_yaxes(title_text="norm (log scale)", **log_axis(*shown, np.ones(1)))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
+    title = ("Recurrent weights: ||ds_t/ds_{t-1}||, s_t = (h_t, c_t)" if lstm
+             else "Recurrent weights: ||dh_t/dh_{t-1}||")
+    fig = finish(fig, title, scale=scale, height=style.HEIGHT + 60)
+    fig.update_layout(margin=dict(b=round(130 * scale)))
+    return fig
+
+
+def attention_row(weights: np.ndarray, t: int, tokens: Sequence[str] | None = None, *, layer: int = 0,
+                  scale: float = 1.0) -> go.Figure:
+    """Where query step t looks: weights (heads, T) over key steps s, one row per head, fixed range [0, 1]."""
+    weights = np.asarray(weights, dtype=float)
+    heads, T = weights.shape
+    check_index("t", t, T)
+    tokens = [str(s) for s in tokens] if tokens is not None and len(tokens) == T else None
+    text = dict(texttemplate="%{z:.2f}", textfont=font(scale, style.FONT_SIZE - 4)) if T <= STRIP_TEXT_MAX_UNITS else {}
+    hover = np.array([[f" ({token_label(s, 20)})" for s in tokens]] * heads) if tokens else None
+    fig = go.Figure(go.Heatmap(
+        z=weights, x=np.arange(T), y=[f"head {h}" for h in range(heads)], zmin=style.ATTENTION_RANGE[0],
+        zmax=style.ATTENTION_RANGE[1], colorscale=style.ATTENTION_SCALE, xgap=1, ygap=2, customdata=hover,
+        colorbar=colourbar("attention weight", scale), **text,
+        hovertemplate="%{y}<br>key s=%{x}" + ("%{customdata}" if tokens else "") + "<br>weight %{z:.3f}<extra></extra>",
+    ))
+    fig.add_shape(type="rect", x0=t - 0.5, x1=t + 0.5, y0=-0.5, y1=heads - 0.5, line=dict(color=style.TEXT_COLOUR, width=3))
+    if tokens and T <= style.TOKEN_TICKS_MAX_T:
+        fig.update_xaxes(tickvals=list(range(T)), ticktext=[token_label(s) for s in tokens],
+                         title_text="key step s (input token)")
+    else:
+        fig.update_xaxes(title_text="key step s")
+    fig.update_yaxes(title_text="", autorange="reversed", showgrid=False)
+    return finish(fig, f"Attention of query t={t} (outlined) over key steps s, layer {layer}", scale=scale,
+                  height=150 + 45 * heads, legend=False)

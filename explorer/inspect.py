@@ -1,0 +1,280 @@
+"""Looking inside one sequence: PCA of h_t, saliency ||dy_t/dx_s||, W_hh eigenvalues, step Jacobian norms.
+
+Pure torch + numpy on a Run and one input sequence x (1, T, I). Not the pages that show these
+(explorer/ui/inspect_page.py) and not the charts that draw them (explorer/charts/geometry.py).
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+
+from explorer.run import Run
+from explorer.trace import _cell, _run_direction
+
+RECURRENT_BLOCK = {"rnn": None, "lstm": "g", "gru": "n"}  # the W_hh block whose eigenvalues we show
+BLOCK_ROWS = {"g": 2, "n": 2}  # its index in torch's chunk order (i, f, g, o) / (r, z, n)
+EXACT_MAX_STATE = 128  # state sizes up to this: exact spectral norm (SVD); above: power iteration
+POWER_ITERATIONS = 60
+SALIENCY_BUDGET = 200_000  # (output rows) x (time steps) per full saliency matrix; above: per step
+ROW_CHUNK = 64_000  # (batch rows) x (time steps) per forward/backward pass
+
+
+def frozen(run: Run) -> Run:
+    """A read-only copy of run at this step: its own model copy, so inspecting it needs no lock.
+
+    Call it while the run is held still (Worker.models()). The copy cannot train (no optimizer).
+    """
+    snap = copy.copy(run)
+    snap.model = copy.deepcopy(run.model)  # parameters keep requires_grad: the trace differentiates through them
+    snap.params, snap.optimizer = [], None
+    snap.history = run.history.copy()
+    return snap
+
+
+# -- geometry of the hidden states ---------------------------------------------------------
+
+def pca(hidden: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """hidden (T, H) -> points (T, k) on the top k principal components, and each one's share of variance.
+
+    Components beyond rank (H or T too small) are zero columns with share 0. Signs are fixed (the
+    largest loading positive), so the picture does not flip between calls.
+    """
+    hidden = np.asarray(hidden, dtype=float)
+    centred = hidden - hidden.mean(axis=0)  # (T, H)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)  # vt (r, H)
+    signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
+    vt = vt * np.where(signs == 0, 1, signs)[:, None]
+    points = np.zeros((hidden.shape[0], k))
+    r = min(k, len(s))
+    points[:, :r] = centred @ vt[:r].T
+    total = float((s ** 2).sum())
+    explained = np.zeros(k)
+    explained[:r] = (s[:r] ** 2) / total if total > 0 else 0.0
+    return points, explained
+
+
+# -- saliency ------------------------------------------------------------------------------
+
+def full_saliency_fits(run: Run, x: torch.Tensor) -> bool:
+    """Whether saliency(run, x) for every output step stays within SALIENCY_BUDGET."""
+    T = x.shape[1]
+    return T * run.task.output_size * T <= SALIENCY_BUDGET
+
+
+def saliency(run: Run, x: torch.Tensor, steps: list[int] | None = None) -> np.ndarray:
+    """(len(steps), T) matrix S[k, s] = ||dy_t / dx_s|| (Frobenius over outputs and input features), t = steps[k].
+
+    y_t is the model's raw output at step t (logits, or values). Autograd on the fused model: the
+    sequence is repeated once per (t, output unit) in the batch, one backward pass per chunk of rows.
+    steps=None means every output step.
+    """
+    B, T, I = x.shape  # (1, T, I)
+    if B != 1:
+        raise ValueError(f"saliency takes one sequence (batch of 1); got a batch of {B}")
+    steps = list(range(T)) if steps is None else [int(t) for t in steps]
+    O = run.task.output_size
+    rows = [(k, t, o) for k, t in enumerate(steps) for o in range(O)]
+    squared = torch.zeros(len(steps), T, dtype=torch.float64)
+    chunk = max(1, ROW_CHUNK // T)
+    with torch.enable_grad():
+        for start in range(0, len(rows), chunk):
+            part = torch.tensor(rows[start:start + chunk])  # (R, 3): k, t, o
+            xr = x.detach().expand(len(part), T, I).clone().requires_grad_(True)  # (R, T, I)
+            y = run.model(xr)  # (R, T, O)
+            picked = y[torch.arange(len(part)), part[:, 1], part[:, 2]].sum()
+            (grad,) = torch.autograd.grad(picked, xr)  # (R, T, I): row r holds dy_{t_r, o_r} / dx
+            squared.index_add_(0, part[:, 0], grad.double().pow(2).sum(-1))
+    return squared.sqrt().numpy()
+
+
+# -- recurrent weights ---------------------------------------------------------------------
+
+def _suffix(layer: int, direction: int) -> str:
+    return f"_l{layer}" + ("_reverse" if direction else "")
+
+
+def _recurrent(run: Run):
+    if run.config.arch == "transformer":
+        raise ValueError("The Transformer has no recurrent weights W_hh: it attends instead of recurring")
+    return run.model.rnn
+
+
+def recurrent_block(run: Run, layer: int = 0, direction: int = 0) -> np.ndarray:
+    """The (H, H) block of weight_hh whose eigenvalues we show.
+
+    rnn: all of W_hh. lstm: W_hg, the cell candidate g's block. gru: W_hn, the new gate n's block
+    (in torch's n_t = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn)), so scaled by r). The sigmoid
+    gates' blocks set when to write or keep; g and n carry h_{t-1} into the new content.
+    """
+    rnn = _recurrent(run)
+    w = getattr(rnn, "weight_hh" + _suffix(layer, direction)).detach()  # (G*H, H)
+    block = RECURRENT_BLOCK[run.config.arch]
+    H = rnn.hidden_size
+    if block is not None:
+        w = w[BLOCK_ROWS[block] * H:(BLOCK_ROWS[block] + 1) * H]  # (H, H)
+    return w.double().numpy()
+
+
+def recurrent_eigenvalues(run: Run, layer: int = 0, direction: int = 0) -> tuple[np.ndarray, float]:
+    """Complex eigenvalues of recurrent_block() (see there: all of W_hh, or the g / n block), and the
+    spectral radius max |lambda|."""
+    eigvals = np.linalg.eigvals(recurrent_block(run, layer, direction))
+    return eigvals, float(np.abs(eigvals).max(initial=0.0))
+
+
+def _layer_input(rnn, arch: str, x: torch.Tensor, layer: int) -> torch.Tensor:
+    """The input sequence of `layer`: x, or the lower layer's outputs (B, T, D*H)."""
+    D = 2 if rnn.bidirectional else 1
+    for k in range(layer):
+        runs = [_run_direction(rnn, arch, x, k, d) for d in range(D)]
+        x = torch.cat([torch.stack(r[0], dim=1) for r in runs], dim=-1)
+    return x
+
+
+def step_jacobians_inputs(run: Run, x: torch.Tensor, layer: int = 0, direction: int = 0):
+    """-> (step(prev, xw) one step on one row, xw (T, G*H), prev (T, S)): what every step's Jacobian needs.
+
+    The state is s_t = h_t (rnn, gru) or (h_t, c_t) (lstm, S = 2H). prev[t] is the state before step t
+    in reading order: s_{t-1} forward, s_{t+1} for direction 1, zeros at the first step read.
+    """
+    rnn, arch = _recurrent(run), run.config.arch
+    suffix = _suffix(layer, direction)
+    w_ih, w_hh = getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)
+    b_ih, b_hh = getattr(rnn, "bias_ih" + suffix), getattr(rnn, "bias_hh" + suffix)
+    nonlinearity = getattr(rnn, "nonlinearity", "tanh")
+    H = rnn.hidden_size
+    with torch.no_grad():
+        layer_input = _layer_input(rnn, arch, x, layer)
+        hs, cs, _ = _run_direction(rnn, arch, layer_input, layer, direction)
+        states = torch.stack([torch.cat([h, c], -1) if arch == "lstm" else h for h, c in zip(hs, cs)], 1)[0]  # (T, S)
+        zero = torch.zeros_like(states[:1])
+        prev = torch.cat([states[1:], zero]) if direction else torch.cat([zero, states[:-1]])  # (T, S)
+        xw = (layer_input @ w_ih.T + b_ih)[0]  # (T, G*H)
+
+    def step(s, xw_t):
+        h, c = (s[..., :H], s[..., H:]) if arch == "lstm" else (s, None)
+        h, c, _ = _cell(arch, nonlinearity, xw_t, h, c, w_hh, b_hh)
+        return torch.cat([h, c], -1) if arch == "lstm" else h
+
+    return step, xw, prev
+
+
+def step_jacobian_norms(run: Run, x: torch.Tensor, layer: int = 0, direction: int = 0,
+                        exact_max: int = EXACT_MAX_STATE) -> np.ndarray:
+    """(T,) spectral norm (largest singular value) of ds_t/ds_{t-1} at each input step t, one layer.
+
+    s_t = h_t for rnn and gru; (h_t, c_t) for lstm, the state the gradient actually flows through.
+    The layer's input is held fixed. Indexed by input step t, as Trace is; for direction 1 the
+    previous state is s_{t+1}. The Jacobian of every step comes from autograd through trace._cell;
+    the norm is exact (SVD) for states up to exact_max units, else POWER_ITERATIONS of power iteration.
+    """
+    step, xw, prev = step_jacobians_inputs(run, x, layer, direction)
+    T, S = prev.shape
+    with torch.enable_grad():
+        if S <= exact_max:
+            jac = torch.func.vmap(torch.func.jacrev(step))(prev, xw)  # (T, S_out, S_in)
+            return torch.linalg.matrix_norm(jac.double(), ord=2).detach().numpy()
+        return _power_norms(step, prev, xw).numpy()
+
+
+def _power_norms(step, prev: torch.Tensor, xw: torch.Tensor) -> torch.Tensor:
+    """Largest singular value of every step's Jacobian by power iteration on J^T J (all steps at once)."""
+    v = torch.randn(prev.shape, generator=torch.Generator().manual_seed(0))
+    v = v / v.norm(dim=-1, keepdim=True)
+    sigma = torch.zeros(prev.shape[0])
+    for _ in range(POWER_ITERATIONS):
+        _, jv = torch.func.jvp(lambda s: step(s, xw), (prev,), (v,))  # (T, S): J_t v_t
+        _, pullback = torch.func.vjp(lambda s: step(s, xw), prev)
+        (jtjv,) = pullback(jv)  # (T, S): J_t^T J_t v_t
+        sigma = jv.norm(dim=-1)
+        v = jtjv / jtjv.norm(dim=-1, keepdim=True).clamp_min(1e-30)
+    return sigma.detach()
+
+
+def product_bound(norms: np.ndarray, direction: int = 0) -> np.ndarray:
+    """(T,) upper bound on ||ds_last/ds_t||: the product of the step norms read after t.
+
+    ||ds_{T-1}/ds_t|| <= prod_{k=t+1}^{T-1} ||ds_k/ds_{k-1}|| (forward); direction 1 reads backwards,
+    so its last state is s_0 and the product runs over k = 0 .. t-1.
+    """
+    norms = np.asarray(norms, dtype=float)
+    logs = np.log(np.maximum(norms, 1e-300))
+    if direction:
+        logs = logs[::-1]
+    after = np.concatenate([np.cumsum(logs[::-1])[::-1][1:], [0.0]])  # sum over k > t
+    bound = np.exp(np.clip(after, -700, 700))
+    return bound[::-1] if direction else bound
+
+
+# -- one step's numbers, for the equations ---------------------------------------------------
+
+def cell_terms(run: Run, hidden: np.ndarray, cell: np.ndarray | None, layer_input: np.ndarray,
+               layer: int = 0, direction: int = 0) -> dict[str, np.ndarray]:
+    """Input and recurrent parts of every gate's pre-activation, per step: name -> (T, H).
+
+    hidden, cell (T, H) this direction's states; layer_input (T, I_l). Names: "x:<gate>" =
+    (W_i<gate> x_t + b_i<gate>), "h:<gate>" = (W_h<gate> h_prev + b_h<gate>), "h_prev", "c_prev";
+    rnn's single block is called "h". h_prev is h_{t-1} (h_{t+1} for direction 1), 0 at the first step read.
+    """
+    rnn, arch = _recurrent(run), run.config.arch
+    suffix = _suffix(layer, direction)
+    weights = [getattr(rnn, name + suffix).detach().double().numpy()
+               for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    w_ih, w_hh, b_ih, b_hh = weights
+    shift = (lambda a: np.concatenate([a[1:], np.zeros_like(a[:1])])) if direction else \
+        (lambda a: np.concatenate([np.zeros_like(a[:1]), a[:-1]]))
+    h_prev = shift(np.asarray(hidden, dtype=float))  # (T, H)
+    xw = np.asarray(layer_input, dtype=float) @ w_ih.T + b_ih  # (T, G*H)
+    hw = h_prev @ w_hh.T + b_hh  # (T, G*H)
+    names = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}[arch]
+    terms = {"h_prev": h_prev}
+    for name, a, b in zip(names, np.split(xw, len(names), axis=1), np.split(hw, len(names), axis=1)):
+        terms["x:" + name], terms["h:" + name] = a, b
+    if cell is not None:
+        terms["c_prev"] = shift(np.asarray(cell, dtype=float))
+    return terms
+
+
+def _n(value: float) -> str:
+    return f"{value:.3f}" if math.isfinite(value) else r"\text{" + str(value) + "}"
+
+
+def equations(arch: str, terms: dict[str, np.ndarray], values: dict[str, np.ndarray], t: int, unit: int,
+              nonlinearity: str = "tanh") -> list[str]:
+    """LaTeX lines of the cell's equations at step t for one unit, filled with the step's numbers.
+
+    terms from cell_terms(); values: gate name -> (T, H) and "h", "c" -> (T, H) from the trace.
+    Torch notation: lstm i, f, g, o; gru r, z, n with h_t = (1 - z) * n + z * h_{t-1}.
+    """
+    j = unit
+
+    def pre(name: str) -> tuple[float, float]:
+        return float(terms["x:" + name][t, j]), float(terms["h:" + name][t, j])
+
+    def gate(name: str, fn: str) -> str:
+        a, b = pre(name)
+        return (rf"{name}_t = {fn}(\underbrace{{{_n(a)}}}_{{W_{{i{name}}}x_t+b_{{i{name}}}}} + "
+                rf"\underbrace{{{_n(b)}}}_{{W_{{h{name}}}h_{{t-1}}+b_{{h{name}}}}}) = {fn}({_n(a + b)}) "
+                rf"= {_n(float(values[name][t, j]))}")
+
+    h, h_prev = float(values["h"][t, j]), float(terms["h_prev"][t, j])
+    if arch == "rnn":
+        a, b = pre("h")
+        act = r"\tanh" if nonlinearity == "tanh" else r"\operatorname{relu}"
+        return [rf"h_t = {act}(\underbrace{{{_n(a)}}}_{{W_{{ih}}x_t+b_{{ih}}}} + "
+                rf"\underbrace{{{_n(b)}}}_{{W_{{hh}}h_{{t-1}}+b_{{hh}}}}) = {act}({_n(a + b)}) = {_n(h)}"]
+    if arch == "lstm":
+        i, f, g, o = (float(values[k][t, j]) for k in "ifgo")
+        c, c_prev = float(values["c"][t, j]), float(terms["c_prev"][t, j])
+        return [gate("i", r"\sigma"), gate("f", r"\sigma"), gate("g", r"\tanh"), gate("o", r"\sigma"),
+                rf"c_t = f_t c_{{t-1}} + i_t g_t = {_n(f)} \cdot {_n(c_prev)} + {_n(i)} \cdot {_n(g)} = {_n(c)}",
+                rf"h_t = o_t \tanh(c_t) = {_n(o)} \cdot \tanh({_n(c)}) = {_n(h)}"]
+    r, z, n = (float(values[k][t, j]) for k in "rzn")
+    a, b = pre("n")
+    return [gate("r", r"\sigma"), gate("z", r"\sigma"),
+            rf"n_t = \tanh(\underbrace{{{_n(a)}}}_{{W_{{in}}x_t+b_{{in}}}} + r_t \cdot "
+            rf"\underbrace{{{_n(b)}}}_{{W_{{hn}}h_{{t-1}}+b_{{hn}}}}) = \tanh({_n(a)} + {_n(r)} \cdot {_n(b)}) = {_n(n)}",
+            rf"h_t = (1 - z_t)\, n_t + z_t\, h_{{t-1}} = (1 - {_n(z)}) \cdot {_n(n)} + {_n(z)} \cdot {_n(h_prev)} = {_n(h)}"]
