@@ -1,9 +1,8 @@
-"""Compare: coming next."""
-import streamlit as st
-
+"""Compare: race the architectures on one setup, sweep the sequence length, check the classic table."""
 from explorer.ui.shell import ensure_shell
 
 ensure_shell()
 
-st.title("Compare")
-st.info("This page is being built.")
+from explorer.ui import compare_page  # noqa: E402
+
+compare_page.render()

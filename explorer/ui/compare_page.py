@@ -1,0 +1,298 @@
+"""The Compare page: architectures raced on one setup, a sequence-length sweep, and the classic table checked.
+
+Widgets and layout only: configs and verdicts come from explorer.compare, figures from explorer.charts,
+training from two background Workers of this session (held here, apart from the Train page's worker).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+
+from explorer import charts, compare
+from explorer.compare import ARCH_LABELS
+from explorer.config import ARCHITECTURES, RunConfig
+from explorer.evaluate import held_out_metric
+from explorer.run import Run
+from explorer.ui import panels, session, state
+from explorer.ui.worker import Snapshot, Worker
+
+REFRESH_S = 0.5  # progress and live charts redraw this often while a job trains
+BUDGETS = (50, 100, 200, 300, 500, 1000, 2000, 5000)  # steps per architecture in the race
+ARCHS_KEY, BUDGET_KEY, MATCH_KEY, SWEEP_TASK_KEY = "cmp_archs", "cmp_budget", "cmp_match", "cmp_sweep_task"
+THRESHOLD_KEY = "cmp_threshold_"  # + task name: each task keeps its own threshold
+RECENT = 10  # training-batch points averaged for the sweep's provisional accuracy
+
+
+@dataclass
+class Job:
+    """One background job: its worker, what it trains, and held-out results measured once it stops."""
+
+    worker: Worker
+    key: tuple  # (configs, budget): the setup it was started for
+    configs: tuple[RunConfig, ...]
+    note: str = ""  # how the configs were matched
+    held_out: dict = field(default_factory=dict)  # total steps -> [metric per run]
+
+    @property
+    def labels(self) -> list[str]:
+        return [ARCH_LABELS[c.arch] for c in self.configs]
+
+    def measured(self) -> list[float] | None:
+        """Held-out metric of every run once training has stopped (cached per step count); None while it trains."""
+        if self.worker.training:
+            return None
+        steps = sum(run.step for run in self.worker.runs)
+        if steps not in self.held_out:
+            self.held_out = {steps: [held_out_metric(run) for run in self.worker.runs]}
+        return self.held_out[steps]
+
+
+class Holder:
+    """This session's comparison jobs: the race and the sweep. One trains at a time, so timings are not shared."""
+
+    def __init__(self) -> None:
+        self.race: Job | None = None
+        self.sweep: Job | None = None
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        for job in (self.race, self.sweep):
+            if job is not None:
+                job.worker.close()
+
+
+@st.cache_resource(scope="session", on_release=Holder.close, show_spinner=False)
+def _holder() -> Holder:
+    return Holder()
+
+
+def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: int, note: str = "") -> None:
+    """Resume the job if it is for this setup, else build it anew; pause every other trainer of this session."""
+    key = (configs, budget)
+    with holder.lock:
+        other = holder.sweep if name == "race" else holder.race
+        if other is not None and other.worker.training:
+            other.worker.pause("Paused so that the other job had the CPU to itself; press its Start button to resume.")
+        train = session.current()
+        if train is not None and train.training:
+            train.pause("Paused by the Compare page, so that its timings are not shared.")
+        job = getattr(holder, name)
+        if job is None or job.key != key:
+            if job is not None:
+                job.worker.close()
+            job = Job(Worker([Run(c) for c in configs], budget=budget), key, configs, note)
+            setattr(holder, name, job)
+        job.worker.start()
+
+
+def _cancel(job: Job | None) -> None:
+    if job is not None:
+        job.worker.pause("Cancelled: the results below stop at the step reached.")
+
+
+def render() -> None:
+    config = state.config()
+    holder = _holder()
+    st.title("Compare")
+    st.markdown(
+        "Same task, same seed, same budget: race the architectures on the sidebar's setup, sweep the sequence "
+        "length to see where each one breaks, then check the classic comparison table against what this "
+        "machine measured. Training runs in the background: leave the page and come back."
+    )
+    archs, budget, match = _options()
+    _race_section(config, holder, archs, budget, match)
+    st.divider()
+    _sweep_section(config, holder, archs, match)
+    st.divider()
+    _table_section(holder)
+
+
+# -- the race -----------------------------------------------------------------------------------
+
+def _options() -> tuple[tuple[str, ...], int, bool]:
+    """The architectures (in a fixed order), the race's budget, and whether to match parameter counts."""
+    cols = st.columns([3, 2, 2])
+    archs = cols[0].multiselect("Architectures", ARCHITECTURES, default=list(ARCHITECTURES), key=ARCHS_KEY,
+                                format_func=ARCH_LABELS.get, max_selections=4)
+    budget = cols[1].select_slider("Steps per architecture", BUDGETS, value=500, key=BUDGET_KEY)
+    match = cols[2].toggle("Match parameter counts", value=True, key=MATCH_KEY,
+                           help="Choose each hidden size so the parameter count is closest to the LSTM's.")
+    if len(archs) < 2:
+        st.warning("Pick at least two architectures to compare.")
+    return tuple(a for a in ARCHITECTURES if a in archs), int(budget), bool(match)
+
+
+def _race_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], budget: int, match: bool) -> None:
+    st.subheader("Race: loss and gradients, side by side")
+    matched, target = compare.matched_configs(config, archs or ("lstm",), match)
+    note = _matching_note(config, matched, target, match)
+    st.caption(note)
+    buttons = st.columns([2, 1, 5])
+    job = holder.race
+    if buttons[0].button("Start comparison", type="primary", disabled=len(archs) < 2, key="cmp_start"):
+        _start(holder, "race", tuple(m.config for m in matched), budget, note)
+        job = holder.race
+    if buttons[1].button("Cancel", key="cmp_cancel", disabled=job is None or not job.worker.training):
+        _cancel(job)
+    if job is None:
+        st.info("Press **Start comparison**: each architecture trains in turn, one step each, in the background.")
+        return
+    if job.key != (tuple(m.config for m in matched), budget):
+        st.caption("Showing the comparison started earlier; the setup above has changed since. "
+                   f"Earlier setup: {job.note}")
+    training = job.worker.training
+    st.fragment(run_every=REFRESH_S if training else None)(_race_view)(job, training)
+
+
+def _matching_note(config: RunConfig, matched, target: int, match: bool) -> str:
+    parts = [f"{ARCH_LABELS[m.config.arch]} hidden {m.config.hidden_size}: {m.parameters:,} parameters"
+             + (f" ({m.gap:+.0%})" if match and m.config.arch != "lstm" else "") for m in matched]
+    setup = f"Task {config.task}, T={config.seq_len}, seed {config.seed}, {config.optimizer} lr {config.lr:g}."
+    if not match:
+        return f"{setup} Hidden sizes as in the sidebar: " + " · ".join(parts) + "."
+    worst = max(abs(m.gap) for m in matched)
+    return (f"{setup} Parameter counts matched to the LSTM's {target:,} (hidden {config.hidden_size}), "
+            f"all within {worst:.0%}: " + " · ".join(parts) + ".")
+
+
+def _progress(snap: Snapshot, budget: int, what: str) -> None:
+    done = sum(budget if view.status != "ok" else min(view.step, budget) for view in snap.runs)
+    total = budget * len(snap.runs)
+    rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.state == "training" else ""
+    st.progress(done / total if total else 0.0, text=f"{what}: {done:,} of {total:,} training steps · {snap.state}{rate}")
+    if snap.state == "busy":
+        st.warning(snap.message)
+    elif snap.message and snap.state != "training":
+        st.info(snap.message)
+    for view in snap.runs:
+        if view.status != "ok":
+            st.error(view.message)
+
+
+def _race_view(job: Job, was_training: bool) -> None:
+    """Progress, overlaid loss curves, and gradient profiles at init and now: redrawn while the race trains."""
+    job.worker.touch()
+    snap = job.worker.snapshot
+    if was_training and snap.state != "training":
+        st.rerun()  # the race ended: redraw the page once, table included, without the timer
+    _progress(snap, job.worker.budget, "Race")
+    s = panels.scale()
+    histories = {label: view.history for label, view in zip(job.labels, snap.runs)}
+    traces = {label: view.trace for label, view in zip(job.labels, snap.runs) if view.trace is not None}
+    initial = {label: view.initial for label, view in zip(job.labels, snap.runs) if view.initial is not None}
+    left, right = st.columns(2)
+    with left:
+        panels.chart(charts.loss_compare_chart(histories, scale=s), "loss_compare_chart", key="cmp-loss")
+    with right:
+        panels.chart(charts.grad_norm_compare_chart(traces, initial, scale=s), "grad_norm_compare_chart", key="cmp-grad")
+
+
+# -- the sweep ----------------------------------------------------------------------------------
+
+def _sweep_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], match: bool) -> None:
+    st.subheader("Sweep: where does each one break?")
+    task = st.radio("Sweep task", compare.SWEEP_TASKS, horizontal=True, key=SWEEP_TASK_KEY,
+                    format_func=lambda t: {"recall": "Recall the key", "copy": "Copy memory"}[t])
+    configs = compare.sweep_configs(archs or ("lstm",), task, config.seed, match)
+    st.caption(
+        f"{len(archs)} architectures × lengths {', '.join(map(str, compare.SWEEP_LENGTHS))}, "
+        f"{compare.SWEEP_STEPS} steps each, trained round robin: about a minute on 2 cores. Small models: LSTM hidden "
+        f"{compare.SWEEP_HIDDEN} (forget-gate bias 1, the usual advice){', the others matched to its parameter count' if match else ''}; "
+        f"Adam lr 0.003, batch 64, seed {config.seed}. A length counts as solved at held-out accuracy {compare.SOLVED_AT:g}."
+    )
+    buttons = st.columns([2, 1, 5])
+    job = holder.sweep
+    if buttons[0].button("Start sweep", type="primary", disabled=len(archs) < 2, key="cmp_sweep_start"):
+        _start(holder, "sweep", configs, compare.SWEEP_STEPS)
+        job = holder.sweep
+    if buttons[1].button("Cancel", key="cmp_sweep_cancel", disabled=job is None or not job.worker.training):
+        _cancel(job)
+    if job is None:
+        st.info("Press **Start sweep** to train every architecture at every length.")
+        return
+    training = job.worker.training
+    st.fragment(run_every=REFRESH_S if training else None)(_sweep_view)(job, training)
+
+
+def _by_length(job: Job, values: list[float]) -> dict[str, dict[int, float]]:
+    out: dict[str, dict[int, float]] = {}
+    for config, label, value in zip(job.configs, job.labels, values):
+        out.setdefault(label, {})[config.seq_len] = value
+    return out
+
+
+def _sweep_view(job: Job, was_training: bool) -> None:
+    job.worker.touch()
+    snap = job.worker.snapshot
+    if was_training and snap.state != "training":
+        st.rerun()
+    _progress(snap, job.worker.budget, "Sweep")
+    final = job.measured()
+    recent = [float(np.mean(v.history.metric[-RECENT:])) if len(v.history) else np.nan for v in snap.runs]
+    accuracy = _by_length(job, final if final is not None else recent)
+    ms = _by_length(job, [1000 * v.wall / v.step if v.step else np.nan for v in snap.runs])
+    chance = job.worker.runs[0].task.chance
+    s = panels.scale()
+    left, right = st.columns(2)
+    with left:
+        fig = charts.accuracy_length_chart(accuracy, chance=chance, solved_at=compare.SOLVED_AT,
+                                           provisional=final is None, scale=s)
+        panels.chart(fig, "accuracy_length_chart", key="cmp-sweep-acc")
+    with right:
+        panels.chart(charts.step_time_length_chart(ms, scale=s), "step_time_length_chart", key="cmp-sweep-ms")
+
+
+def sweep_longest(job: Job | None) -> dict[str, int]:
+    """Longest length each architecture solved in a finished (or cancelled) sweep; {} while it trains."""
+    final = job.measured() if job is not None else None
+    if final is None:
+        return {}
+    return {label: compare.longest_solved(points) for label, points in _by_length(job, final).items()}
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+def _table_section(holder: Holder) -> None:
+    st.subheader("The classic table, checked on this machine")
+    race, sweep = holder.race, holder.sweep
+    if race is None and sweep is None:
+        st.info("The table fills in from the race (parameters, time per step, steps to a threshold) "
+                "and the sweep (longest length solved).")
+        return
+    measured, threshold_label = _measurements(race, sweep)
+    st.table(compare.claims_table(measured, threshold_label))
+    st.caption(
+        "Time per step is training wall time on this machine, now (other visitors and pages share its CPU), "
+        "at the race's hidden sizes. Steps to threshold: the first step where the training-batch metric, "
+        "averaged over 5 recorded steps, reaches it. Timings within "
+        f"{compare.SPEED_TOLERANCE:.0%} of each other are too close to call."
+    )
+
+
+def _measurements(race: Job | None, sweep: Job | None) -> tuple[list[compare.Measured], str]:
+    longest = {arch: sweep_longest(sweep).get(ARCH_LABELS[arch]) for arch in ARCHITECTURES}
+    archs = {c.arch for job in (race, sweep) if job is not None for c in job.configs}
+    views = {}
+    threshold_label = "the threshold"
+    if race is not None:
+        task = race.worker.runs[0].task
+        default = compare.default_threshold(task.metric_name, task.chance, task.higher_is_better)
+        threshold = st.number_input(f"Threshold ({task.metric_name}) for steps to threshold", value=default,
+                                    min_value=0.0, format="%g", key=THRESHOLD_KEY + task.name,
+                                    help="Accuracy: reach at least this. Error (mse): get down to at most this.")
+        threshold_label = f"{task.metric_name} {threshold:g}"
+        views = {c.arch: (view, task.higher_is_better) for c, view in zip(race.configs, race.worker.snapshot.runs)}
+    measured = []
+    for arch in (a for a in ARCHITECTURES if a in archs):
+        m = compare.Measured(arch, longest=longest.get(arch))
+        if arch in views:
+            view, higher = views[arch]
+            h = view.history
+            steps_to, seconds_to = compare.steps_to_threshold(h.step, h.metric, h.wall, threshold, higher)
+            m = compare.Measured(arch, view.num_parameters, 1000 * view.wall / view.step if view.step else None,
+                                 steps_to, seconds_to, longest.get(arch))
+        measured.append(m)
+    return measured, threshold_label
