@@ -1,0 +1,106 @@
+"""The Train page in a real browser: train, pause, switch architectures, open a link first on a new server."""
+import re
+import time
+
+import pytest
+
+from .conftest import open_app, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+# Plotly's own record of each chart on the page: title text without markup, and the decoded data.
+CHART_TITLES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .map(g => ((g.layout && g.layout.title && g.layout.title.text) || '').replace(/<[^>]*>/g, ''))"""
+LOSS_POINTS_JS = """() => {
+  const g = Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .find(g => g.layout && g.layout.title && g.layout.title.text.replace(/<[^>]*>/g, '').startsWith('Loss'));
+  return g && g._fullData && g._fullData.length ? Math.max(...g._fullData.map(d => (d.x || []).length)) : 0;
+}"""
+
+
+def status(page) -> str:
+    return page.locator(".st-key-train-status").inner_text()
+
+
+def step_of(page) -> int:
+    return int(re.search(r"step (\d+)", status(page)).group(1))
+
+
+def click(page, label: str) -> None:
+    page.get_by_role("button", name=label, exact=True).click()
+
+
+def choose(page, label: str, option: str) -> None:
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text=label).first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def titles(page) -> list[str]:
+    return page.evaluate(CHART_TITLES_JS)
+
+
+def wait_for_title(page, prefix: str, timeout_s: float = 30) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = titles(page)
+        if any(t.startswith(prefix) for t in found):
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no chart titled {prefix!r}; charts: {titles(page)}")
+
+
+def no_errors(page) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def test_train_then_pause(page, app_url):
+    open_app(page, app_url, "/train")
+    assert step_of(page) == 0
+    click(page, "Train")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (page.evaluate(LOSS_POINTS_JS) or 0) < 20:
+        time.sleep(0.2)
+    first = page.evaluate(LOSS_POINTS_JS)
+    assert first >= 20, f"the loss chart did not gain points: {status(page)}"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and page.evaluate(LOSS_POINTS_JS) <= first:
+        time.sleep(0.2)
+    assert page.evaluate(LOSS_POINTS_JS) > first, "the loss chart stopped gaining points while training"
+    screenshot(page, "train_lstm_training")
+    click(page, "Pause")
+    wait_idle(page)
+    time.sleep(0.5)
+    paused_at = step_of(page)
+    assert "paused" in status(page)
+    time.sleep(1.5)
+    assert step_of(page) == paused_at, "training went on after Pause"
+    no_errors(page)
+
+
+def test_switching_architecture_shows_its_internals(page, app_url):
+    open_app(page, app_url, "/train")
+    choose(page, "Architecture", "GRU")
+    found = wait_for_title(page, "Gates (GRU r, z, n)")
+    assert not any(t.startswith("Cell state") for t in found)
+    screenshot(page, "train_gru")
+    choose(page, "Architecture", "Transformer")
+    found = wait_for_title(page, "Attention")
+    assert not any(t.startswith("Gates") for t in found)
+    screenshot(page, "train_transformer")
+    assert "arch=transformer" in page.url  # the address bar is a link to this setup
+    no_errors(page)
+
+
+def test_a_shared_link_works_first_on_a_fresh_server(page, fresh_app_url):
+    open_app(page, fresh_app_url, "/train?arch=rnn&seq_len=30&hidden_size=16")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.get_by_text("Architecture", exact=True).count() == 1
+    click(page, "Step")
+    wait_idle(page)
+    assert step_of(page) == 1  # the very first click counts
+    assert "arch=rnn" in page.url and "seq_len=30" in page.url
+    assert any(t.startswith("Hidden state") for t in titles(page))
+    no_errors(page)
