@@ -6,8 +6,11 @@ import streamlit as st
 from explorer.ui import panels, presets_ui, session, state
 from explorer.ui.worker import Snapshot, Worker
 
-REFRESH_S = 0.4  # status and training curves redraw this often while training
-INTERNALS_REFRESH_S = 1.5  # the heavier look inside redraws this often
+# While training, three fragments redraw at their own pace: chart building holds the GIL, and
+# the training thread shares it, so the costly charts redraw least often.
+STATUS_REFRESH_S = 0.4  # the status line: step, loss, steps/s
+CURVES_REFRESH_S = 1.0  # Loss and Parameter gradients
+INTERNALS_REFRESH_S = 2.5  # the look inside on the probe batch
 
 
 def render() -> None:
@@ -23,7 +26,8 @@ def render() -> None:
         worker.start()
     example, layer = _view_options(worker)
     training = worker.training
-    st.fragment(run_every=REFRESH_S if training else None)(_live_training)(worker, training)
+    st.fragment(run_every=STATUS_REFRESH_S if training else None)(_live_status)(worker, training)
+    st.fragment(run_every=CURVES_REFRESH_S if training else None)(_live_curves)(worker)
     st.fragment(run_every=INTERNALS_REFRESH_S if training else None)(_live_internals)(worker, example, layer)
     if preset:
         presets_ui.verdict(preset, worker)
@@ -53,14 +57,18 @@ def _view_options(worker: Worker) -> tuple[int, int]:
     return int(example), int(layer or 0)
 
 
-def _live_training(worker: Worker, was_training: bool) -> None:
-    """Status and training curves, redrawn often while training."""
+def _live_status(worker: Worker, was_training: bool) -> None:
+    """The status line, redrawn often while training."""
     worker.touch()
     snap = worker.snapshot
     if was_training and snap.state != "training":
         st.rerun()  # training ended: redraw the whole page once, without the timers
     _status(snap)
-    _per_run(worker, snap, lambda view, key, cols: panels.training_charts(view, key, columns=cols))
+
+
+def _live_curves(worker: Worker) -> None:
+    """Loss and Parameter gradients over training steps."""
+    _per_run(worker, worker.snapshot, lambda view, key, cols: panels.training_charts(view, key, columns=cols), header=True)
 
 
 def _live_internals(worker: Worker, example: int, layer: int) -> None:
@@ -69,15 +77,16 @@ def _live_internals(worker: Worker, example: int, layer: int) -> None:
     _per_run(worker, snap, lambda view, key, cols: panels.internals_charts(view, key, example=example, layer=layer, columns=cols))
 
 
-def _per_run(worker: Worker, snap: Snapshot, draw) -> None:
+def _per_run(worker: Worker, snap: Snapshot, draw, header: bool = False) -> None:
     if len(snap.runs) == 1:
         draw(snap.runs[0], "run0", 2)
         return
     for index, (col, view) in enumerate(zip(st.columns(len(snap.runs)), snap.runs)):
         with col:
-            st.markdown(f"**{presets_ui.label(worker.runs[index].config, worker.runs)}** · " + panels.status_line(view))
-            if view.status != "ok":
-                st.error(view.message)
+            if header:
+                st.markdown(f"**{presets_ui.label(worker.runs[index].config, worker.runs)}** · " + panels.status_line(view))
+                if view.status != "ok":
+                    st.error(view.message)
             draw(view, f"run{index}", 1)
 
 
