@@ -12,11 +12,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.ui import presets_ui, sidebar, state, urlsync
+from explorer.ui import lecture, presets_ui, sidebar, state, urlsync
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (("home", "Home", ""), ("train", "Train", "train"), ("inspect", "Inspect", "inspect"),
          ("compare", "Compare", "compare"), ("learn", "Learn", "learn"))
+TRAIN = "pages/train.py"
 _inside = threading.local()  # set while main() runs in this script thread
 
 
@@ -26,16 +27,21 @@ def pages() -> list:
 
 
 def main(run_page: bool = True) -> None:
-    st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide")
     _inside.active = True
     try:
         urlsync.restore_once()
+        st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide",
+                           initial_sidebar_state="collapsed" if lecture.on() else "auto")
         config = sidebar.draw()
+        lecture.toggle()
+        lecture.apply()
         presets_ui.active(config)  # a changed sidebar leaves the preset
         urlsync.publish(config)
         for notice in state.take_notices():
             st.warning(notice)
         page = st.navigation(pages())
+        if state.pop(state.OPEN_TRAIN) and page.url_path != "train":
+            st.switch_page(TRAIN)  # a link with a preset opens straight into the lesson
         if run_page:
             page.run()
     finally:

@@ -7,12 +7,13 @@ from explorer.config import RunConfig
 
 PRESET = "preset"  # name of the active preset, or None
 AUTOSTART = "autostart"  # start training on the next Train page run
+OPEN_TRAIN = "open_train"  # a link named a preset: open the Train page once
 NOTICES = "notices"  # messages to show once (bad URL values)
 LECTURE = "lecture"  # projector mode toggle (a widget key)
 CONFIG = "config"  # the last valid RunConfig built from the sidebar
 INITIALISED = "initialised"
 EXAMPLE = "example"  # probe example shown on the Train page
-UPLOADED = "uploaded_run"  # a Run loaded from a file, waiting to replace the current one
+UPLOAD_ERROR = "upload_error"  # why the last uploaded run file was refused
 
 
 def get(key: str, default=None):

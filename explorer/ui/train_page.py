@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.ui import panels, presets_ui, session, state
+from explorer.ui import files, lecture, panels, presets_ui, session, state
 from explorer.ui.worker import Snapshot, Worker
 
 # While training, three fragments redraw at their own pace: chart building holds the GIL, and
@@ -24,13 +24,15 @@ def render() -> None:
     worker = _controls(worker)
     if state.pop(state.AUTOSTART):
         worker.start()
-    example, layer = _view_options(worker)
+    if preset:
+        presets_ui.verdict(preset, worker)
+    example, layer = (0, 0) if lecture.on() else _view_options(worker)
     training = worker.training
     st.fragment(run_every=STATUS_REFRESH_S if training else None)(_live_status)(worker, training)
     st.fragment(run_every=CURVES_REFRESH_S if training else None)(_live_curves)(worker)
     st.fragment(run_every=INTERNALS_REFRESH_S if training else None)(_live_internals)(worker, example, layer)
-    if preset:
-        presets_ui.verdict(preset, worker)
+    if not lecture.on():
+        files.save_and_load(worker)
 
 
 def _controls(worker: Worker) -> Worker:

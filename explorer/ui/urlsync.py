@@ -25,6 +25,7 @@ def restore_once() -> None:
             config = PRESETS[preset].configs[0]
             state.put(state.PRESET, preset)
             state.put(state.AUTOSTART, True)
+            state.put(state.OPEN_TRAIN, True)
         else:
             state.add_notice(f"Ignored unknown preset '{preset}'. Presets: {', '.join(PRESETS)}.")
     state.put(state.LECTURE, params.get("lecture") in ("1", "true"))

@@ -1,0 +1,52 @@
+"""Download the session's run and upload one back: Run.save / Run.load behind size and safety checks."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.config import LIMITS
+from explorer.run import Run
+from explorer.ui import session, sidebar, state
+from explorer.ui.worker import Worker
+
+UPLOAD = "run_upload"
+
+
+def _load_uploaded() -> None:
+    """Uploader callback (runs before the script, so it may set the sidebar)."""
+    upload = st.session_state.get(UPLOAD)
+    if upload is None:
+        return
+    if upload.size > LIMITS.max_upload_mb * 2**20:
+        state.put(state.UPLOAD_ERROR, f"That file is {upload.size / 2**20:.1f} MB; runs up to {LIMITS.max_upload_mb} MB load.")
+        return
+    try:
+        run = Run.load(upload.getvalue())
+    except ValueError as error:
+        state.put(state.UPLOAD_ERROR, f"Could not load {upload.name}: {error}. The current run is unchanged.")
+        return
+    sidebar.set_widgets(run.config)
+    state.pop(state.PRESET)
+    session.adopt(run)
+    state.put(state.UPLOAD_ERROR, None)
+
+
+def save_and_load(worker: Worker) -> None:
+    with st.expander("Save or load a run"):
+        run = worker.runs[0]
+        st.download_button(
+            "Download run", data=lambda: _bytes(worker), mime="application/octet-stream",
+            file_name=f"rnn-explorer-{run.config.arch}-{run.config.task}-step{run.step}.pt",
+            help="Config, weights, optimizer state and history in one file (Run.load reads it in a notebook).",
+            disabled=worker.training, on_click="ignore",
+        )
+        st.file_uploader("Load a run", type=["pt"], key=UPLOAD, on_change=_load_uploaded,
+                         max_upload_size=LIMITS.max_upload_mb,
+                         help="A file saved here or by Run.save(). Nothing in it is executed.")
+        error = state.get(state.UPLOAD_ERROR)
+        if error:
+            st.error(error)
+
+
+def _bytes(worker: Worker) -> bytes:
+    with worker.models():
+        return worker.runs[0].to_bytes()

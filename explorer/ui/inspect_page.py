@@ -1,0 +1,268 @@
+"""The Inspect page: one sequence through the session's run, one time step at a time.
+
+Streamlit only draws here; the numbers come from explorer.inspect and the figures from explorer.charts.
+Controls sit outside the step view; the step view is a fragment that a timer reruns while playing.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import charts, style
+from explorer import inspect as ins
+from explorer.charts._common import state_range, symmetric_range
+from explorer.tasks import IGNORE
+from explorer.ui import panels, presets_ui, session, state
+from explorer.ui.worker import Worker
+
+SOURCE = "inspect_source"  # which sequence: a probe example index, or OWN
+TEXT = "inspect_text"  # the user's own sequence, as typed
+VALID_TEXT = "inspect_valid_text"  # the last own sequence the task accepted
+VIEW = "inspect_view"  # (key, Inspection) of the sequence on show
+T = "inspect_t"  # the time slider
+T_MAX = "inspect_t_max"  # its last step, for Play's callback
+PLAYING = "inspect_playing"
+SPEED = "inspect_speed"
+UNIT, LAYER, DIMS, RUN = "inspect_unit", "inspect_layer", "inspect_dims", "inspect_run"
+OWN = "own"
+SPEEDS = (0.5, 1, 2, 4, 8)  # time steps per second while playing
+MIN_TICK_S = 0.25  # the timer never fires faster; higher speeds advance several steps per tick
+TABLE_MAX_UNITS = 8  # print the step's numbers as a table up to this hidden size
+BLOCK_NAMES = {"rnn": "all of W_hh", "lstm": "W_hg, the cell candidate g's block of W_hh",
+               "gru": "W_hn, the new gate n's block of W_hh (scaled by r inside n_t)"}
+
+
+def render() -> None:
+    st.title("Inspect")
+    st.caption("One sequence through the current model, one time step at a time: the gates and states at "
+               "step t, the equations with their numbers, where h_t travels, and which inputs the output at t uses.")
+    worker = _worker()
+    worker.touch()
+    index = _pick_run(worker)
+    x, y, source = _sequence_ui(worker.runs[index])
+    insp = _inspection(worker, index, x, y, source)
+    layer, unit, dims = _controls(insp)
+    playing = bool(state.get(PLAYING))
+    speed = float(state.get(SPEED, 2))
+    tick = max(1.0 / speed, MIN_TICK_S)
+    st.fragment(run_every=tick if playing else None)(_step_view)(insp, layer, unit, dims, max(1, round(speed * tick)))
+    _recurrent_weights(insp, layer)
+
+
+def _worker() -> Worker:
+    """The session's worker for the sidebar's setup: the same rule as the Train page, so both show one run."""
+    config = state.config()
+    preset = presets_ui.active(config)
+    configs, budget = (preset.configs, preset.steps) if preset else ((config,), None)
+    return session.worker_for(configs, budget)
+
+
+def _pick_run(worker: Worker) -> int:
+    if len(worker.runs) == 1:
+        return 0
+    labels = [presets_ui.label(run.config, worker.runs) for run in worker.runs]
+    return int(st.selectbox("Run", range(len(labels)), format_func=labels.__getitem__, key=RUN))
+
+
+def _sequence_ui(run):
+    """-> (x (1, T, I), y, source key) of the chosen sequence; bad own input: a message and the last good one."""
+    task = run.task
+    tokens = task.tokens(run.probe)
+    B = run.probe.shape[0]
+    preview = {b: "".join(tokens[b][:24]) if all(len(s) <= 1 for s in tokens[b]) else " ".join(tokens[b][:8])
+               for b in range(B)}
+    cols = st.columns([1, 2])
+    choice = cols[0].selectbox("Sequence", list(range(B)) + [OWN], key=SOURCE,
+                               format_func=lambda c: "Your own sequence" if c == OWN else f"Probe example {c}: {preview[c]}…")
+    if choice != OWN:
+        return run.probe[choice:choice + 1], run.probe_targets[choice:choice + 1], ("probe", choice)
+    text = cols[1].text_input(f"Your own sequence ({task.title})", key=TEXT, placeholder=task.input_hint,
+                              help=f"{task.title} accepts {task.input_hint}")
+    if text.strip():
+        try:
+            x, y = task.encode(text)
+            state.put(VALID_TEXT, text)
+            return x, y, ("own", text)
+        except ValueError as error:
+            st.error(str(error))
+    else:
+        st.info(f"Type a sequence: {task.input_hint}.")
+    previous = state.get(VALID_TEXT)
+    if previous is not None:
+        st.caption(f"Still showing your last accepted sequence: `{previous}`")
+        x, y = task.encode(previous)
+        return x, y, ("own", previous)
+    st.caption("Showing probe example 0 until a sequence is accepted.")
+    return run.probe[:1], run.probe_targets[:1], ("probe", 0)
+
+
+def _inspection(worker: Worker, index: int, x, y, source) -> ins.Inspection:
+    """The cached look at this sequence; new weights are picked up at once when idle, on request while training."""
+    key = (id(worker), index, source)
+    cached = state.get(VIEW)
+    run = worker.runs[index]
+    stale = cached is not None and cached[0] == key and cached[1].step != run.step
+    if stale and worker.training:
+        cols = st.columns([4, 1])
+        cols[0].info(f"Showing the weights from training step {cached[1].step}; the run is training on "
+                     f"(step {run.step}).")
+        if not cols[1].button("Use the latest weights", key="inspect-refresh"):
+            return cached[1]
+    elif cached is not None and cached[0] == key and not stale:
+        return cached[1]
+    with worker.models() as runs:
+        snapshot = ins.frozen(runs[index])  # copy under the lock; the look inside needs no lock
+    with st.spinner("Looking inside…"):
+        insp = ins.Inspection(snapshot, x, y)
+    state.put(VIEW, (key, insp))
+    return insp
+
+
+def _start() -> None:
+    if state.get(T, 0) >= state.get(T_MAX, 0):
+        state.put(T, 0)  # at the end: play from the start
+    state.put(PLAYING, True)
+
+
+def _controls(insp: ins.Inspection) -> tuple[int, int, int]:
+    L, D, _, Tn, H = insp.trace.shape
+    state.put(T_MAX, Tn - 1)
+    for key, size in ((UNIT, H), (LAYER, L), (T, Tn)):  # a new run or sequence may be smaller
+        if (state.get(key) or 0) >= size:
+            state.put(key, 0)
+    arch = insp.trace.arch
+    step = f"training step {insp.step}" + (" (untrained: press Train on the Train page)" if insp.step == 0 else "")
+    st.markdown(f"**{style.ARCH_LABELS[arch]}** on *{insp.run.task.title}* · weights from {step} · T = {Tn} steps")
+    cols = st.columns([1, 1, 2, 1.3, 1.3, 1.3])
+    cols[0].button("Play", key="inspect-play", type="primary", on_click=_start, width="stretch",
+                   help="Step t forward from here to the end at the chosen speed.")
+    cols[1].button("Stop", key="inspect-stop", on_click=state.put, args=(PLAYING, False), width="stretch")
+    if state.get(SPEED) is None:
+        state.put(SPEED, 2)
+    cols[2].select_slider("Speed (steps per second)", SPEEDS, key=SPEED)
+    layer = cols[3].selectbox("Layer", range(L), key=LAYER, disabled=L == 1)
+    unit = cols[4].selectbox("Unit (equations)", range(H), key=UNIT, disabled=arch == "transformer")
+    dims = cols[5].radio("Trajectory", (2, 3), key=DIMS, format_func=lambda k: f"{k}D", horizontal=True)
+    return int(layer or 0), int(unit or 0), int(dims or 2)
+
+
+def _step_view(insp: ins.Inspection, layer: int, unit: int, dims: int, advance: int) -> None:
+    """Everything that depends on t. While playing, each timer tick moves t on before drawing."""
+    last = insp.T - 1
+    if state.get(PLAYING):
+        state.put(T, min((state.get(T) or 0) + advance, last))
+    t = int(st.slider("Time step t", 0, last, key=T) if last > 0 else 0)
+    _step_header(insp, t)
+    tr, s = insp.trace, panels.scale()
+    D = tr.shape[1]
+    if D == 1:
+        left, right = st.columns([3, 2])
+        with left:
+            _strips(insp, layer, 0, t, s)
+        with right:
+            _trajectory(insp, layer, 0, t, dims, s)
+        if tr.arch == "transformer":
+            panels.chart(charts.attention_row(tr.attention[layer, :, 0, t], t, tr.tokens[0], layer=layer, scale=s),
+                         "attention_row", key="inspect-attention")
+        else:
+            _equations(insp, layer, 0, t, unit, compact=False)
+    else:  # bidirectional: the two directions side by side, both at input step t
+        for d, col in enumerate(st.columns(2)):
+            with col:
+                _strips(insp, layer, d, t, s)
+                _equations(insp, layer, d, t, unit, compact=True)
+        for d, col in enumerate(st.columns(2)):
+            with col:
+                _trajectory(insp, layer, d, t, dims, s)
+    panels.chart(charts.saliency_strip(insp.saliency_row(t), tr.tokens[0], t, scale=s), "saliency_strip",
+                 key="inspect-saliency")
+    if state.get(PLAYING) and t >= last:
+        state.put(PLAYING, False)
+        st.rerun()  # the end: redraw the page once, without the timer
+
+
+def _step_header(insp: ins.Inspection, t: int) -> None:
+    tr = insp.trace
+    token = tr.tokens[0][t] if tr.tokens else ""
+    parts = [f"**t = {t}**", f"input x_t = `{token or '∅'}`"]
+    if tr.kind == "classify":
+        probs = charts.softmax(tr.predictions[0, t])
+        k = int(probs.argmax())
+        names = tr.classes if len(tr.classes) == len(probs) else [str(c) for c in range(len(probs))]
+        target = int(tr.targets[0, t])
+        parts.append(f"prediction **{names[k]}** (p = {probs[k]:.2f})")
+        parts.append("not scored here" if target == IGNORE else
+                     f"target {names[target]} " + ("✓" if target == k else "✗"))
+    else:
+        parts.append("prediction " + ", ".join(f"{v:.3f}" for v in tr.predictions[0, t]))
+        target = tr.targets[0, t]
+        parts.append("not scored here" if np.isnan(target).any() else "target " + ", ".join(f"{v:.3f}" for v in target))
+    st.markdown(" · ".join(parts))
+
+
+def _strips(insp: ins.Inspection, layer: int, d: int, t: int, s: float) -> None:
+    tr = insp.trace
+    D = tr.shape[1]
+    values = insp.values(layer, d)
+    gates = style.GATES.get(tr.arch, ())  # sigmoid gates first, then tanh values: one colour bar each
+    names = sorted(gates, key=lambda g: style.GATE_RANGES[g][0] < 0) + (["c_t"] if "c" in values else []) + ["h_t"]
+    source = {"c_t": "c", "h_t": "h"}
+    rows = [(n, values[source.get(n, n)][t]) for n in names]
+    ranges = {"h_t": state_range(tr.hidden[layer], tr.arch)}
+    if tr.cell is not None:
+        ranges["c_t"] = symmetric_range(tr.cell[layer], at_least=1.0)
+    where = f"layer {layer}" + (f", {style.DIRECTION_NAMES[d]}" if D == 2 else "")
+    title = (f"Gates, c_t and h_t at t={t} ({where})" if tr.arch == "lstm" else
+             f"Gates and h_t at t={t} ({where})" if tr.gates else
+             f"Hidden state {'(block output) ' if tr.arch == 'transformer' else 'h_t '}at t={t} ({where})")
+    panels.chart(charts.step_strips(rows, title, ranges=ranges, scale=s), "step_strips", key=f"inspect-strips-{d}")
+    if values["h"].shape[1] <= TABLE_MAX_UNITS:
+        st.table({name: [f"{v:.4f}" for v in vals] for name, vals in rows})
+
+
+def _equations(insp: ins.Inspection, layer: int, d: int, t: int, unit: int, compact: bool) -> None:
+    run = insp.run
+    lines = ins.equations(run.config.arch, insp.terms(layer, d), insp.values(layer, d), t, unit,
+                          run.config.nonlinearity, compact=compact)
+    previous = "h_{t+1}" if d else "h_{t-1}"
+    note = " In σ(a + b): a = W_i· x_t + b_i· reads the input, b = W_h· h_prev + b_h· the previous state." if compact else ""
+    where = f" ({style.DIRECTION_NAMES[d]}: the previous state is {previous})" if insp.trace.shape[1] == 2 else ""
+    st.markdown(f"**The equations for unit {unit} at t = {t}**{where}.{note}")
+    for line in lines:
+        st.latex(line.replace("h_{t-1}", previous).replace("c_{t-1}", "c_{t+1}") if d else line)
+
+
+def _trajectory(insp: ins.Inspection, layer: int, d: int, t: int, dims: int, s: float) -> None:
+    points, explained = insp.pca(layer, d, dims)
+    labels = [f"PC {k + 1} ({100 * e:.0f}% of variance)" for k, e in enumerate(explained)]
+    fig = charts.hidden_trajectory(points, t, axis_labels=labels, scale=s)
+    if insp.trace.shape[1] == 2:
+        fig.update_layout(title_text=f"{fig.layout.title.text}, {style.DIRECTION_NAMES[d]}")
+    panels.chart(fig, "hidden_trajectory", key=f"inspect-trajectory-{d}")
+
+
+def _recurrent_weights(insp: ins.Inspection, layer: int) -> None:
+    st.subheader("Recurrent weights")
+    arch = insp.trace.arch
+    if arch == "transformer":
+        st.info("The Transformer has no recurrent weights W_hh: each step attends to the others directly, so no "
+                "gradient has to pass through a long chain of steps.")
+        return
+    D, s = insp.trace.shape[1], panels.scale()
+    st.caption(f"Eigenvalues of {BLOCK_NAMES[arch]} (layer {layer}), and the norm of each step's Jacobian "
+               "on this sequence. A product of these norms bounds how much the gradient can shrink or grow "
+               "between two steps: compare the Gradient norm over time chart on the Train page.")
+    cols = st.columns(2)
+    for d in range(D):
+        eigvals, radius = insp.eigenvalues(layer, d)
+        fig = charts.eigenvalue_chart(eigvals, radius, scale=s)
+        if D == 2:
+            fig.update_layout(title_text=f"{fig.layout.title.text} ({style.DIRECTION_NAMES[d]})")
+        with cols[d]:
+            panels.chart(fig, "eigenvalue_chart", key=f"inspect-eig-{d}")
+            st.markdown(f"Spectral radius **{radius:.3f}**" + (" > 1: some directions grow" if radius > 1 else ""))
+    norms = np.stack([insp.jacobian_norms(layer, d) for d in range(D)])  # (D, T)
+    bounds = np.stack([ins.product_bound(norms[d], d) for d in range(D)])
+    with cols[1] if D == 1 else st.container():
+        panels.chart(charts.step_jacobian_chart(norms, bounds=bounds, lstm=arch == "lstm", scale=s),
+                     "step_jacobian_chart", key="inspect-jacobian")

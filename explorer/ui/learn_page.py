@@ -1,0 +1,307 @@
+"""The Learn page: each cell's equations in torch notation beside a chart of the term they explain, why
+gradients vanish and explode, and the presets as one-click lessons. Layout only: the numbers come from
+the session's run (explorer.ui.session) or, where it has no run of that kind, from a small example run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from explorer import charts, inspect
+from explorer.style import ARCH_LABELS
+from explorer.config import RunConfig
+from explorer.presets import PRESETS
+from explorer.records import Trace
+from explorer.run import Run
+from explorer.ui import panels, presets_ui, session
+from explorer.ui.worker import Worker
+
+REFRESH_S = 2.0  # charts from a run that is training redraw this often
+EXAMPLE_STEPS = 200
+_C = RunConfig
+EXAMPLES = {  # small seeded runs that stand in where the session has no run of that kind
+    "rnn": _C(arch="rnn", task="recall", seq_len=30, hidden_size=16, batch_size=64, seed=0),
+    "lstm": _C(arch="lstm", task="recall", seq_len=30, hidden_size=16, batch_size=64, forget_bias=1.0, seed=0),
+    "gru": _C(arch="gru", task="recall", seq_len=30, hidden_size=16, batch_size=64, seed=0),
+    "bidirectional": _C(arch="gru", task="lookahead", seq_len=20, hidden_size=16, bidirectional=True, lr=1e-2, seed=0),
+    "transformer": _C(arch="transformer", task="recall", seq_len=30, hidden_size=16, num_heads=2, batch_size=64, seed=0),
+}
+
+RNN_TEX = r"h_t = \tanh\left(W_{ih}\, x_t + b_{ih} + W_{hh}\, h_{t-1} + b_{hh}\right)"
+LSTM_TEX = r"""\begin{aligned}
+i_t &= \sigma\left(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}\right) \\
+f_t &= \sigma\left(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}\right) \\
+g_t &= \tanh\left(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}\right) \\
+o_t &= \sigma\left(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}\right) \\
+c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+h_t &= o_t \odot \tanh(c_t)
+\end{aligned}"""
+GRU_TEX = r"""\begin{aligned}
+r_t &= \sigma\left(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}\right) \\
+z_t &= \sigma\left(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}\right) \\
+n_t &= \tanh\left(W_{in} x_t + b_{in} + r_t \odot \left(W_{hn} h_{t-1} + b_{hn}\right)\right) \\
+h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+\end{aligned}"""
+BIDIRECTIONAL_TEX = r"""\begin{aligned}
+\overrightarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overrightarrow{h}_{t-1}\right) && \text{weights } W_{\cdot\,\mathrm{l0}} \\
+\overleftarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overleftarrow{h}_{t+1}\right) && \text{weights } W_{\cdot\,\mathrm{l0\_reverse}} \\
+y_t &= W_{\mathrm{head}} \left[\overrightarrow{h}_t ;\ \overleftarrow{h}_t\right] + b_{\mathrm{head}}
+\end{aligned}"""
+ATTENTION_TEX = r"""\begin{aligned}
+Q &= X W_Q,\quad K = X W_K,\quad V = X W_V \\
+\mathrm{Attention}(Q, K, V) &= \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V,
+\qquad M_{ts} = \begin{cases} 0 & s \le t \\ -\infty & s > t \end{cases}
+\end{aligned}"""
+CHAIN_TEX = r"""\frac{\partial L}{\partial h_0} = \frac{\partial L}{\partial h_T}\,
+\frac{\partial h_T}{\partial h_{T-1}} \cdots \frac{\partial h_1}{\partial h_0}
+= \frac{\partial L}{\partial h_T} \prod_{t=T}^{1} \frac{\partial h_t}{\partial h_{t-1}},
+\qquad \frac{\partial h_t}{\partial h_{t-1}} = \mathrm{diag}\left(1 - h_t^2\right) W_{hh}"""
+BOUND_TEX = r"""\left\lVert \frac{\partial L}{\partial h_0} \right\rVert \le
+\left\lVert \frac{\partial L}{\partial h_T} \right\rVert \, \sigma_{\max}(W_{hh})^{T},
+\qquad \text{LSTM: } \frac{\partial c_t}{\partial c_{t-1}} \ni \mathrm{diag}(f_t)"""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What one section draws: a trace (and the trace at init), and where it came from."""
+
+    trace: Trace
+    initial: Trace | None
+    source: str  # one line for the caption
+    live: bool  # from the session's run (redrawn while it trains)
+
+
+@st.cache_resource(show_spinner="Training a small example run (once per server)…", max_entries=len(EXAMPLES))
+def _example(kind: str) -> tuple[Trace, Trace, np.ndarray | None, float | None, float | None]:
+    """-> (trace, trace at init, W_hh eigenvalues, spectral radius, largest singular value) of a small seeded run.
+
+    Shared by every session (read only): the same config and seed give the same run everywhere.
+    """
+    run = Run(EXAMPLES[kind])
+    initial = run.trace()
+    run.train(EXAMPLE_STEPS)
+    eigvals = radius = sigma = None
+    if kind == "rnn":
+        initial_block = _initial_block(EXAMPLES[kind])
+        eigvals = np.linalg.eigvals(initial_block)
+        radius, sigma = float(np.abs(eigvals).max()), float(np.linalg.norm(initial_block, 2))
+    return run.trace(), initial, eigvals, radius, sigma
+
+
+def _initial_block(config: RunConfig) -> np.ndarray:
+    """W_hh of a fresh run of `config` (the weights at init, where the gradient chart starts)."""
+    return inspect.recurrent_block(Run(config))
+
+
+MODEL_NAMES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU", "bidirectional": "a bidirectional model",
+               "transformer": "a Transformer"}
+
+
+def _describe(config: RunConfig) -> str:
+    return (f"{ARCH_LABELS[config.arch]}{' bidirectional' if config.bidirectional else ''} on {config.task}, "
+            f"T={config.seq_len}")
+
+
+def _kind_of(config: RunConfig) -> list[str]:
+    kinds = [config.arch]
+    if config.bidirectional:
+        kinds.append("bidirectional")
+    return kinds
+
+
+def _live(worker: Worker | None) -> dict[str, tuple[int, RunConfig]]:
+    """Which section each run of the session can illustrate: kind -> (index of the run, its config)."""
+    found: dict[str, tuple[int, RunConfig]] = {}
+    if worker is None:
+        return found
+    for index, run in enumerate(worker.runs):
+        for kind in _kind_of(run.config):
+            found.setdefault(kind, (index, run.config))
+    return found
+
+
+def _shown(kind: str, worker: Worker | None, live: dict) -> Shown:
+    if kind in live and worker is not None:
+        index, config = live[kind]
+        view = worker.snapshot.runs[index]
+        if view.trace is not None:
+            source = f"From your run on the Train page: {_describe(config)}, step {view.step}."
+            return Shown(view.trace, view.initial, source, True)
+    trace, initial, *_ = _example(kind)
+    c = EXAMPLES[kind]
+    source = (f"From a small example run ({_describe(c)}, {EXAMPLE_STEPS} steps): train {MODEL_NAMES[kind]} on the "
+              "Train page to see your own here.")
+    return Shown(trace, initial, source, False)
+
+
+def render() -> None:
+    worker = session.current()
+    live = _live(worker)
+    st.title("Learn")
+    st.markdown(
+        "The equations of each cell, in torch's notation (`torch.nn.RNN`, `LSTM`, `GRU`, "
+        "`MultiheadAttention`), each beside a chart of the term it explains. "
+        + ("The charts come from your run where it has the right kind of cell."
+           if worker is not None else "No run yet: open the **Train** page and press Train to see your own run "
+           "here; until then the charts come from small example runs.")
+    )
+    training = worker is not None and worker.training
+    for section in (_rnn, _lstm, _gru, _bidirectional, _attention):
+        st.divider()
+        section(worker, live, training)
+    st.divider()
+    _gradients(worker, live, training)
+    st.divider()
+    _lessons()
+
+
+def _equation_and_chart(title: str, tex: str, text: str, kind: str, worker, live: dict, training: bool,
+                        draw) -> None:
+    st.subheader(title)
+    left, right = st.columns([5, 6])
+    with left:
+        st.latex(tex)
+        st.markdown(text)
+    with right:
+        run_every = REFRESH_S if training and kind in live else None
+        st.fragment(run_every=run_every)(_chart)(kind, worker, live, draw)
+
+
+def _chart(kind: str, worker, live: dict, draw) -> None:
+    shown = _shown(kind, worker, live)
+    if shown.live and worker is not None:
+        worker.touch()
+    draw(shown, panels.scale())
+    st.caption(shown.source)
+
+
+def _rnn(worker, live, training) -> None:
+    _equation_and_chart(
+        "Vanilla RNN", RNN_TEX,
+        "One matrix W_hh carries the whole past into the next step, squashed by tanh into [-1, 1]. "
+        "The chart shows h_t, unit by unit: the state is all the network knows about the inputs so far.",
+        "rnn", worker, live, training,
+        lambda s, k: panels.chart(charts.hidden_state_heatmap(s.trace, scale=k), "hidden_state_heatmap", key="learn-chart-rnn"))
+
+
+def _lstm(worker, live, training) -> None:
+    _equation_and_chart(
+        "LSTM", LSTM_TEX,
+        "The cell state c_t is the memory: the forget gate f_t scales what is kept of c_{t-1}, the input gate "
+        "i_t how much of the candidate g_t is written, the output gate o_t how much is shown as h_t. "
+        "Where f_t stays near 1 (yellow), the cell carries its content forward unchanged.",
+        "lstm", worker, live, training,
+        lambda s, k: panels.chart(charts.gate_heatmap(s.trace, "f", scale=k), "gate_heatmap", key="learn-chart-lstm"))
+
+
+def _gru(worker, live, training) -> None:
+    _equation_and_chart(
+        "GRU", GRU_TEX,
+        "Two gates instead of three, and no separate cell: the update gate z_t mixes the old state and the new "
+        "candidate n_t. In torch's form z_t near 1 keeps h_{t-1}; the reset gate r_t decides how much of the "
+        "past enters n_t.",
+        "gru", worker, live, training,
+        lambda s, k: panels.chart(charts.gate_heatmap(s.trace, "z", scale=k), "gate_heatmap", key="learn-chart-gru"))
+
+
+def _bidirectional(worker, live, training) -> None:
+    _equation_and_chart(
+        "Bidirectional RNN", BIDIRECTIONAL_TEX,
+        "Two cells read the sequence, one forwards and one backwards (torch's `_reverse` weights); the output "
+        "at t sees both halves of the sequence. Both panels are indexed by input step t: the reverse one holds "
+        "the state after reading from the end down to t.",
+        "bidirectional", worker, live, training,
+        lambda s, k: panels.chart(charts.hidden_state_heatmap(s.trace, scale=k), "hidden_state_heatmap",
+                                  key="learn-chart-bidirectional"))
+
+
+def _attention(worker, live, training) -> None:
+    _equation_and_chart(
+        "Attention", ATTENTION_TEX,
+        "No chain of steps: every query step t compares itself with every key step s at once, and the softmax "
+        "row says how much of each value it reads. The causal mask M hides the future. Each head has its own "
+        "W_Q, W_K, W_V (d_k = hidden size / heads).",
+        "transformer", worker, live, training,
+        lambda s, k: panels.chart(charts.attention_heatmaps(s.trace, scale=k), "attention_heatmaps", key="learn-chart-attention"))
+
+
+# -- gradients ----------------------------------------------------------------------------------
+
+def _recurrent_weights(worker, live: dict) -> tuple[np.ndarray, float, float, str]:
+    """(eigenvalues, spectral radius, largest singular value) of a vanilla RNN's W_hh, and where it came from."""
+    if "rnn" in live and worker is not None:
+        index, config = live["rnn"]
+        with worker.models() as runs:  # no training step runs while we read the weights
+            block = inspect.recurrent_block(runs[index])
+            step = runs[index].step
+        eigvals = np.linalg.eigvals(block)
+        return eigvals, float(np.abs(eigvals).max()), float(np.linalg.norm(block, 2)), f"your RNN at step {step}"
+    _, _, eigvals, radius, sigma = _example("rnn")
+    return eigvals, radius, sigma, f"a fresh RNN with hidden size {EXAMPLES['rnn'].hidden_size} (torch's default init)"
+
+
+def _decay_per_step(trace: Trace) -> tuple[float, float]:
+    """(||dL/dh_0|| / ||dL/dh_T-1||, its geometric mean per step) of layer 0, forward."""
+    g = trace.grad_norm[0, 0]  # (T,)
+    ratio = float(g[0] / g[-1]) if g[-1] > 0 else 0.0
+    return ratio, ratio ** (1 / max(1, len(g) - 1)) if ratio > 0 else 0.0
+
+
+def _gradients(worker, live: dict, training: bool) -> None:
+    st.subheader("Why gradients vanish and explode")
+    st.markdown("For a loss read at the last step T, the chain rule walks back through every step, one Jacobian each:")
+    st.latex(CHAIN_TEX)
+    st.markdown(
+        "Each factor is W_hh scaled row by row by tanh' = 1 - h_t² ≤ 1. So each step can multiply the gradient by "
+        "at most the largest singular value σ_max(W_hh): below 1, the gradient reaching early steps shrinks "
+        "geometrically (vanishing). Growth needs the spectral radius ρ(W_hh) = max |λ| above 1; then some "
+        "direction can grow like ρ^T (exploding; Pascanu, Mikolov & Bengio 2013). The LSTM adds a path the bound "
+        "does not cover: along c_t, each step multiplies by the forget gate f_t, which can stay near 1."
+    )
+    st.latex(BOUND_TEX)
+    eigvals, radius, sigma, where = _recurrent_weights(worker, live)
+    st.markdown(
+        f"For {where}: **ρ(W_hh) = {radius:.3f}**, **σ_max(W_hh) = {sigma:.3f}**. torch's default init draws W_hh "
+        "from U(-1/√H, 1/√H), which puts ρ near 1/√3 ≈ 0.58 at any hidden size H, so 50 steps can shrink the "
+        "gradient by a factor like 0.58^50 ≈ 10^-12."
+    )
+    left, right = st.columns(2)
+    with left:
+        run_every = REFRESH_S if training else None
+        st.fragment(run_every=run_every)(_gradient_chart)(worker)
+    with right:
+        panels.chart(charts.eigenvalue_chart(eigvals, radius, scale=panels.scale()), "eigenvalue_chart", key="learn-chart-eig")
+
+
+def _gradient_chart(worker) -> None:
+    """The Gradient norm over time chart of the session's (first) run, or of the example RNN."""
+    if worker is not None and worker.snapshot.runs and worker.snapshot.runs[0].trace is not None:
+        worker.touch()
+        view, config = worker.snapshot.runs[0], worker.runs[0].config
+        trace, initial = view.trace, view.initial
+        source = f"Your run on the Train page: {_describe(config)}, step {view.step}."
+    else:
+        trace, initial, *_ = _example("rnn")
+        c = EXAMPLES["rnn"]
+        source = f"A small example run ({_describe(c)}); train your own on the Train page to see it here."
+    panels.chart(charts.grad_norm_chart(trace, initial=initial, scale=panels.scale()), "grad_norm_chart", key="learn-chart-grad")
+    reference = initial if initial is not None else trace
+    ratio, per_step = _decay_per_step(reference)
+    st.caption(f"{source} At init, ||dL/dh_0|| / ||dL/dh_T-1|| = {ratio:.2g}: about ×{per_step:.2f} per step "
+               "on the way back.")
+
+
+# -- lessons ------------------------------------------------------------------------------------
+
+def _lessons() -> None:
+    st.subheader("Lessons: one click each")
+    st.markdown("Each lesson sets the sidebar, opens the Train page and trains within a minute; "
+                "when its budget is spent it says, in numbers, whether the claim showed.")
+    cols = st.columns(3)
+    for index, (name, preset) in enumerate(PRESETS.items()):
+        with cols[index % 3]:
+            with st.container(border=True):
+                presets_ui.button(name, key=f"learn-{name}")
+                st.markdown(preset.narration)
