@@ -242,39 +242,113 @@ def _n(value: float) -> str:
     return f"{value:.3f}" if math.isfinite(value) else r"\text{" + str(value) + "}"
 
 
+def _p(value: float) -> str:
+    """A factor in a product: negative numbers in parentheses."""
+    return f"({_n(value)})" if value < 0 else _n(value)
+
+
+def _sign(value: float) -> str:
+    return "-" if value < 0 else "+"
+
+
 def equations(arch: str, terms: dict[str, np.ndarray], values: dict[str, np.ndarray], t: int, unit: int,
-              nonlinearity: str = "tanh") -> list[str]:
+              nonlinearity: str = "tanh", compact: bool = False) -> list[str]:
     """LaTeX lines of the cell's equations at step t for one unit, filled with the step's numbers.
 
     terms from cell_terms(); values: gate name -> (T, H) and "h", "c" -> (T, H) from the trace.
-    Torch notation: lstm i, f, g, o; gru r, z, n with h_t = (1 - z) * n + z * h_{t-1}.
+    Torch notation: lstm i, f, g, o; gru r, z, n with h_t = (1 - z) * n + z * h_{t-1}. Each
+    pre-activation shows its input part and its recurrent part, labelled below unless compact.
     """
     j = unit
+
+    def part(value: float, label: str) -> str:
+        return _n(value) if compact else rf"\underbrace{{{_n(value)}}}_{{{label}}}"
 
     def pre(name: str) -> tuple[float, float]:
         return float(terms["x:" + name][t, j]), float(terms["h:" + name][t, j])
 
     def gate(name: str, fn: str) -> str:
         a, b = pre(name)
-        return (rf"{name}_t = {fn}(\underbrace{{{_n(a)}}}_{{W_{{i{name}}}x_t+b_{{i{name}}}}} + "
-                rf"\underbrace{{{_n(b)}}}_{{W_{{h{name}}}h_{{t-1}}+b_{{h{name}}}}}) = {fn}({_n(a + b)}) "
+        return (rf"{name}_t = {fn}({part(a, f'W_{{i{name}}}x_t+b_{{i{name}}}')} {_sign(b)} "
+                rf"{part(abs(b), f'W_{{h{name}}}h_{{t-1}}+b_{{h{name}}}')}) = {fn}({_n(a + b)}) "
                 rf"= {_n(float(values[name][t, j]))}")
 
     h, h_prev = float(values["h"][t, j]), float(terms["h_prev"][t, j])
     if arch == "rnn":
         a, b = pre("h")
         act = r"\tanh" if nonlinearity == "tanh" else r"\operatorname{relu}"
-        return [rf"h_t = {act}(\underbrace{{{_n(a)}}}_{{W_{{ih}}x_t+b_{{ih}}}} + "
-                rf"\underbrace{{{_n(b)}}}_{{W_{{hh}}h_{{t-1}}+b_{{hh}}}}) = {act}({_n(a + b)}) = {_n(h)}"]
+        return [rf"h_t = {act}({part(a, 'W_{ih}x_t+b_{ih}')} {_sign(b)} {part(abs(b), 'W_{hh}h_{t-1}+b_{hh}')}) "
+                rf"= {act}({_n(a + b)}) = {_n(h)}"]
     if arch == "lstm":
         i, f, g, o = (float(values[k][t, j]) for k in "ifgo")
         c, c_prev = float(values["c"][t, j]), float(terms["c_prev"][t, j])
         return [gate("i", r"\sigma"), gate("f", r"\sigma"), gate("g", r"\tanh"), gate("o", r"\sigma"),
-                rf"c_t = f_t c_{{t-1}} + i_t g_t = {_n(f)} \cdot {_n(c_prev)} + {_n(i)} \cdot {_n(g)} = {_n(c)}",
+                rf"c_t = f_t c_{{t-1}} + i_t g_t = {_n(f)} \cdot {_p(c_prev)} + {_n(i)} \cdot {_p(g)} = {_n(c)}",
                 rf"h_t = o_t \tanh(c_t) = {_n(o)} \cdot \tanh({_n(c)}) = {_n(h)}"]
     r, z, n = (float(values[k][t, j]) for k in "rzn")
     a, b = pre("n")
     return [gate("r", r"\sigma"), gate("z", r"\sigma"),
-            rf"n_t = \tanh(\underbrace{{{_n(a)}}}_{{W_{{in}}x_t+b_{{in}}}} + r_t \cdot "
-            rf"\underbrace{{{_n(b)}}}_{{W_{{hn}}h_{{t-1}}+b_{{hn}}}}) = \tanh({_n(a)} + {_n(r)} \cdot {_n(b)}) = {_n(n)}",
-            rf"h_t = (1 - z_t)\, n_t + z_t\, h_{{t-1}} = (1 - {_n(z)}) \cdot {_n(n)} + {_n(z)} \cdot {_n(h_prev)} = {_n(h)}"]
+            rf"n_t = \tanh({part(a, 'W_{in}x_t+b_{in}')} + r_t \cdot {_p(b) if compact else part(b, 'W_{hn}h_{t-1}+b_{hn}')}) "
+            rf"= \tanh({_n(a)} + {_n(r)} \cdot {_p(b)}) = {_n(n)}",
+            rf"h_t = (1 - z_t)\, n_t + z_t\, h_{{t-1}} = (1 - {_n(z)}) \cdot {_p(n)} + {_n(z)} \cdot {_p(h_prev)} = {_n(h)}"]
+
+
+# -- one sequence, computed once and looked at many times -----------------------------------------
+
+class Inspection:
+    """One sequence x (1, T, I), y through a run (pass frozen(run) when it may train on): the trace at
+    once, the rest on first use and cached. Layer-wise results are keyed by (layer, direction)."""
+
+    MAX_ROWS = 256  # saliency rows kept when they are computed one output step at a time
+
+    def __init__(self, run: Run, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.run, self.x, self.y = run, x, y
+        self.trace = run.trace(x, y)  # B = 1
+        self.step = run.step
+        self.T = x.shape[1]
+        self._cache: dict[tuple, object] = {}
+        self._rows: dict[int, np.ndarray] = {}
+
+    def _cached(self, key: tuple, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def saliency_row(self, t: int) -> np.ndarray:
+        """(T,) ||dy_t/dx_s|| over input steps s; the whole matrix at once when it is affordable."""
+        if full_saliency_fits(self.run, self.x):
+            return self._cached(("saliency",), lambda: saliency(self.run, self.x))[t]
+        if t not in self._rows:
+            if len(self._rows) >= self.MAX_ROWS:
+                self._rows.pop(next(iter(self._rows)))
+            self._rows[t] = saliency(self.run, self.x, [t])[0]
+        return self._rows[t]
+
+    def eigenvalues(self, layer: int, direction: int) -> tuple[np.ndarray, float]:
+        return self._cached(("eig", layer, direction), lambda: recurrent_eigenvalues(self.run, layer, direction))
+
+    def jacobian_norms(self, layer: int, direction: int) -> np.ndarray:
+        return self._cached(("jac", layer, direction), lambda: step_jacobian_norms(self.run, self.x, layer, direction))
+
+    def pca(self, layer: int, direction: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._cached(("pca", layer, direction, k), lambda: pca(self.trace.hidden[layer, direction, 0], k))
+
+    def layer_input(self, layer: int) -> np.ndarray:
+        """(T, I_l): x, or the lower layer's h_t of every direction side by side."""
+        if layer == 0:
+            return self.trace.inputs[0]
+        return np.concatenate(list(self.trace.hidden[layer - 1, :, 0]), axis=-1)
+
+    def terms(self, layer: int, direction: int) -> dict[str, np.ndarray]:
+        tr = self.trace
+        cell = None if tr.cell is None else tr.cell[layer, direction, 0]
+        return self._cached(("terms", layer, direction), lambda: cell_terms(
+            self.run, tr.hidden[layer, direction, 0], cell, self.layer_input(layer), layer, direction))
+
+    def values(self, layer: int, direction: int) -> dict[str, np.ndarray]:
+        """Gate name, "h" and "c" -> (T, H) for one layer and direction."""
+        tr = self.trace
+        out = {k: v[layer, direction, 0] for k, v in tr.gates.items()} | {"h": tr.hidden[layer, direction, 0]}
+        if tr.cell is not None:
+            out["c"] = tr.cell[layer, direction, 0]
+        return out

@@ -1,9 +1,8 @@
-"""Inspect: coming next."""
-import streamlit as st
-
+"""Inspect: one sequence through the current model, one time step at a time."""
 from explorer.ui.shell import ensure_shell
 
 ensure_shell()
 
-st.title("Inspect")
-st.info("This page is being built.")
+from explorer.ui import inspect_page  # noqa: E402
+
+inspect_page.render()

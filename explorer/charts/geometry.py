@@ -111,7 +111,7 @@ def saliency_strip(saliency: np.ndarray, tokens: Sequence[str] | None, t: int, *
 
 
 STRIP_ROW_HEIGHT = 58  # px per strip at scale 1
-STRIP_TEXT_MAX_UNITS = 16  # print the value inside each cell up to this many units
+STRIP_TEXT_MAX_UNITS = 10  # print the value inside each cell up to this many units
 STATE_LABELS = {"c_t": "cell state c_t", "h_t": "hidden state h_t"}
 
 
@@ -142,7 +142,7 @@ def step_strips(rows: Sequence[tuple[str, np.ndarray]], title: str, *, ranges: d
             groups[-1].append(k)
         else:
             groups.append([k])
-    text = dict(texttemplate="%{z:.2f}", textfont=font(scale, style.FONT_SIZE - 4)) if H <= STRIP_TEXT_MAX_UNITS else {}
+    text = dict(texttemplate="%{z:.2f}", textfont=font(scale, style.FONT_SIZE - 5)) if H <= STRIP_TEXT_MAX_UNITS else {}
     for group in groups:
         for k in group:
             name, values = rows[k]
@@ -157,7 +157,7 @@ def step_strips(rows: Sequence[tuple[str, np.ndarray]], title: str, *, ranges: d
     for group in groups:  # after layout: each colour bar spans its rows' y domains
         top = fig.layout[f"yaxis{group[0] + 1 if group[0] else ''}"].domain[1]
         bottom = fig.layout[f"yaxis{group[-1] + 1 if group[-1] else ''}"].domain[0]
-        bar = colourbar("", scale, y=(top + bottom) / 2, len=max(top - bottom, 0.12), yanchor="middle")
+        bar = colourbar("", scale, y=(top + bottom) / 2, len=top - bottom, yanchor="middle", nticks=3 if len(group) == 1 else 5)
         fig.data[group[0]].colorbar = bar | dict(thickness=round(12 * scale))
     fig.update_yaxes(showgrid=False, automargin=True, tickfont=font(scale, style.FONT_SIZE - 2))
     fig.update_xaxes(showgrid=False, dtick=1 if H <= 32 else None)
@@ -205,7 +205,7 @@ def step_jacobian_chart(norms: np.ndarray, *, bounds: np.ndarray | None = None, 
     fig.update_xaxes(title_text="time step t")
     fig.update_yaxes(title_text="norm (log scale)", **log_axis(*shown, np.ones(1)))
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
-    title = ("Recurrent weights: ||ds_t/ds_{t-1}||, s_t = (h_t, c_t)" if lstm
+    title = ("Recurrent weights: ||ds_t/ds_{t-1}||<br><sup>LSTM state s_t = (h_t, c_t)</sup>" if lstm
              else "Recurrent weights: ||dh_t/dh_{t-1}||")
     fig = finish(fig, title, scale=scale, height=style.HEIGHT + 60)
     fig.update_layout(margin=dict(b=round(130 * scale)))

@@ -1,0 +1,159 @@
+"""AppTest: the Inspect page for every architecture, the user's own sequence, the time slider and Play."""
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.tasks import TASKS
+from explorer.ui import inspect_page as page
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_inspect(arch="lstm", task="parity", seq_len=12, hidden_size=4, bidirectional=False, num_layers=1):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.sidebar.selectbox(key="cfg_arch").select(arch)
+    at.sidebar.selectbox(key="cfg_task").select(task)
+    at.sidebar.number_input(key="cfg_seq_len").set_value(seq_len)
+    at.sidebar.select_slider(key="cfg_hidden_size").set_value(hidden_size)
+    at.sidebar.slider(key="cfg_num_layers").set_value(num_layers)
+    if bidirectional:
+        at.sidebar.toggle(key="cfg_bidirectional").set_value(True)
+    at.run()
+    at.switch_page("pages/inspect.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chart_specs(at) -> list[dict]:
+    return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+
+
+def titles(at) -> list[str]:
+    return [spec["layout"]["title"]["text"] for spec in chart_specs(at)]
+
+
+def has(at, prefix: str) -> int:
+    return sum(t.startswith(prefix) for t in titles(at))
+
+
+def header(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**t = "))
+
+
+def type_sequence(at, text: str):
+    at.selectbox(key=page.SOURCE).select(page.OWN).run()
+    at.text_input(key=page.TEXT).input(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("arch,strips", [("rnn", "Hidden state h_t at t=0"), ("lstm", "Gates, c_t and h_t at t=0"),
+                                         ("gru", "Gates and h_t at t=0"), ("transformer", "Hidden state (block output)")])
+def test_inspect_page_shows_each_architecture(arch, strips):
+    at = open_inspect(arch)
+    assert at.title[0].value == "Inspect"
+    assert has(at, strips) == 1
+    assert has(at, "Hidden state trajectory (t=0)") == 1
+    assert has(at, "Saliency of the output at t=0") == 1
+    assert header(at).startswith("**t = 0** · input x_t = ")
+    if arch == "transformer":
+        assert has(at, "Attention of query t=0") == 1
+        assert has(at, "Recurrent weights") == 0
+        assert any("no recurrent weights" in i.value for i in at.info)
+    else:
+        assert has(at, "Recurrent weights: eigenvalues of W_hh") == 1
+        assert has(at, "Recurrent weights: ||d") == 1
+        assert len(at.latex) == {"rnn": 1, "lstm": 6, "gru": 4}[arch]
+    for spec in chart_specs(at):  # every chart labels its axes
+        layout = spec["layout"]
+        axes = [v for k, v in layout.items() if k.startswith("xaxis")] or [layout["scene"]["xaxis"]]
+        assert any(a.get("title", {}).get("text") for a in axes), layout["title"]["text"]
+
+
+def test_small_hidden_size_prints_the_numbers():
+    at = open_inspect("gru", hidden_size=4)
+    assert len(at.table) == 1
+    assert at.table[0].value.shape == (4, 4)  # units x (r, z, n, h_t)
+
+
+def test_bidirectional_shows_both_directions_at_the_same_step():
+    at = open_inspect("lstm", task="lookahead", bidirectional=True)
+    for direction in ("forward", "reverse"):
+        assert has(at, f"Gates, c_t and h_t at t=0 (layer 0, {direction})") == 1
+        assert has(at, "Hidden state trajectory") and any(t.endswith(direction) for t in titles(at))
+        assert any(t.startswith("Recurrent weights: eigenvalues") and direction in t for t in titles(at))
+    jacobian = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Recurrent weights: ||d"))
+    assert len(jacobian["data"]) == 4  # norm and bound, per direction
+    assert len(at.latex) == 12
+
+
+def test_own_sequence_is_accepted():
+    at = type_sequence(open_inspect("lstm"), "0110")
+    assert not at.error
+    assert at.slider(key=page.T).max == 3
+    saliency = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Saliency"))
+    assert saliency["layout"]["xaxis"]["ticktext"] == ["0", "1", "1", "0"]  # the typed bits, one per input step
+    assert at.text_input(key=page.TEXT).placeholder == TASKS["parity"].input_hint
+
+
+def test_bad_sequence_is_refused_and_the_last_good_one_stays():
+    at = type_sequence(open_inspect("gru"), "0110")
+    at.text_input(key=page.TEXT).input("01x").run()
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "Unknown symbol(s) 'x'" in message and TASKS["parity"].input_hint in message
+    assert at.text_input(key=page.TEXT).value == "01x"  # never silently changed
+    assert at.slider(key=page.T).max == 3  # still the view of "0110"
+    assert any("0110" in c.value for c in at.caption)
+
+
+def test_numbers_task_accepts_numbers_and_refuses_words():
+    at = type_sequence(open_inspect("rnn", task="sine"), "0 0.5 0.87 1")
+    assert not at.error and at.slider(key=page.T).max == 3
+    at.text_input(key=page.TEXT).input("0 0.5 banana").run()
+    assert "'banana' is not a number" in at.error[0].value
+
+
+def test_time_slider_moves_every_view_to_step_t():
+    at = open_inspect("lstm")
+    at.slider(key=page.T).set_value(5).run()
+    assert not at.exception
+    assert header(at).startswith("**t = 5**")
+    assert has(at, "Gates, c_t and h_t at t=5") == 1
+    assert has(at, "Hidden state trajectory (t=5)") == 1
+    assert has(at, "Saliency of the output at t=5") == 1
+    assert "t = 5" in next(m.value for m in at.markdown if m.value.startswith("**The equations"))
+
+
+def test_play_advances_t_and_stop_holds_it():
+    at = open_inspect("gru")
+    at.button(key="inspect-play").click().run()
+    assert at.session_state[page.PLAYING] is True
+    assert at.slider(key=page.T).value == 1  # the first tick drew step 1
+    at.button(key="inspect-stop").click().run()
+    assert at.session_state[page.PLAYING] is False
+    assert at.slider(key=page.T).value == 1
+
+
+def test_play_stops_at_the_last_step_and_restarts_from_zero():
+    at = open_inspect("rnn", seq_len=6)
+    at.slider(key=page.T).set_value(4).run()
+    at.button(key="inspect-play").click().run()
+    assert at.slider(key=page.T).value == 5
+    assert at.session_state[page.PLAYING] is False  # reached the end
+    at.button(key="inspect-play").click().run()
+    assert at.slider(key=page.T).value == 1  # from the start again
+
+
+def test_upper_layer_and_other_unit():
+    at = open_inspect("gru", num_layers=2)
+    at.selectbox(key=page.LAYER).select(1).run()
+    at.selectbox(key=page.UNIT).select(3).run()
+    assert not at.exception
+    assert has(at, "Gates and h_t at t=0 (layer 1)") == 1
+    assert "unit 3" in next(m.value for m in at.markdown if m.value.startswith("**The equations"))
