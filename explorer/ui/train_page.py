@@ -95,7 +95,8 @@ def _per_run(worker: Worker, snap: Snapshot, draw, header: bool = False) -> None
 def _status(snap: Snapshot) -> None:
     view = snap.runs[0]
     line = panels.status_line(view, snap.steps_per_s if snap.state == "training" else None)
-    text = f"{line} · *{snap.state}*" if len(snap.runs) == 1 else f"*{snap.state}* · {snap.steps_per_s:.0f} steps/s"
+    rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.state == "training" else ""
+    text = f"{line} · *{snap.state}*" if len(snap.runs) == 1 else f"*{snap.state}*{rate}"
     st.container(key="train-status").markdown(text)  # the key gives browser tests a stable handle
     if snap.state == "busy":
         st.warning(snap.message)
