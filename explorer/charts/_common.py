@@ -138,7 +138,9 @@ def example_tokens(trace, example: int, T: int) -> list[str] | None:
 def time_axis(fig: go.Figure, trace, example: int, T: int, *, row=None, col=None, title: str = "time step t") -> None:
     """Label a time axis; show the input tokens as tick labels when the sequence is short."""
     tokens = example_tokens(trace, example, T)
-    if tokens is not None and T <= style.TOKEN_TICKS_MAX_T:
+    labels = [token_label(t) for t in tokens] if tokens is not None else []
+    fits = T <= style.TOKEN_TICKS_MAX_T and T * max(map(len, labels), default=0) <= style.TOKEN_TICKS_MAX_CHARS
+    if tokens is not None and fits:
         fig.update_xaxes(tickvals=list(range(T)), ticktext=[token_label(t) for t in tokens],
                          title_text=f"{title} (input token)", row=row, col=col)
     else:
