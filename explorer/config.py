@@ -44,6 +44,8 @@ class Limits:
     max_trainers: int = _env_int("RNNX_MAX_TRAINERS", 4)  # concurrent training workers per process
     idle_stop_s: float = float(_env_int("RNNX_IDLE_STOP_S", 300))  # worker stops when no page has looked for this long
     max_upload_mb: int = 20
+    # batch_size * seq_len * hidden_size * num_layers * directions: bounds one step's memory and time
+    max_activations: int = _env_int("RNNX_MAX_ACTIVATIONS", 2**24)
 
 
 LIMITS = Limits()
@@ -132,3 +134,9 @@ def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
     _check_int("batch_size", c.batch_size, 1, limits.max_batch_size)
     _check_float("clip_grad_norm", c.clip_grad_norm, 1e-6, limits.max_clip, optional=True)
     _check_int("seed", c.seed, 0, limits.max_seed)
+    size = c.batch_size * c.seq_len * c.hidden_size * c.num_layers * (2 if c.bidirectional else 1)
+    if size > limits.max_activations:
+        raise ValueError(
+            f"batch_size x seq_len x hidden_size x num_layers x directions must be at most "
+            f"{limits.max_activations:,}; got {size:,}. Lower one of them."
+        )

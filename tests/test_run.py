@@ -159,3 +159,9 @@ def test_invalid_config_names_the_field():
         RunConfig(seq_len=10**6)
     with pytest.raises(ValueError, match="steps"):
         Run(small()).train(-1)
+
+
+def test_one_step_is_bounded_by_the_activation_cap():
+    RunConfig(batch_size=64, seq_len=1000, hidden_size=256)  # the largest common setting fits
+    with pytest.raises(ValueError, match="batch_size x seq_len x hidden_size"):
+        RunConfig(batch_size=512, seq_len=1000, hidden_size=512)
