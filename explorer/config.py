@@ -42,7 +42,7 @@ class Limits:
     max_history: int = 2_000  # points kept per history series before downsampling
     max_profiles: int = 400  # gradient-over-time profiles kept for the Gradient flow chart
     max_trainers: int = _env_int("RNNX_MAX_TRAINERS", 4)  # concurrent training workers per process
-    idle_stop_s: float = float(_env_int("RNNX_IDLE_STOP_S", 300))  # worker stops when no page has looked for this long
+    idle_stop_s: float = float(_env_int("RNNX_IDLE_STOP_S", 30))  # worker pauses when no open page has looked for this long
     max_upload_mb: int = 20
     # batch_size * seq_len * hidden_size * num_layers * directions: bounds one step's memory and time
     max_activations: int = _env_int("RNNX_MAX_ACTIVATIONS", 2**24)
