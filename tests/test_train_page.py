@@ -1,5 +1,6 @@
 """AppTest: the app shell and the Train page, for every architecture, without a browser."""
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,21 @@ def test_bad_url_values_show_a_notice_and_keep_the_rest():
     assert at.sidebar.selectbox(key="cfg_arch").value == "gru"
     notices = " ".join(w.value for w in at.warning)
     assert "hidden_size" in notices and "seq_len" in notices
+
+
+def test_divergence_is_shown_not_crashed():
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in dict(arch="rnn", nonlinearity="relu", init="identity", lr="10", optimizer="sgd").items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    for _ in range(100):  # the worker trains in a thread: look again until it has stopped
+        if any("Diverged at step" in e.value for e in at.error):
+            break
+        time.sleep(0.1)
+        at.run()
+    assert not at.exception
+    assert any("Diverged at step" in e.value and "learning rate" in e.value for e in at.error)
+    assert any(t.startswith("Gradient norm over time") for t in chart_titles(at))  # still drawn
