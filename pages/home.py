@@ -14,10 +14,13 @@ st.markdown(
     "inside: its hidden states, its gates and how far back its gradients reach, step by step in time. "
     "Everything here also runs from a notebook: `from explorer import Run, RunConfig`."
 )
+if st.button("Open the Train page", type="primary"):
+    st.switch_page("pages/train.py")
 st.subheader("One-click lessons")
 st.caption("Each lesson sets the sidebar, opens the Train page, trains within a minute and checks its claim.")
-cols = st.columns(3)
-for index, name in enumerate(PRESETS):
-    with cols[index % 3]:
-        presets_ui.button(name, key=f"home-{name}")
-        st.caption(PRESETS[name].narration.split(". ")[0] + ".")
+names = list(PRESETS)
+for start in range(0, len(names), 3):
+    for col, name in zip(st.columns(3), names[start:start + 3]):
+        with col.container(border=True, height="stretch"):
+            presets_ui.button(name, key=f"home-{name}")
+            st.caption(PRESETS[name].narration.split(". ")[0] + ".")
