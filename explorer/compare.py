@@ -192,7 +192,7 @@ class Measured:
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # "agree" | "disagree" | "unclear"
+    kind: str  # "agree" | "disagree" | "unclear" | "note" (a fact the table makes no claim about)
     text: str
 
 
@@ -226,9 +226,15 @@ def memory_verdict(arch: str, longest: dict[str, int], lengths: tuple[int, ...] 
     mine, top = longest[arch], max(lengths)
     outcomes = []
     for other, theirs in longest.items():
-        if other == arch or theirs is None or MEMORY_RANK[other] == MEMORY_RANK[arch]:
+        if other == arch or theirs is None:
             continue
-        name, expect_longer = ARCH_LABELS[other], MEMORY_RANK[arch] > MEMORY_RANK[other]
+        name = ARCH_LABELS[other]
+        if MEMORY_RANK[other] == MEMORY_RANK[arch]:  # the table claims nothing between these two
+            if mine != theirs:
+                outcomes.append(Outcome("note", f"{'longer' if mine > theirs else 'shorter'} than {name} "
+                                                f"({_length(theirs)}), which the table rates the same"))
+            continue
+        expect_longer = MEMORY_RANK[arch] > MEMORY_RANK[other]
         if mine == theirs:
             if mine == top:
                 outcomes.append(Outcome("unclear", f"ties with {name}: both solved every length tried"))
@@ -241,8 +247,8 @@ def memory_verdict(arch: str, longest: dict[str, int], lengths: tuple[int, ...] 
             kind = "agree" if longer == expect_longer else "disagree"
             outcomes.append(Outcome(kind, f"{'longer' if longer else 'shorter'} than {name} ({_length(theirs)})"))
     head = f"solved up to T={mine}" if mine else "solved no length tried"
-    if not outcomes:
-        return f"Can't tell: {head}; no architecture with a different claim was in the sweep."
+    if all(o.kind == "note" for o in outcomes):
+        outcomes.append(Outcome("unclear", "no architecture the table rates differently was in the sweep"))
     return summarise(outcomes, head)
 
 
@@ -252,6 +258,10 @@ def _compare_times(mine: float, theirs: float, expect_faster: bool, tolerance: f
     if abs(ratio - 1) <= tolerance:
         return "unclear"
     return "agree" if (ratio < 1) == expect_faster else "disagree"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
 
 
 def speed_verdict(arch: str, measured: dict[str, Measured], threshold_label: str,
@@ -270,7 +280,7 @@ def speed_verdict(arch: str, measured: dict[str, Measured], threshold_label: str
         name, expect_faster = ARCH_LABELS[other.arch], arch == fast
         kind = _compare_times(me.ms_per_step, other.ms_per_step, expect_faster, tolerance)
         word = "about as fast as" if kind == "unclear" else "faster than" if me.ms_per_step < other.ms_per_step else "slower than"
-        outcomes.append(Outcome(kind, f"per step {word} {name} ({me.ms_per_step:.2g} vs {other.ms_per_step:.2g} ms)"))
+        outcomes.append(Outcome(kind, f"per step {word} {name} ({_ms(me.ms_per_step)} vs {_ms(other.ms_per_step)} ms)"))
         if me.seconds_to is not None and other.seconds_to is not None:
             kind = _compare_times(me.seconds_to, other.seconds_to, expect_faster, tolerance)
             word = "about as soon as" if kind == "unclear" else "sooner than" if me.seconds_to < other.seconds_to else "later than"

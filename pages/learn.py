@@ -1,9 +1,8 @@
-"""Learn: coming next."""
-import streamlit as st
-
+"""Learn: the equations of each cell beside live charts, why gradients vanish, and one-click lessons."""
 from explorer.ui.shell import ensure_shell
 
 ensure_shell()
 
-st.title("Learn")
-st.info("This page is being built.")
+from explorer.ui import learn_page  # noqa: E402
+
+learn_page.render()

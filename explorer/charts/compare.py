@@ -15,6 +15,8 @@ from explorer.charts._common import clip_log, finish, finite_or_none, hline, log
 if TYPE_CHECKING:
     from explorer.records import Trace
 
+LEGEND_ROW_PX = 30  # height one legend entry needs at scale 1: the chart grows so its legend never scrolls
+
 
 def _colours(names) -> dict[str, str]:
     """Each name's architecture colour; a second run of one architecture gets a free series colour."""
@@ -28,17 +30,25 @@ def _colours(names) -> dict[str, str]:
     return out
 
 
-def _profile_line(fig: go.Figure, trace: Trace, name: str, colour: str, *, initial: bool) -> np.ndarray:
+def _profile_line(fig: go.Figure, trace: Trace, name: str, colour: str, *, initial: bool) -> tuple[np.ndarray, bool]:
+    """One run's ||dL/dh_t|| (layer 0, forward); exact zeros are left out (a log axis has no 0).
+
+    -> (the values drawn, whether a zero was left out). A transformer's last block output at t reaches
+    only the output at t, so with the loss read at the last step its earlier gradients are exactly 0.
+    """
     raw = trace.grad_norm[0, 0].astype(float)  # (T,) layer 0, forward direction
+    zero = raw == 0
     y, reason = clip_log(raw)
+    y = np.where(zero, np.nan, y)
     label = f"{name} at init" if initial else f"{name} at step {trace.step}"
+    few = np.count_nonzero(np.isfinite(y)) < 3  # too few points for a visible line: mark them
     fig.add_trace(go.Scatter(
-        x=np.arange(len(raw)), y=finite_or_none(y), mode="lines", name=label, legendgroup=name,
-        line=dict(color=colour, dash="dash" if initial else "solid", width=2 if initial else 3),
-        opacity=0.5 if initial else 1.0, customdata=raw, text=reason,
+        x=np.arange(len(raw)), y=finite_or_none(y), mode="lines+markers" if few else "lines", name=label,
+        legendgroup=name, line=dict(color=colour, dash="dash" if initial else "solid", width=2 if initial else 3),
+        marker=dict(size=10), opacity=0.5 if initial else 1.0, customdata=raw, text=reason,
         hovertemplate="t=%{x}<br>||dL/dh_t||=%{customdata:.3e}%{text}<extra>" + label + "</extra>",
     ))
-    return y
+    return y[np.isfinite(y)], bool(zero.any())
 
 
 def grad_norm_compare_chart(traces: dict[str, Trace], initial: dict[str, Trace] | None = None, *,
@@ -53,18 +63,21 @@ def grad_norm_compare_chart(traces: dict[str, Trace], initial: dict[str, Trace] 
                               xlabel="time step t", ylabel="||dL/dh_t||")
     colours = _colours(list(traces))
     fig = go.Figure()
-    drawn = []
+    drawn, zeros = [], []
     for name, trace in traces.items():
-        first = (initial or {}).get(name)
-        if first is not None:
-            drawn.append(_profile_line(fig, first, name, colours[name], initial=True))
-        drawn.append(_profile_line(fig, trace, name, colours[name], initial=False))
-    fig.update_xaxes(title_text="time step t (layer 0, forward)")
+        for t, is_initial in (((initial or {}).get(name), True), (trace, False)):
+            if t is None:
+                continue
+            values, had_zero = _profile_line(fig, t, name, colours[name], initial=is_initial)
+            drawn.append(values)
+            if had_zero and name not in zeros:
+                zeros.append(name)
+    note = f"   (exact zeros not drawn: {', '.join(zeros)})" if zeros else ""
+    fig.update_xaxes(title_text="time step t (layer 0, forward)" + note)
     fig.update_yaxes(title_text="||dL/dh_t||", **log_axis(*drawn))
     fig.update_layout(legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
-    fig = finish(fig, title, scale=scale)
-    fig.update_layout(margin=dict(r=round(190 * scale)))  # room for the legend at the right
-    return fig
+    entries = len(fig.data)
+    return finish(fig, title, scale=scale, height=max(style.HEIGHT, LEGEND_ROW_PX * entries + 140))
 
 
 def _length_axis(fig: go.Figure, lengths: list[int]) -> None:

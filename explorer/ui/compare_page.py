@@ -114,11 +114,11 @@ def render() -> None:
 
 def _options() -> tuple[tuple[str, ...], int, bool]:
     """The architectures (in a fixed order), the race's budget, and whether to match parameter counts."""
-    cols = st.columns([3, 2, 2])
+    cols = st.columns([3, 2])
     archs = cols[0].multiselect("Architectures", ARCHITECTURES, default=list(ARCHITECTURES), key=ARCHS_KEY,
                                 format_func=ARCH_LABELS.get, max_selections=4)
     budget = cols[1].select_slider("Steps per architecture", BUDGETS, value=500, key=BUDGET_KEY)
-    match = cols[2].toggle("Match parameter counts", value=True, key=MATCH_KEY,
+    match = st.toggle("Match parameter counts", value=True, key=MATCH_KEY,
                            help="Choose each hidden size so the parameter count is closest to the LSTM's.")
     if len(archs) < 2:
         st.warning("Pick at least two architectures to compare.")
@@ -183,11 +183,8 @@ def _race_view(job: Job, was_training: bool) -> None:
     histories = {label: view.history for label, view in zip(job.labels, snap.runs)}
     traces = {label: view.trace for label, view in zip(job.labels, snap.runs) if view.trace is not None}
     initial = {label: view.initial for label, view in zip(job.labels, snap.runs) if view.initial is not None}
-    left, right = st.columns(2)
-    with left:
-        panels.chart(charts.loss_compare_chart(histories, scale=s), "loss_compare_chart", key="cmp-loss")
-    with right:
-        panels.chart(charts.grad_norm_compare_chart(traces, initial, scale=s), "grad_norm_compare_chart", key="cmp-grad")
+    panels.chart(charts.loss_compare_chart(histories, scale=s), "loss_compare_chart", key="cmp-loss")
+    panels.chart(charts.grad_norm_compare_chart(traces, initial, scale=s), "grad_norm_compare_chart", key="cmp-grad")
 
 
 # -- the sweep ----------------------------------------------------------------------------------
@@ -236,13 +233,10 @@ def _sweep_view(job: Job, was_training: bool) -> None:
     ms = _by_length(job, [1000 * v.wall / v.step if v.step else np.nan for v in snap.runs])
     chance = job.worker.runs[0].task.chance
     s = panels.scale()
-    left, right = st.columns(2)
-    with left:
-        fig = charts.accuracy_length_chart(accuracy, chance=chance, solved_at=compare.SOLVED_AT,
-                                           provisional=final is None, scale=s)
-        panels.chart(fig, "accuracy_length_chart", key="cmp-sweep-acc")
-    with right:
-        panels.chart(charts.step_time_length_chart(ms, scale=s), "step_time_length_chart", key="cmp-sweep-ms")
+    fig = charts.accuracy_length_chart(accuracy, chance=chance, solved_at=compare.SOLVED_AT,
+                                       provisional=final is None, scale=s)
+    panels.chart(fig, "accuracy_length_chart", key="cmp-sweep-acc")
+    panels.chart(charts.step_time_length_chart(ms, scale=s), "step_time_length_chart", key="cmp-sweep-ms")
 
 
 def sweep_longest(job: Job | None) -> dict[str, int]:
@@ -280,7 +274,7 @@ def _measurements(race: Job | None, sweep: Job | None) -> tuple[list[compare.Mea
     if race is not None:
         task = race.worker.runs[0].task
         default = compare.default_threshold(task.metric_name, task.chance, task.higher_is_better)
-        threshold = st.number_input(f"Threshold ({task.metric_name}) for steps to threshold", value=default,
+        threshold = st.columns([2, 3])[0].number_input(f"Threshold ({task.metric_name}) for steps to threshold", value=default,
                                     min_value=0.0, format="%g", key=THRESHOLD_KEY + task.name,
                                     help="Accuracy: reach at least this. Error (mse): get down to at most this.")
         threshold_label = f"{task.metric_name} {threshold:g}"

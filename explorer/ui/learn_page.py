@@ -22,11 +22,11 @@ REFRESH_S = 2.0  # charts from a run that is training redraw this often
 EXAMPLE_STEPS = 200
 _C = RunConfig
 EXAMPLES = {  # small seeded runs that stand in where the session has no run of that kind
-    "rnn": _C(arch="rnn", task="recall", seq_len=30, hidden_size=16, batch_size=64, seed=0),
-    "lstm": _C(arch="lstm", task="recall", seq_len=30, hidden_size=16, batch_size=64, forget_bias=1.0, seed=0),
-    "gru": _C(arch="gru", task="recall", seq_len=30, hidden_size=16, batch_size=64, seed=0),
+    "rnn": _C(arch="rnn", task="recall", seq_len=20, hidden_size=16, batch_size=64, seed=0),
+    "lstm": _C(arch="lstm", task="recall", seq_len=20, hidden_size=16, batch_size=64, forget_bias=1.0, seed=0),
+    "gru": _C(arch="gru", task="recall", seq_len=20, hidden_size=16, batch_size=64, seed=0),
     "bidirectional": _C(arch="gru", task="lookahead", seq_len=20, hidden_size=16, bidirectional=True, lr=1e-2, seed=0),
-    "transformer": _C(arch="transformer", task="recall", seq_len=30, hidden_size=16, num_heads=2, batch_size=64, seed=0),
+    "transformer": _C(arch="transformer", task="recall", seq_len=20, hidden_size=16, num_heads=2, batch_size=64, seed=0),
 }
 
 RNN_TEX = r"h_t = \tanh\left(W_{ih}\, x_t + b_{ih} + W_{hh}\, h_{t-1} + b_{hh}\right)"
@@ -41,12 +41,13 @@ h_t &= o_t \odot \tanh(c_t)
 GRU_TEX = r"""\begin{aligned}
 r_t &= \sigma\left(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}\right) \\
 z_t &= \sigma\left(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}\right) \\
-n_t &= \tanh\left(W_{in} x_t + b_{in} + r_t \odot \left(W_{hn} h_{t-1} + b_{hn}\right)\right) \\
+n_t &= \tanh\big(W_{in} x_t + b_{in} \\
+    &\qquad\quad + r_t \odot \left(W_{hn} h_{t-1} + b_{hn}\right)\big) \\
 h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
 \end{aligned}"""
 BIDIRECTIONAL_TEX = r"""\begin{aligned}
-\overrightarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overrightarrow{h}_{t-1}\right) && \text{weights } W_{\cdot\,\mathrm{l0}} \\
-\overleftarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overleftarrow{h}_{t+1}\right) && \text{weights } W_{\cdot\,\mathrm{l0\_reverse}} \\
+\overrightarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overrightarrow{h}_{t-1}\right) \\
+\overleftarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overleftarrow{h}_{t+1}\right) \\
 y_t &= W_{\mathrm{head}} \left[\overrightarrow{h}_t ;\ \overleftarrow{h}_t\right] + b_{\mathrm{head}}
 \end{aligned}"""
 ATTENTION_TEX = r"""\begin{aligned}
@@ -60,7 +61,7 @@ CHAIN_TEX = r"""\frac{\partial L}{\partial h_0} = \frac{\partial L}{\partial h_T
 \qquad \frac{\partial h_t}{\partial h_{t-1}} = \mathrm{diag}\left(1 - h_t^2\right) W_{hh}"""
 BOUND_TEX = r"""\left\lVert \frac{\partial L}{\partial h_0} \right\rVert \le
 \left\lVert \frac{\partial L}{\partial h_T} \right\rVert \, \sigma_{\max}(W_{hh})^{T},
-\qquad \text{LSTM: } \frac{\partial c_t}{\partial c_{t-1}} \ni \mathrm{diag}(f_t)"""
+\qquad \text{LSTM, along } c_t\text{:}\ \ \frac{\partial c_t}{\partial c_{t-1}}\Big|_{\text{direct}} = \mathrm{diag}(f_t)"""
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def render() -> None:
 def _equation_and_chart(title: str, tex: str, text: str, kind: str, worker, live: dict, training: bool,
                         draw) -> None:
     st.subheader(title)
-    left, right = st.columns([5, 6])
+    left, right = st.columns([1, 1])
     with left:
         st.latex(tex)
         st.markdown(text)
@@ -180,8 +181,8 @@ def _chart(kind: str, worker, live: dict, draw) -> None:
 def _rnn(worker, live, training) -> None:
     _equation_and_chart(
         "Vanilla RNN", RNN_TEX,
-        "One matrix W_hh carries the whole past into the next step, squashed by tanh into [-1, 1]. "
-        "The chart shows h_t, unit by unit: the state is all the network knows about the inputs so far.",
+        "One matrix $W_{hh}$ carries the whole past into the next step, squashed by tanh into [-1, 1]. "
+        "The chart shows $h_t$, unit by unit: the state is all the network knows about the inputs so far.",
         "rnn", worker, live, training,
         lambda s, k: panels.chart(charts.hidden_state_heatmap(s.trace, scale=k), "hidden_state_heatmap", key="learn-chart-rnn"))
 
@@ -189,9 +190,9 @@ def _rnn(worker, live, training) -> None:
 def _lstm(worker, live, training) -> None:
     _equation_and_chart(
         "LSTM", LSTM_TEX,
-        "The cell state c_t is the memory: the forget gate f_t scales what is kept of c_{t-1}, the input gate "
-        "i_t how much of the candidate g_t is written, the output gate o_t how much is shown as h_t. "
-        "Where f_t stays near 1 (yellow), the cell carries its content forward unchanged.",
+        "The cell state $c_t$ is the memory: the forget gate $f_t$ scales what is kept of $c_{t-1}$, the input "
+        "gate $i_t$ how much of the candidate $g_t$ is written, the output gate $o_t$ how much is shown as $h_t$. "
+        "Where $f_t$ stays near 1 (yellow), the cell carries its content forward unchanged.",
         "lstm", worker, live, training,
         lambda s, k: panels.chart(charts.gate_heatmap(s.trace, "f", scale=k), "gate_heatmap", key="learn-chart-lstm"))
 
@@ -199,9 +200,9 @@ def _lstm(worker, live, training) -> None:
 def _gru(worker, live, training) -> None:
     _equation_and_chart(
         "GRU", GRU_TEX,
-        "Two gates instead of three, and no separate cell: the update gate z_t mixes the old state and the new "
-        "candidate n_t. In torch's form z_t near 1 keeps h_{t-1}; the reset gate r_t decides how much of the "
-        "past enters n_t.",
+        "Two gates instead of three, and no separate cell: the update gate $z_t$ mixes the old state and the new "
+        "candidate $n_t$. In torch's form $z_t$ near 1 keeps $h_{t-1}$ (yellow: the unit holds); the reset gate "
+        "$r_t$ decides how much of the past enters $n_t$.",
         "gru", worker, live, training,
         lambda s, k: panels.chart(charts.gate_heatmap(s.trace, "z", scale=k), "gate_heatmap", key="learn-chart-gru"))
 
@@ -209,9 +210,9 @@ def _gru(worker, live, training) -> None:
 def _bidirectional(worker, live, training) -> None:
     _equation_and_chart(
         "Bidirectional RNN", BIDIRECTIONAL_TEX,
-        "Two cells read the sequence, one forwards and one backwards (torch's `_reverse` weights); the output "
-        "at t sees both halves of the sequence. Both panels are indexed by input step t: the reverse one holds "
-        "the state after reading from the end down to t.",
+        "Two cells read the sequence, one forwards (weights `*_l0`) and one backwards (`*_l0_reverse`); the output "
+        "$y_t$ sees both halves of the sequence. Both panels are indexed by input step $t$: the reverse one holds "
+        "the state after reading from the end down to $t$.",
         "bidirectional", worker, live, training,
         lambda s, k: panels.chart(charts.hidden_state_heatmap(s.trace, scale=k), "hidden_state_heatmap",
                                   key="learn-chart-bidirectional"))
@@ -220,9 +221,9 @@ def _bidirectional(worker, live, training) -> None:
 def _attention(worker, live, training) -> None:
     _equation_and_chart(
         "Attention", ATTENTION_TEX,
-        "No chain of steps: every query step t compares itself with every key step s at once, and the softmax "
-        "row says how much of each value it reads. The causal mask M hides the future. Each head has its own "
-        "W_Q, W_K, W_V (d_k = hidden size / heads).",
+        "No chain of steps: every query step $t$ compares itself with every key step $s$ at once, and the "
+        "softmax row says how much of each value it reads. The causal mask $M$ hides the future. Each head has "
+        "its own $W_Q, W_K, W_V$ ($d_k$ = hidden size / heads).",
         "transformer", worker, live, training,
         lambda s, k: panels.chart(charts.attention_heatmaps(s.trace, scale=k), "attention_heatmaps", key="learn-chart-attention"))
 
@@ -254,18 +255,20 @@ def _gradients(worker, live: dict, training: bool) -> None:
     st.markdown("For a loss read at the last step T, the chain rule walks back through every step, one Jacobian each:")
     st.latex(CHAIN_TEX)
     st.markdown(
-        "Each factor is W_hh scaled row by row by tanh' = 1 - h_t² ≤ 1. So each step can multiply the gradient by "
-        "at most the largest singular value σ_max(W_hh): below 1, the gradient reaching early steps shrinks "
-        "geometrically (vanishing). Growth needs the spectral radius ρ(W_hh) = max |λ| above 1; then some "
-        "direction can grow like ρ^T (exploding; Pascanu, Mikolov & Bengio 2013). The LSTM adds a path the bound "
-        "does not cover: along c_t, each step multiplies by the forget gate f_t, which can stay near 1."
+        "Each factor is $W_{hh}$ scaled row by row by $\\tanh' = 1 - h_t^2 \\le 1$. So each step can multiply the "
+        "gradient by at most the largest singular value $\\sigma_{\\max}(W_{hh})$: below 1, the gradient reaching "
+        "early steps shrinks geometrically (vanishing). Growth needs the spectral radius "
+        "$\\rho(W_{hh}) = \\max |\\lambda|$ above 1; then some direction can grow like $\\rho^T$ (exploding; "
+        "Pascanu, Mikolov & Bengio 2013). The LSTM adds a path this bound does not cover: along $c_t$, each step "
+        "multiplies by the forget gate $f_t$, which can stay near 1."
     )
     st.latex(BOUND_TEX)
     eigvals, radius, sigma, where = _recurrent_weights(worker, live)
     st.markdown(
-        f"For {where}: **ρ(W_hh) = {radius:.3f}**, **σ_max(W_hh) = {sigma:.3f}**. torch's default init draws W_hh "
-        "from U(-1/√H, 1/√H), which puts ρ near 1/√3 ≈ 0.58 at any hidden size H, so 50 steps can shrink the "
-        "gradient by a factor like 0.58^50 ≈ 10^-12."
+        f"For {where}: $\\rho(W_{{hh}})$ = **{radius:.3f}**, $\\sigma_{{\\max}}(W_{{hh}})$ = **{sigma:.3f}**. "
+        "torch's default init draws $W_{hh}$ from $U(-1/\\sqrt{H}, 1/\\sqrt{H})$, which puts $\\rho$ near "
+        "$1/\\sqrt{3} \\approx 0.58$ at any hidden size $H$: over 50 steps that is a factor like "
+        "$0.58^{50} \\approx 10^{-12}$."
     )
     left, right = st.columns(2)
     with left:
