@@ -252,17 +252,17 @@ def _sign(value: float) -> str:
 
 
 def equations(arch: str, terms: dict[str, np.ndarray], values: dict[str, np.ndarray], t: int, unit: int,
-              nonlinearity: str = "tanh", compact: bool = False) -> list[str]:
+              nonlinearity: str = "tanh") -> list[str]:
     """LaTeX lines of the cell's equations at step t for one unit, filled with the step's numbers.
 
     terms from cell_terms(); values: gate name -> (T, H) and "h", "c" -> (T, H) from the trace.
     Torch notation: lstm i, f, g, o; gru r, z, n with h_t = (1 - z) * n + z * h_{t-1}. Each
-    pre-activation shows its input part and its recurrent part, labelled below unless compact.
+    pre-activation shows its input part and its recurrent part, each labelled below.
     """
     j = unit
 
     def part(value: float, label: str) -> str:
-        return _n(value) if compact else rf"\underbrace{{{_n(value)}}}_{{{label}}}"
+        return rf"\underbrace{{{_n(value)}}}_{{{label}}}"
 
     def pre(name: str) -> tuple[float, float]:
         return float(terms["x:" + name][t, j]), float(terms["h:" + name][t, j])
@@ -288,7 +288,7 @@ def equations(arch: str, terms: dict[str, np.ndarray], values: dict[str, np.ndar
     r, z, n = (float(values[k][t, j]) for k in "rzn")
     a, b = pre("n")
     return [gate("r", r"\sigma"), gate("z", r"\sigma"),
-            rf"n_t = \tanh({part(a, 'W_{in}x_t+b_{in}')} + r_t \cdot {_p(b) if compact else part(b, 'W_{hn}h_{t-1}+b_{hn}')}) "
+            rf"n_t = \tanh({part(a, 'W_{in}x_t+b_{in}')} + r_t \cdot {part(b, 'W_{hn}h_{t-1}+b_{hn}')}) "
             rf"= \tanh({_n(a)} + {_n(r)} \cdot {_p(b)}) = {_n(n)}",
             rf"h_t = (1 - z_t)\, n_t + z_t\, h_{{t-1}} = (1 - {_n(z)}) \cdot {_p(n)} + {_n(z)} \cdot {_p(h_prev)} = {_n(h)}"]
 

@@ -246,16 +246,17 @@ def test_frozen_copy_keeps_its_weights_while_the_run_trains():
 
 # -- charts --------------------------------------------------------------------------------------
 
-def test_step_strips_one_row_per_vector_with_fixed_gate_ranges():
-    rows = [("i", np.full(4, 0.2)), ("f", np.full(4, 0.9)), ("g", np.zeros(4)), ("c_t", np.full(4, 2.5)),
-            ("h_t", np.full(4, 0.3))]
-    fig = charts.step_strips(rows, "Gates, c_t and h_t at t=3", ranges={"c_t": (-3, 3), "h_t": (-1, 1)})
+def test_step_strips_group_rows_by_colour_scale():
+    rows = [("i", np.full(4, 0.2)), ("f", np.full(4, 0.9)), ("g", np.zeros(4)), ("o", np.full(4, 0.5)),
+            ("c_t", np.full(4, 2.5)), ("h_t", np.full(4, 0.3))]
+    fig = charts.step_strips(rows, "Gates, c_t, h_t at t=3", ranges={"c_t": (-3, 3), "h_t": (-1, 1)})
     assert fig.layout.title.text.startswith("Gates")
-    assert len(fig.data) == 5
-    assert (fig.data[0].zmin, fig.data[0].zmax) == (0, 1)
-    assert (fig.data[3].zmin, fig.data[3].zmax) == (-3, 3)
-    assert [t.showscale for t in fig.data] == [True, False, True, True, True]  # i f | g | c_t | h_t
-    assert fig.layout.xaxis5.title.text == "unit"
+    assert [t.name for t in fig.data] == ["input gate i", "forget gate f", "output gate o", "cell candidate g",
+                                          "hidden state h_t", "cell state c_t"]  # sigmoid | tanh | c_t alone
+    assert [(t.zmin, t.zmax) for t in fig.data] == [(0, 1)] * 3 + [(-1, 1)] * 2 + [(-3, 3)]
+    assert [t.showscale for t in fig.data] == [True, False, False, True, False, False]
+    assert fig.data[5].y[0] == "cell state c_t (±3)"  # alone on its scale: the range in the label
+    assert fig.layout.xaxis6.title.text == "unit"
     assert fig.data[0].texttemplate  # small H: numbers printed in the cells
 
 

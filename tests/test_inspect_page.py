@@ -51,7 +51,7 @@ def type_sequence(at, text: str):
     return at
 
 
-@pytest.mark.parametrize("arch,strips", [("rnn", "Hidden state h_t at t=0"), ("lstm", "Gates, c_t and h_t at t=0"),
+@pytest.mark.parametrize("arch,strips", [("rnn", "Hidden state h_t at t=0"), ("lstm", "Gates, c_t, h_t at t=0"),
                                          ("gru", "Gates and h_t at t=0"), ("transformer", "Hidden state (block output)")])
 def test_inspect_page_shows_each_architecture(arch, strips):
     at = open_inspect(arch)
@@ -83,7 +83,7 @@ def test_small_hidden_size_prints_the_numbers():
 def test_bidirectional_shows_both_directions_at_the_same_step():
     at = open_inspect("lstm", task="lookahead", bidirectional=True)
     for direction in ("forward", "reverse"):
-        assert has(at, f"Gates, c_t and h_t at t=0 (layer 0, {direction})") == 1
+        assert has(at, f"Gates, c_t, h_t at t=0 ({direction})") == 1
         assert has(at, "Hidden state trajectory") and any(t.endswith(direction) for t in titles(at))
         assert any(t.startswith("Recurrent weights: eigenvalues") and direction in t for t in titles(at))
     jacobian = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Recurrent weights: ||d"))
@@ -124,7 +124,7 @@ def test_time_slider_moves_every_view_to_step_t():
     at.slider(key=page.T).set_value(5).run()
     assert not at.exception
     assert header(at).startswith("**t = 5**")
-    assert has(at, "Gates, c_t and h_t at t=5") == 1
+    assert has(at, "Gates, c_t, h_t at t=5") == 1
     assert has(at, "Hidden state trajectory (t=5)") == 1
     assert has(at, "Saliency of the output at t=5") == 1
     assert "t = 5" in next(m.value for m in at.markdown if m.value.startswith("**The equations"))

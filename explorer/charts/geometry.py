@@ -129,40 +129,44 @@ def step_strips(rows: Sequence[tuple[str, np.ndarray]], title: str, *, ranges: d
     """One time step's vectors as 1 x H heat strips, one row each (rows: (name, values (H,))), unit on x.
 
     Names are gate letters (i f g o, r z n: ranges from style) or "h_t", "c_t" (diverging; pass the
-    sequence-wide range in `ranges` so colours stay put while t moves). One colour bar per run of rows
-    that share a scale. Exact values in the hover, and printed in the cells for small H.
+    sequence-wide range in `ranges` so colours stay put while t moves). Rows that share a colour scale
+    are drawn together under one colour bar; a row alone on its scale names its range in its label.
+    Exact values in the hover, and printed in the cells for small H.
     """
     ranges = ranges or {}
     H = len(rows[0][1])
-    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=min(0.04, 0.3 / len(rows)))
     styles = [_strip_style(name, np.asarray(v, dtype=float), ranges) for name, v in rows]
-    groups: list[list[int]] = []  # consecutive rows with the same scale and range share one colour bar
-    for k, strip in enumerate(styles):
-        if groups and styles[groups[-1][0]] == strip:
-            groups[-1].append(k)
+    order = sorted(range(len(rows)), key=lambda k: styles.index(styles[k]))  # stable: groups keep first-seen order
+    groups: list[list[int]] = []  # positions (after ordering) that share one colour bar
+    for pos, k in enumerate(order):
+        if groups and styles[order[groups[-1][0]]] == styles[k]:
+            groups[-1].append(pos)
         else:
-            groups.append([k])
+            groups.append([pos])
+    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=min(0.04, 0.3 / len(rows)))
     text = dict(texttemplate="%{z:.2f}", textfont=font(scale, style.FONT_SIZE - 5)) if H <= STRIP_TEXT_MAX_UNITS else {}
     for group in groups:
-        for k in group:
-            name, values = rows[k]
+        alone = len(group) == 1 and len(rows) > 1
+        for pos in group:
+            name, values = rows[order[pos]]
+            colourscale, (zmin, zmax) = styles[order[pos]]
             label = style.GATE_NAMES.get(name, STATE_LABELS.get(name, name))
-            (colourscale, (zmin, zmax)) = styles[k]
+            shown = label + (f" (±{zmax:.2g})" if alone and zmin == -zmax else f" ({zmin:.2g}..{zmax:.2g})" if alone else "")
             fig.add_trace(go.Heatmap(
-                z=[np.asarray(values, dtype=float)], x=np.arange(H), y=[label], zmin=zmin, zmax=zmax,
-                colorscale=colourscale, showscale=k == group[0], name=label, xgap=1, **text,
+                z=[np.asarray(values, dtype=float)], x=np.arange(H), y=[shown], zmin=zmin, zmax=zmax,
+                colorscale=colourscale, showscale=pos == group[0] and not alone, name=label, xgap=1, **text,
                 hovertemplate=f"{label}<br>unit %{{x}}: %{{z:.4f}}<extra></extra>",
-            ), row=k + 1, col=1)
+            ), row=pos + 1, col=1)
     fig.update_layout(margin=dict(r=round(90 * scale)))
     for group in groups:  # after layout: each colour bar spans its rows' y domains
         top = fig.layout[f"yaxis{group[0] + 1 if group[0] else ''}"].domain[1]
         bottom = fig.layout[f"yaxis{group[-1] + 1 if group[-1] else ''}"].domain[0]
-        bar = colourbar("", scale, y=(top + bottom) / 2, len=top - bottom, yanchor="middle", nticks=3 if len(group) == 1 else 5)
+        bar = colourbar("", scale, y=(top + bottom) / 2, len=top - bottom, yanchor="middle")
         fig.data[group[0]].colorbar = bar | dict(thickness=round(12 * scale))
-    fig.update_yaxes(showgrid=False, automargin=True, tickfont=font(scale, style.FONT_SIZE - 2))
+    fig.update_yaxes(showgrid=False, automargin=True)
     fig.update_xaxes(showgrid=False, dtick=1 if H <= 32 else None)
     fig.update_xaxes(title_text="unit", row=len(rows), col=1)
-    height = len(rows) * STRIP_ROW_HEIGHT + style.MARGIN["t"] + style.MARGIN["b"]
+    height = max(len(rows), 2) * STRIP_ROW_HEIGHT + style.MARGIN["t"] + style.MARGIN["b"]
     fig = finish(fig, title, scale=scale, height=height, legend=False)
     fig.update_yaxes(tickfont=font(scale, style.FONT_SIZE - 2))
     return fig

@@ -165,12 +165,14 @@ def _step_view(insp: ins.Inspection, layer: int, unit: int, dims: int, advance: 
             panels.chart(charts.attention_row(tr.attention[layer, :, 0, t], t, tr.tokens[0], layer=layer, scale=s),
                          "attention_row", key="inspect-attention")
         else:
-            _equations(insp, layer, 0, t, unit, compact=False)
+            _equations(insp, layer, 0, t, unit)
     else:  # bidirectional: the two directions side by side, both at input step t
         for d, col in enumerate(st.columns(2)):
             with col:
                 _strips(insp, layer, d, t, s)
-                _equations(insp, layer, d, t, unit, compact=True)
+        for d, tab in enumerate(st.tabs([f"Equations, {name}" for name in style.DIRECTION_NAMES])):
+            with tab:
+                _equations(insp, layer, d, t, unit)
         for d, col in enumerate(st.columns(2)):
             with col:
                 _trajectory(insp, layer, d, t, dims, s)
@@ -204,30 +206,28 @@ def _strips(insp: ins.Inspection, layer: int, d: int, t: int, s: float) -> None:
     tr = insp.trace
     D = tr.shape[1]
     values = insp.values(layer, d)
-    gates = style.GATES.get(tr.arch, ())  # sigmoid gates first, then tanh values: one colour bar each
-    names = sorted(gates, key=lambda g: style.GATE_RANGES[g][0] < 0) + (["c_t"] if "c" in values else []) + ["h_t"]
+    names = list(style.GATES.get(tr.arch, ())) + (["c_t"] if "c" in values else []) + ["h_t"]
     source = {"c_t": "c", "h_t": "h"}
     rows = [(n, values[source.get(n, n)][t]) for n in names]
     ranges = {"h_t": state_range(tr.hidden[layer], tr.arch)}
     if tr.cell is not None:
         ranges["c_t"] = symmetric_range(tr.cell[layer], at_least=1.0)
-    where = f"layer {layer}" + (f", {style.DIRECTION_NAMES[d]}" if D == 2 else "")
-    title = (f"Gates, c_t and h_t at t={t} ({where})" if tr.arch == "lstm" else
-             f"Gates and h_t at t={t} ({where})" if tr.gates else
-             f"Hidden state {'(block output) ' if tr.arch == 'transformer' else 'h_t '}at t={t} ({where})")
+    where = ([f"layer {layer}"] if tr.shape[0] > 1 else []) + ([style.DIRECTION_NAMES[d]] if D == 2 else [])
+    what = ("Gates, c_t, h_t" if tr.arch == "lstm" else "Gates and h_t" if tr.gates else
+            "Hidden state (block output)" if tr.arch == "transformer" else "Hidden state h_t")
+    title = f"{what} at t={t}" + (f" ({', '.join(where)})" if where else "")
     panels.chart(charts.step_strips(rows, title, ranges=ranges, scale=s), "step_strips", key=f"inspect-strips-{d}")
     if values["h"].shape[1] <= TABLE_MAX_UNITS:
         st.table({name: [f"{v:.4f}" for v in vals] for name, vals in rows})
 
 
-def _equations(insp: ins.Inspection, layer: int, d: int, t: int, unit: int, compact: bool) -> None:
+def _equations(insp: ins.Inspection, layer: int, d: int, t: int, unit: int) -> None:
     run = insp.run
     lines = ins.equations(run.config.arch, insp.terms(layer, d), insp.values(layer, d), t, unit,
-                          run.config.nonlinearity, compact=compact)
+                          run.config.nonlinearity)
     previous = "h_{t+1}" if d else "h_{t-1}"
-    note = " In σ(a + b): a = W_i· x_t + b_i· reads the input, b = W_h· h_prev + b_h· the previous state." if compact else ""
     where = f" ({style.DIRECTION_NAMES[d]}: the previous state is {previous})" if insp.trace.shape[1] == 2 else ""
-    st.markdown(f"**The equations for unit {unit} at t = {t}**{where}.{note}")
+    st.markdown(f"**The equations for unit {unit} at t = {t}**{where}")
     for line in lines:
         st.latex(line.replace("h_{t-1}", previous).replace("c_{t-1}", "c_{t+1}") if d else line)
 
@@ -236,6 +236,7 @@ def _trajectory(insp: ins.Inspection, layer: int, d: int, t: int, dims: int, s: 
     points, explained = insp.pca(layer, d, dims)
     labels = [f"PC {k + 1} ({100 * e:.0f}% of variance)" for k, e in enumerate(explained)]
     fig = charts.hidden_trajectory(points, t, axis_labels=labels, scale=s)
+    fig.update_traces(cliponaxis=False, selector=dict(mode="markers+text"))  # "t=..." may sit at the edge
     if insp.trace.shape[1] == 2:
         fig.update_layout(title_text=f"{fig.layout.title.text}, {style.DIRECTION_NAMES[d]}")
     panels.chart(fig, "hidden_trajectory", key=f"inspect-trajectory-{d}")
