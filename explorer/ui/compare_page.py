@@ -34,6 +34,7 @@ class Job:
     key: tuple  # (configs, budget): the setup it was started for
     configs: tuple[RunConfig, ...]
     note: str = ""  # how the configs were matched
+    notice: str = ""  # why it stopped early (cancelled, or paused for the other job)
     held_out: dict = field(default_factory=dict)  # total steps -> [metric per run]
 
     @property
@@ -75,7 +76,8 @@ def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: in
     with holder.lock:
         other = holder.sweep if name == "race" else holder.race
         if other is not None and other.worker.training:
-            other.worker.pause("Paused so that the other job had the CPU to itself; press its Start button to resume.")
+            other.worker.pause()
+            other.notice = "Paused so that the other job has the CPU to itself; press its Start button to resume."
         train = session.current()
         if train is not None and train.training:
             train.pause("Paused by the Compare page, so that its timings are not shared.")
@@ -85,12 +87,14 @@ def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: in
                 job.worker.close()
             job = Job(Worker([Run(c) for c in configs], budget=budget), key, configs, note)
             setattr(holder, name, job)
+        job.notice = ""
         job.worker.start()
 
 
 def _cancel(job: Job | None) -> None:
-    if job is not None:
-        job.worker.pause("Cancelled: the results below stop at the step reached.")
+    if job is not None and job.worker.training:
+        job.worker.pause()
+        job.notice = "Cancelled: the results below stop at the step reached. Start again to resume."
 
 
 def render() -> None:
@@ -135,8 +139,8 @@ def _race_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], bud
     if buttons[0].button("Start comparison", type="primary", disabled=len(archs) < 2, key="cmp_start"):
         _start(holder, "race", tuple(m.config for m in matched), budget, note)
         job = holder.race
-    if buttons[1].button("Cancel", key="cmp_cancel", disabled=job is None or not job.worker.training):
-        _cancel(job)
+    buttons[1].button("Cancel", key="cmp_cancel", on_click=_cancel, args=(job,),  # before the script: the page redraws stopped
+                      disabled=job is None or not job.worker.training)
     if job is None:
         st.info("Press **Start comparison**: each architecture trains in turn, one step each, in the background.")
         return
@@ -158,15 +162,16 @@ def _matching_note(config: RunConfig, matched, target: int, match: bool) -> str:
             f"all within {worst:.0%}: " + " · ".join(parts) + ".")
 
 
-def _progress(snap: Snapshot, budget: int, what: str) -> None:
+def _progress(job: Job, snap: Snapshot, what: str) -> None:
+    budget = job.worker.budget
     done = sum(budget if view.status != "ok" else min(view.step, budget) for view in snap.runs)
     total = budget * len(snap.runs)
     rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.state == "training" else ""
     st.progress(done / total if total else 0.0, text=f"{what}: {done:,} of {total:,} training steps · {snap.state}{rate}")
     if snap.state == "busy":
         st.warning(snap.message)
-    elif snap.message and snap.state != "training":
-        st.info(snap.message)
+    elif snap.state != "training" and (job.notice or snap.message):
+        st.info(job.notice or snap.message)
     for view in snap.runs:
         if view.status != "ok":
             st.error(view.message)
@@ -178,7 +183,7 @@ def _race_view(job: Job, was_training: bool) -> None:
     snap = job.worker.snapshot
     if was_training and snap.state != "training":
         st.rerun()  # the race ended: redraw the page once, table included, without the timer
-    _progress(snap, job.worker.budget, "Race")
+    _progress(job, snap, "Race")
     s = panels.scale()
     histories = {label: view.history for label, view in zip(job.labels, snap.runs)}
     traces = {label: view.trace for label, view in zip(job.labels, snap.runs) if view.trace is not None}
@@ -205,8 +210,8 @@ def _sweep_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], ma
     if buttons[0].button("Start sweep", type="primary", disabled=len(archs) < 2, key="cmp_sweep_start"):
         _start(holder, "sweep", configs, compare.SWEEP_STEPS)
         job = holder.sweep
-    if buttons[1].button("Cancel", key="cmp_sweep_cancel", disabled=job is None or not job.worker.training):
-        _cancel(job)
+    buttons[1].button("Cancel", key="cmp_sweep_cancel", on_click=_cancel, args=(job,),  # before the script: the page redraws stopped
+                      disabled=job is None or not job.worker.training)
     if job is None:
         st.info("Press **Start sweep** to train every architecture at every length.")
         return
@@ -226,7 +231,7 @@ def _sweep_view(job: Job, was_training: bool) -> None:
     snap = job.worker.snapshot
     if was_training and snap.state != "training":
         st.rerun()
-    _progress(snap, job.worker.budget, "Sweep")
+    _progress(job, snap, "Sweep")
     final = job.measured()
     recent = [float(np.mean(v.history.metric[-RECENT:])) if len(v.history) else np.nan for v in snap.runs]
     accuracy = _by_length(job, final if final is not None else recent)

@@ -1,0 +1,157 @@
+"""AppTest: the Learn page (equations, live charts, lessons) and the Compare page (race, sweep, table)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explorer.presets import PRESETS
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+WAIT_S = 90  # a tiny race finishes in seconds; this bounds a slow, shared CI machine
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    """One torch thread: the app's default (all cores) crawls when other work shares the CPU."""
+    monkeypatch.setenv("RNNX_TORCH_THREADS", "1")
+    torch.set_num_threads(1)
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chart_titles(at) -> list[str]:
+    return [json.loads(e.proto.spec)["layout"]["title"]["text"] for e in at.get("plotly_chart")]
+
+
+def infos(at) -> str:
+    return " ".join(i.value for i in at.info)
+
+
+def rerun_until(at, done, what: str, timeout_s: float = WAIT_S) -> None:
+    """The workers train in threads: rerun the script (as the page's timer would) until `done(at)`."""
+    deadline = time.monotonic() + timeout_s
+    while not done(at):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not seen after {timeout_s:.0f} s; info: {infos(at)!r}")
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception, at.exception
+
+
+# -- Learn ----------------------------------------------------------------------------------------
+
+def test_learn_page_shows_every_cell_equation_and_the_lessons():
+    at = open_page("pages/learn.py")
+    assert at.title[0].value == "Learn"
+    tex = " ".join(e.value for e in at.latex)
+    for term in (r"c_t &= f_t \odot c_{t-1} + i_t \odot g_t", r"h_t &= o_t \odot \tanh(c_t)",
+                 r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}", r"\overleftarrow{h}_t", r"\sqrt{d_k}",
+                 r"\prod_{t=T}^{1}", r"\sigma_{\max}(W_{hh})^{T}"):
+        assert term in tex, term
+    titles = chart_titles(at)
+    for prefix in ("Hidden state", "Gates: forget gate f", "Gates: update gate z", "Attention",
+                   "Gradient norm over time", "Recurrent weights"):
+        assert any(t.startswith(prefix) for t in titles), (prefix, titles)
+    for name, preset in PRESETS.items():
+        assert at.button(key=f"learn-{name}").label == preset.title
+    assert "open the **Train** page" in at.markdown[0].value  # no run yet: the page says where to make one
+
+
+def test_learn_page_draws_from_the_session_run_once_there_is_one():
+    at = open_page("pages/train.py")  # the Train page makes the session's run (the sidebar's LSTM)
+    at.switch_page("pages/learn.py")
+    at.run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("From your run on the Train page: LSTM on adding, T=50, step 0") for c in captions)
+    assert any(c.startswith("From a small example run (GRU on recall") for c in captions)  # no GRU in this session
+    assert any(c.startswith("Your run on the Train page: LSTM") for c in captions)  # the gradient chart
+
+
+def test_a_lesson_button_opens_the_train_page_with_its_preset():
+    at = open_page("pages/learn.py")
+    at.button(key="learn-gru_vs_lstm").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == PRESETS["gru_vs_lstm"].title  # the Train page, showing the lesson
+    assert at.sidebar.selectbox(key="cfg_arch").value == "gru"
+    next(b for b in at.button if b.label == "Pause").click()  # the lesson trains on: stop it, the next tests need the CPU
+    at.run()
+
+
+# -- Compare --------------------------------------------------------------------------------------
+
+def start_race(archs=("rnn", "lstm"), budget=50) -> AppTest:
+    at = open_page("pages/compare.py")
+    at.multiselect(key="cmp_archs").set_value(list(archs))
+    at.select_slider(key="cmp_budget").set_value(budget)
+    at.run()
+    at.button(key="cmp_start").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_compare_page_opens_with_matched_setup_and_nothing_running():
+    at = open_page("pages/compare.py")
+    assert at.title[0].value == "Compare"
+    assert [s.value for s in at.subheader][:3] == ["Race: loss and gradients, side by side",
+                                                   "Sweep: where does each one break?",
+                                                   "The classic table, checked on this machine"]
+    setup = at.caption[0].value
+    assert "matched to the LSTM's 4,641 (hidden 32), all within 9%" in setup
+    assert "RNN hidden 66: 4,687 parameters (+1%)" in setup
+    assert "Press **Start comparison**" in infos(at) and not at.table
+
+
+def test_a_tiny_race_finishes_in_the_background_and_fills_the_table():
+    at = start_race()
+    rerun_until(at, lambda at: "Finished the budget of 50 steps" in infos(at), "the race's end")
+    assert "Loss by architecture" in chart_titles(at)
+    assert any(t.startswith("Gradient norm over time") for t in chart_titles(at))
+    table = at.table[0].value
+    assert list(table["Architecture"]) == ["RNN", "LSTM"]
+    assert list(table["Parameters"]) == ["4,687", "4,641"]
+    assert all(v.endswith(" ms") for v in table["Wall time per step"])
+    assert list(table["Classic: long-term memory"]) == ["weak", "strong"]
+    assert table["This machine: speed"][0].split(":")[0] in ("Agrees", "Disagrees", "Partly", "Can't tell")
+    assert list(table["This machine: memory"]) == ["Not measured: run the length sweep."] * 2
+
+
+def test_cancel_stops_the_race_where_it_is():
+    at = start_race(budget=5000)
+    at.button(key="cmp_cancel").click()
+    at.run()
+    rerun_until(at, lambda at: "Cancelled" in infos(at), "the cancel notice")
+    assert "Finished the budget" not in infos(at)
+    assert at.button(key="cmp_cancel").disabled  # nothing left to cancel
+    assert at.table  # the table shows what the runs reached
+
+
+def test_the_sweep_trains_in_the_background_and_can_be_cancelled():
+    at = open_page("pages/compare.py")
+    at.multiselect(key="cmp_archs").set_value(["rnn", "lstm"])
+    at.run()
+    at.button(key="cmp_sweep_start").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any(t.startswith("Accuracy against sequence length (training batches") for t in chart_titles(at))
+    at.button(key="cmp_sweep_cancel").click()
+    at.run()
+    rerun_until(at, lambda at: "Cancelled" in infos(at), "the sweep's cancel notice")
+    assert "Accuracy against sequence length (held out)" in chart_titles(at)
+    assert "Wall time per step against sequence length" in chart_titles(at)
+    longest = list(at.table[0].value["Longest length solved"])
+    assert len(longest) == 2 and all(v == "none" or v.startswith("T=") for v in longest)
