@@ -87,8 +87,11 @@ def test_a_lesson_button_opens_the_train_page_with_its_preset():
     assert not at.exception, at.exception
     assert at.title[0].value == PRESETS["gru_vs_lstm"].title  # the Train page, showing the lesson
     assert at.sidebar.selectbox(key="cfg_arch").value == "gru"
+    at.switch_page("pages/train.py")  # AppTest reruns the page it was told to open: tell it where st.switch_page went
+    at.run()
     next(b for b in at.button if b.label == "Pause").click()  # the lesson trains on: stop it, the next tests need the CPU
     at.run()
+    assert "*paused*" in " ".join(m.value for m in at.markdown)
 
 
 # -- Compare --------------------------------------------------------------------------------------
