@@ -1,0 +1,60 @@
+"""The Learn and Compare pages in Chromium: equations render, and a short race runs to its end."""
+import pytest
+
+from .conftest import open_app, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+RACE_TIMEOUT_MS = 120_000  # 4 architectures x 50 steps take seconds; this bounds a busy shared machine
+
+
+def no_exception(page) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def record_failed_requests(page) -> list[str]:
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    return failed
+
+
+def no_console_errors(page, failed: list[str], path: str) -> None:
+    """Only Streamlit's own base-path probes may fail: opened at /learn it first asks /learn/_stcore/health."""
+    probes = [url for url in failed if f"{path}/_stcore/" in url]
+    assert failed == probes, failed
+    others = [e for e in page.console_errors if "status of 404" not in e]
+    assert others == [] and len(page.console_errors) <= len(probes), page.console_errors
+
+
+def test_learn_page_shows_equations_and_lessons(page, app_url):
+    failed = record_failed_requests(page)
+    open_app(page, app_url, "/learn", timeout_ms=120_000)  # the first visit trains small example runs
+    page.get_by_role("heading", name="Why gradients vanish and explode").wait_for()
+    screenshot(page, "learn")
+    no_exception(page)
+    assert page.locator(".katex").count() >= 7  # five cells and the two gradient formulas, typeset
+    assert page.locator(".gtitle", has_text="Gates: forget gate f").count() == 1
+    assert page.get_by_role("button", name="Vanishing gradients: RNN against LSTM").is_visible()
+    no_console_errors(page, failed, "/learn")
+
+
+def test_a_short_comparison_runs_to_the_end_and_overlays_the_losses(page, app_url):
+    failed = record_failed_requests(page)
+    open_app(page, app_url, "/compare")
+    budget = page.locator('[data-testid="stSlider"]', has_text="Steps per architecture").get_by_role("slider")
+    budget.focus()
+    budget.press("Home")  # the smallest budget: 50 steps per architecture
+    wait_idle(page)
+    page.get_by_role("button", name="Start comparison").click()
+    page.get_by_text("Finished the budget of 50 steps.").wait_for(timeout=RACE_TIMEOUT_MS)
+    wait_idle(page)
+    loss = page.locator(".gtitle", has_text="Loss by architecture")
+    loss.wait_for()
+    legend = page.locator(".js-plotly-plot", has=loss).locator(".legendtext")
+    assert sorted(legend.all_text_contents()) == ["GRU", "LSTM", "RNN", "Transformer"]
+    assert page.locator(".gtitle", has_text="Gradient norm over time").count() == 1
+    assert page.get_by_role("table").get_by_text("Transformer", exact=True).count() == 1
+    screenshot(page, "compare_race")
+    no_exception(page)
+    no_console_errors(page, failed, "/compare")
