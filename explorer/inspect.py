@@ -16,10 +16,10 @@ from explorer.trace import _cell, _run_direction
 
 RECURRENT_BLOCK = {"rnn": None, "lstm": "g", "gru": "n"}  # the W_hh block whose eigenvalues we show
 BLOCK_ROWS = {"g": 2, "n": 2}  # its index in torch's chunk order (i, f, g, o) / (r, z, n)
-EXACT_MAX_STATE = 128  # state sizes up to this: exact spectral norm (SVD); above: power iteration
-POWER_ITERATIONS = 60
-SALIENCY_BUDGET = 200_000  # (output rows) x (time steps) per full saliency matrix; above: per step
-ROW_CHUNK = 64_000  # (batch rows) x (time steps) per forward/backward pass
+EXACT_MAX_STATE = 64  # state sizes up to this: exact spectral norm (SVD); above: Lanczos
+LANCZOS_STEPS = 24  # Krylov dimension for the spectral norm of large Jacobians
+SALIENCY_BUDGET = 2e8  # (output rows) x T x max(H, 32)^2 for the full saliency matrix; above: one step at a time
+ROW_CHUNK = 1_000_000  # (batch rows) x T x H per forward/backward pass: bounds memory
 
 
 def frozen(run: Run) -> Run:
@@ -40,18 +40,24 @@ def pca(hidden: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """hidden (T, H) -> points (T, k) on the top k principal components, and each one's share of variance.
 
     Components beyond rank (H or T too small) are zero columns with share 0. Signs are fixed (the
-    largest loading positive), so the picture does not flip between calls.
+    largest loading positive), so the picture does not flip between calls. Steps whose state is not
+    finite (an overflowing relu RNN) are left out of the fit and get NaN points.
     """
     hidden = np.asarray(hidden, dtype=float)
-    centred = hidden - hidden.mean(axis=0)  # (T, H)
+    finite = np.isfinite(hidden).all(axis=1)  # (T,)
+    points = np.full((hidden.shape[0], k), np.nan)
+    explained = np.zeros(k)
+    if finite.sum() < 2:
+        points[finite] = 0.0
+        return points, explained
+    centred = hidden[finite] - hidden[finite].mean(axis=0)  # (T_finite, H)
     _, s, vt = np.linalg.svd(centred, full_matrices=False)  # vt (r, H)
     signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
     vt = vt * np.where(signs == 0, 1, signs)[:, None]
-    points = np.zeros((hidden.shape[0], k))
     r = min(k, len(s))
-    points[:, :r] = centred @ vt[:r].T
+    points[finite] = 0.0
+    points[finite, :r] = centred @ vt[:r].T
     total = float((s ** 2).sum())
-    explained = np.zeros(k)
     explained[:r] = (s[:r] ** 2) / total if total > 0 else 0.0
     return points, explained
 
@@ -59,9 +65,9 @@ def pca(hidden: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
 # -- saliency ------------------------------------------------------------------------------
 
 def full_saliency_fits(run: Run, x: torch.Tensor) -> bool:
-    """Whether saliency(run, x) for every output step stays within SALIENCY_BUDGET."""
+    """Whether saliency(run, x) for every output step stays within SALIENCY_BUDGET (work ~ rows x T x H^2)."""
     T = x.shape[1]
-    return T * run.task.output_size * T <= SALIENCY_BUDGET
+    return T * run.task.output_size * T * max(run.config.hidden_size, 32) ** 2 <= SALIENCY_BUDGET
 
 
 def saliency(run: Run, x: torch.Tensor, steps: list[int] | None = None) -> np.ndarray:
@@ -78,7 +84,7 @@ def saliency(run: Run, x: torch.Tensor, steps: list[int] | None = None) -> np.nd
     O = run.task.output_size
     rows = [(k, t, o) for k, t in enumerate(steps) for o in range(O)]
     squared = torch.zeros(len(steps), T, dtype=torch.float64)
-    chunk = max(1, ROW_CHUNK // T)
+    chunk = max(1, ROW_CHUNK // (T * run.config.hidden_size))
     with torch.enable_grad():
         for start in range(0, len(rows), chunk):
             part = torch.tensor(rows[start:start + chunk])  # (R, 3): k, t, o
@@ -169,7 +175,7 @@ def step_jacobian_norms(run: Run, x: torch.Tensor, layer: int = 0, direction: in
     s_t = h_t for rnn and gru; (h_t, c_t) for lstm, the state the gradient actually flows through.
     The layer's input is held fixed. Indexed by input step t, as Trace is; for direction 1 the
     previous state is s_{t+1}. The Jacobian of every step comes from autograd through trace._cell;
-    the norm is exact (SVD) for states up to exact_max units, else POWER_ITERATIONS of power iteration.
+    the norm is exact (SVD) for states up to exact_max units, else estimated by Lanczos (from below).
     """
     step, xw, prev = step_jacobians_inputs(run, x, layer, direction)
     T, S = prev.shape
@@ -177,21 +183,40 @@ def step_jacobian_norms(run: Run, x: torch.Tensor, layer: int = 0, direction: in
         if S <= exact_max:
             jac = torch.func.vmap(torch.func.jacrev(step))(prev, xw)  # (T, S_out, S_in)
             return torch.linalg.matrix_norm(jac.double(), ord=2).detach().numpy()
-        return _power_norms(step, prev, xw).numpy()
+        return _lanczos_norms(step, prev, xw).numpy()
 
 
-def _power_norms(step, prev: torch.Tensor, xw: torch.Tensor) -> torch.Tensor:
-    """Largest singular value of every step's Jacobian by power iteration on J^T J (all steps at once)."""
-    v = torch.randn(prev.shape, generator=torch.Generator().manual_seed(0))
-    v = v / v.norm(dim=-1, keepdim=True)
-    sigma = torch.zeros(prev.shape[0])
-    for _ in range(POWER_ITERATIONS):
-        _, jv = torch.func.jvp(lambda s: step(s, xw), (prev,), (v,))  # (T, S): J_t v_t
-        _, pullback = torch.func.vjp(lambda s: step(s, xw), prev)
-        (jtjv,) = pullback(jv)  # (T, S): J_t^T J_t v_t
-        sigma = jv.norm(dim=-1)
-        v = jtjv / jtjv.norm(dim=-1, keepdim=True).clamp_min(1e-30)
-    return sigma.detach()
+def _lanczos_norms(step, prev: torch.Tensor, xw: torch.Tensor) -> torch.Tensor:
+    """Largest singular value of every step's Jacobian J_t: sqrt of the top eigenvalue of J_t^T J_t by
+    LANCZOS_STEPS of Lanczos on all steps at once (Ritz values never exceed the true one, and the top one
+    converges fast even when the largest singular values lie close together, where power iteration crawls)."""
+    _, pullback = torch.func.vjp(lambda s: step(s, xw), prev)
+
+    def gram(v):  # (T, S) -> J_t^T J_t v_t
+        _, jv = torch.func.jvp(lambda s: step(s, xw), (prev,), (v,))
+        return pullback(jv)[0]
+
+    q = torch.randn(prev.shape, generator=torch.Generator().manual_seed(0))
+    q = q / q.norm(dim=-1, keepdim=True)
+    q_prev, beta = torch.zeros_like(q), torch.zeros(prev.shape[0])
+    alphas, betas = [], []
+    for _ in range(min(LANCZOS_STEPS, prev.shape[1])):
+        w = gram(q).detach()
+        alpha = (w * q).sum(-1)
+        w = w - alpha[:, None] * q - beta[:, None] * q_prev
+        beta = w.norm(dim=-1)
+        alphas.append(alpha)
+        betas.append(beta)
+        done = beta <= 1e-6 * alpha.abs().clamp_min(1e-30)  # an invariant subspace: the spectrum is found
+        q_prev, q = q, torch.where(done[:, None], 0.0, w / beta.clamp_min(1e-30)[:, None])
+        beta = torch.where(done, 0.0, beta)
+    m = len(alphas)
+    tri = torch.diag_embed(torch.stack(alphas, -1).double())  # (T, m, m) tridiagonal
+    off = torch.stack(betas[:-1], -1).double() if m > 1 else None
+    if off is not None:
+        off = torch.where(off <= 1e-6 * tri.diagonal(dim1=-2, dim2=-1)[:, :-1].abs(), 0.0, off)
+        tri = tri + torch.diag_embed(off, offset=1) + torch.diag_embed(off, offset=-1)
+    return torch.linalg.eigvalsh(tri)[:, -1].clamp_min(0).sqrt()
 
 
 def product_bound(norms: np.ndarray, direction: int = 0) -> np.ndarray:

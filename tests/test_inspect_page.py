@@ -157,3 +157,15 @@ def test_upper_layer_and_other_unit():
     assert not at.exception
     assert has(at, "Gates and h_t at t=0 (layer 1)") == 1
     assert "unit 3" in next(m.value for m in at.markdown if m.value.startswith("**The equations"))
+
+
+def test_inspect_shows_the_weights_the_train_page_left():
+    at = open_inspect("gru")
+    assert any("weights from training step 0" in m.value for m in at.markdown)
+    at.switch_page("pages/train.py")
+    at.run()
+    at.button(key="step-button").click().run()
+    at.switch_page("pages/inspect.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("weights from training step 1 " in m.value for m in at.markdown)

@@ -81,14 +81,14 @@ def _sequence_ui(run):
     if text.strip():
         try:
             x, y = task.encode(text)
-            state.put(VALID_TEXT, text)
+            state.put(VALID_TEXT, (task.name, text))
             return x, y, ("own", text)
         except ValueError as error:
             st.error(str(error))
     else:
         st.info(f"Type a sequence: {task.input_hint}.")
-    previous = state.get(VALID_TEXT)
-    if previous is not None:
+    last_task, previous = state.get(VALID_TEXT) or (None, None)
+    if last_task == task.name:
         st.caption(f"Still showing your last accepted sequence: `{previous}`")
         x, y = task.encode(previous)
         return x, y, ("own", previous)
@@ -131,6 +131,10 @@ def _controls(insp: ins.Inspection) -> tuple[int, int, int]:
         if (state.get(key) or 0) >= size:
             state.put(key, 0)
     arch = insp.trace.arch
+    overflow = ~np.isfinite(insp.trace.hidden).all(axis=(0, 1, 2, 4))  # (T,)
+    if overflow.any():
+        st.warning(f"h_t is not finite from step {int(overflow.argmax())} on: the state overflowed (a relu RNN "
+                   "has no bound). The charts leave those steps out.")
     step = f"training step {insp.step}" + (" (untrained: press Train on the Train page)" if insp.step == 0 else "")
     st.markdown(f"**{style.ARCH_LABELS[arch]}** on *{insp.run.task.title}* · weights from {step} · T = {Tn} steps")
     cols = st.columns([1, 1, 2, 1.3, 1.3, 1.3])
