@@ -169,3 +169,27 @@ def test_inspect_shows_the_weights_the_train_page_left():
     at.run()
     assert not at.exception, at.exception
     assert any("weights from training step 1 " in m.value for m in at.markdown)
+
+
+def test_trajectory_in_3d():
+    at = open_inspect("lstm", bidirectional=True, task="lookahead")
+    at.radio(key=page.DIMS).set_value(3).run()
+    assert not at.exception, at.exception
+    trajectories = [s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Hidden state trajectory")]
+    assert len(trajectories) == 2 and all(s["data"][0]["type"] == "scatter3d" for s in trajectories)
+    assert trajectories[0]["layout"]["scene"]["xaxis"]["title"]["text"].startswith("PC 1")
+
+
+def test_a_preset_with_several_runs_offers_each_run():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["preset"] = "gru_vs_lstm"
+    at.run()
+    at.switch_page("pages/inspect.py")
+    at.run()
+    assert not at.exception, at.exception
+    runs = at.selectbox(key=page.RUN)
+    assert len(runs.options) == 2
+    first = titles(at)
+    runs.select(1).run()
+    assert not at.exception, at.exception
+    assert titles(at) != first  # the other architecture's gates

@@ -164,7 +164,7 @@ def step_strips(rows: Sequence[tuple[str, np.ndarray]], title: str, *, ranges: d
         bar = colourbar("", scale, y=(top + bottom) / 2, len=top - bottom, yanchor="middle")
         fig.data[group[0]].colorbar = bar | dict(thickness=round(12 * scale))
     fig.update_yaxes(showgrid=False, automargin=True)
-    fig.update_xaxes(showgrid=False, dtick=1 if H <= 32 else None)
+    fig.update_xaxes(showgrid=False, tickangle=0, dtick=1 if H <= 12 else 2 if H <= 24 else None)
     fig.update_xaxes(title_text="unit", row=len(rows), col=1)
     height = max(len(rows), 2) * STRIP_ROW_HEIGHT + style.MARGIN["t"] + style.MARGIN["b"]
     fig = finish(fig, title, scale=scale, height=height, legend=False)

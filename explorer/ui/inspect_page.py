@@ -238,9 +238,12 @@ def _equations(insp: ins.Inspection, layer: int, d: int, t: int, unit: int) -> N
 
 def _trajectory(insp: ins.Inspection, layer: int, d: int, t: int, dims: int, s: float) -> None:
     points, explained = insp.pca(layer, d, dims)
-    labels = [f"PC {k + 1} ({100 * e:.0f}% of variance)" for k, e in enumerate(explained)]
+    share = "%" if dims == 3 else "% of variance"  # 3D axis titles must stay short to fit
+    labels = [f"PC {k + 1} ({100 * e:.0f}{share})" for k, e in enumerate(explained)]
     fig = charts.hidden_trajectory(points, t, axis_labels=labels, scale=s)
-    fig.update_traces(cliponaxis=False, selector=dict(mode="markers+text"))  # "t=..." may sit at the edge
+    fig.update_traces(cliponaxis=False, selector=dict(type="scatter", mode="markers+text"))  # "t=..." may sit at the edge
+    if dims == 3:  # a camera further back keeps the cube and its axis titles inside a half-width column
+        fig.update_layout(scene_camera=dict(eye=dict(x=1.9, y=1.9, z=1.3)), margin=dict(l=10, r=10))
     if insp.trace.shape[1] == 2:
         fig.update_layout(title_text=f"{fig.layout.title.text}, {style.DIRECTION_NAMES[d]}")
     panels.chart(fig, "hidden_trajectory", key=f"inspect-trajectory-{d}")
