@@ -260,12 +260,12 @@ def _recurrent_weights(insp: ins.Inspection, layer: int) -> None:
     st.caption(f"Eigenvalues of {BLOCK_NAMES[arch]} (layer {layer}), and the norm of each step's Jacobian "
                "on this sequence. A product of these norms bounds how much the gradient can shrink or grow "
                "between two steps: compare the Gradient norm over time chart on the Train page.")
-    cols = st.columns(2)
+    cols = st.columns(2) if s == 1 else [st.container(), st.container()]  # a projector: one chart per row
     for d in range(D):
         eigvals, radius = insp.eigenvalues(layer, d)
         fig = charts.eigenvalue_chart(eigvals, radius, scale=s)
         if D == 2:
-            fig.update_layout(title_text=f"{fig.layout.title.text} ({style.DIRECTION_NAMES[d]})")
+            fig.update_layout(title_text=f"{fig.layout.title.text}<br><sup>{style.DIRECTION_NAMES[d]}</sup>")
         with cols[d]:
             panels.chart(fig, "eigenvalue_chart", key=f"inspect-eig-{d}")
             st.markdown(f"Spectral radius **{radius:.3f}**" + (" > 1: some directions grow" if radius > 1 else ""))
