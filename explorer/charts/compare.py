@@ -15,7 +15,7 @@ from explorer.charts._common import clip_log, finish, finite_or_none, hline, log
 if TYPE_CHECKING:
     from explorer.records import Trace
 
-LEGEND_ROW_PX = 30  # height one legend entry needs at scale 1: the chart grows so its legend never scrolls
+LEGEND_ROW_PX = 34  # height one legend entry needs at scale 1: the chart grows so its legend never scrolls
 
 
 def _colours(names) -> dict[str, str]:
@@ -77,7 +77,7 @@ def grad_norm_compare_chart(traces: dict[str, Trace], initial: dict[str, Trace] 
     fig.update_yaxes(title_text="||dL/dh_t||", **log_axis(*drawn))
     fig.update_layout(legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     entries = len(fig.data)
-    return finish(fig, title, scale=scale, height=max(style.HEIGHT, LEGEND_ROW_PX * entries + 140))
+    return finish(fig, title, scale=scale, height=max(style.HEIGHT, LEGEND_ROW_PX * entries + 180))
 
 
 def _length_axis(fig: go.Figure, lengths: list[int]) -> None:

@@ -19,7 +19,8 @@ from explorer.run import Run
 from explorer.ui import panels, session, state
 from explorer.ui.worker import Snapshot, Worker
 
-REFRESH_S = 0.5  # progress and live charts redraw this often while a job trains
+RACE_REFRESH_S = 1.0  # the race's progress and live charts redraw this often while it trains
+SWEEP_REFRESH_S = 2.0  # the sweep's: 16 runs, and every redraw takes CPU from them (the browser's too, on a laptop)
 BUDGETS = (50, 100, 200, 300, 500, 1000, 2000, 5000)  # steps per architecture in the race
 ARCHS_KEY, BUDGET_KEY, MATCH_KEY, SWEEP_TASK_KEY = "cmp_archs", "cmp_budget", "cmp_match", "cmp_sweep_task"
 THRESHOLD_KEY = "cmp_threshold_"  # + task name: each task keeps its own threshold
@@ -148,7 +149,7 @@ def _race_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], bud
         st.caption("Showing the comparison started earlier; the setup above has changed since. "
                    f"Earlier setup: {job.note}")
     training = job.worker.training
-    st.fragment(run_every=REFRESH_S if training else None)(_race_view)(job, training)
+    st.fragment(run_every=RACE_REFRESH_S if training else None)(_race_view)(job, training)
 
 
 def _matching_note(config: RunConfig, matched, target: int, match: bool) -> str:
@@ -216,7 +217,7 @@ def _sweep_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], ma
         st.info("Press **Start sweep** to train every architecture at every length.")
         return
     training = job.worker.training
-    st.fragment(run_every=REFRESH_S if training else None)(_sweep_view)(job, training)
+    st.fragment(run_every=SWEEP_REFRESH_S if training else None)(_sweep_view)(job, training)
 
 
 def _by_length(job: Job, values: list[float]) -> dict[str, dict[int, float]]:
