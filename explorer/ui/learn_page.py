@@ -52,8 +52,8 @@ y_t &= W_{\mathrm{head}} \left[\overrightarrow{h}_t ;\ \overleftarrow{h}_t\right
 \end{aligned}"""
 ATTENTION_TEX = r"""\begin{aligned}
 Q &= X W_Q,\quad K = X W_K,\quad V = X W_V \\
-\mathrm{Attention}(Q, K, V) &= \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V,
-\qquad M_{ts} = \begin{cases} 0 & s \le t \\ -\infty & s > t \end{cases}
+\mathrm{Attention}(Q, K, V) &= \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V \\
+M_{ts} &= \begin{cases} 0 & s \le t \\ -\infty & s > t \end{cases}
 \end{aligned}"""
 CHAIN_TEX = r"""\frac{\partial L}{\partial h_0} = \frac{\partial L}{\partial h_T}\,
 \frac{\partial h_T}{\partial h_{T-1}} \cdots \frac{\partial h_1}{\partial h_0}
@@ -159,9 +159,10 @@ def render() -> None:
 
 
 def _equation_and_chart(title: str, tex: str, text: str, kind: str, worker, live: dict, training: bool,
-                        draw) -> None:
+                        draw, *, wide: bool = False) -> None:
+    """The equations and their words beside the chart; `wide` charts (several panels) go full width below them."""
     st.subheader(title)
-    left, right = st.columns([1, 1])
+    left, right = st.columns([1, 1]) if not wide else (st.container(), st.container())
     with left:
         st.latex(tex)
         st.markdown(text)
@@ -215,7 +216,7 @@ def _bidirectional(worker, live, training) -> None:
         "the state after reading from the end down to $t$.",
         "bidirectional", worker, live, training,
         lambda s, k: panels.chart(charts.hidden_state_heatmap(s.trace, scale=k), "hidden_state_heatmap",
-                                  key="learn-chart-bidirectional"))
+                                  key="learn-chart-bidirectional"), wide=True)
 
 
 def _attention(worker, live, training) -> None:
@@ -225,7 +226,8 @@ def _attention(worker, live, training) -> None:
         "softmax row says how much of each value it reads. The causal mask $M$ hides the future. Each head has "
         "its own $W_Q, W_K, W_V$ ($d_k$ = hidden size / heads).",
         "transformer", worker, live, training,
-        lambda s, k: panels.chart(charts.attention_heatmaps(s.trace, scale=k), "attention_heatmaps", key="learn-chart-attention"))
+        lambda s, k: panels.chart(charts.attention_heatmaps(s.trace, scale=k), "attention_heatmaps", key="learn-chart-attention"),
+        wide=True)
 
 
 # -- gradients ----------------------------------------------------------------------------------
