@@ -180,16 +180,21 @@ def test_trajectory_in_3d():
     assert trajectories[0]["layout"]["scene"]["xaxis"]["title"]["text"].startswith("PC 1")
 
 
-def test_a_preset_with_several_runs_offers_each_run():
+def test_a_preset_with_several_runs_offers_each_run_while_they_train():
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["preset"] = "gru_vs_lstm"
-    at.run()
-    at.switch_page("pages/inspect.py")
-    at.run()
-    assert not at.exception, at.exception
-    runs = at.selectbox(key=page.RUN)
-    assert len(runs.options) == 2
-    first = titles(at)
-    runs.select(1).run()
-    assert not at.exception, at.exception
-    assert titles(at) != first  # the other architecture's gates
+    at.run()  # the link opens the lesson: training starts in the background
+    try:
+        at.switch_page("pages/inspect.py")
+        at.run()
+        assert not at.exception, at.exception
+        runs = at.selectbox(key=page.RUN)
+        assert len(runs.options) == 2
+        first = titles(at)
+        runs.select(1).run()
+        assert not at.exception, at.exception
+        assert titles(at) != first  # the other architecture's gates
+    finally:
+        at.switch_page("pages/train.py")
+        at.run()
+        at.button(key="pause-button").click().run()  # no training thread outlives the test
