@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.config import ARCHITECTURES, LIMITS, RunConfig
+from explorer.tasks import make_task
 
 GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}  # weight blocks per layer: torch's (W_ir), (r, z, n), (i, f, g, o)
 ARCH_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "transformer": "Transformer"}
@@ -58,8 +59,6 @@ def count_parameters(arch: str, hidden_size: int, input_size: int, output_size: 
 
 def task_sizes(task: str, seq_len: int) -> tuple[int, int]:
     """(input_size, output_size) of a task at a sequence length."""
-    from explorer.tasks import make_task
-
     t = make_task(task, seq_len)
     return t.input_size, t.output_size
 
