@@ -198,3 +198,25 @@ def test_a_preset_with_several_runs_offers_each_run_while_they_train():
         at.switch_page("pages/train.py")
         at.run()
         at.button(key="pause-button").click().run()  # no training thread outlives the test
+
+
+@pytest.mark.parametrize("arch", ["lstm", "transformer"])
+def test_a_one_step_sequence_has_no_slider_but_a_view(arch):
+    at = type_sequence(open_inspect(arch), "1")
+    assert not at.error
+    assert not [s for s in at.slider if s.key == page.T]
+    assert header(at).startswith("**t = 0**")
+    assert has(at, "Hidden state trajectory (t=0)") == 1
+
+
+def hint_example(task) -> str:
+    """The example the task's own hint gives (sentiment lists its words: take three)."""
+    hint = task.input_hint
+    return hint.split("e.g. ", 1)[1] if "e.g. " in hint else " ".join(hint.split(": ", 1)[1].split()[:3])
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_every_task_accepts_the_example_in_its_hint(task):
+    at = type_sequence(open_inspect("gru", task=task, seq_len=8), hint_example(TASKS[task]))
+    assert not at.error, at.error[0].value
+    assert has(at, "Saliency of the output at t=0") == 1
