@@ -12,11 +12,16 @@ _done = False
 
 
 def configure_torch() -> int:
-    """RNNX_TORCH_THREADS: the core count for a local single user (default), 1 on a shared public server."""
+    """RNNX_TORCH_THREADS sets torch's thread count; the default is 1.
+
+    The models here are small: measured on a 2-core machine with the server and a browser running,
+    a training step took 4x longer with 2 torch threads than with 1 (threads wait for each other
+    whenever a core is busy). Raise it for big hidden sizes on an idle many-core machine.
+    """
     global _done
     if not _done:
         wanted = os.environ.get("RNNX_TORCH_THREADS", "")
-        threads = int(wanted) if wanted.isdigit() and int(wanted) > 0 else (os.cpu_count() or 1)
+        threads = int(wanted) if wanted.isdigit() and int(wanted) > 0 else 1
         torch.set_num_threads(threads)
         # Every small torch op releases the GIL; with Python's 5 ms default the training thread then
         # waits behind the page's chart building after each op. A short interval hands it back fast.

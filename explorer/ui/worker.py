@@ -119,8 +119,9 @@ class Worker:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
-        if self._snapshot.state == "training":
-            self._publish("paused", message)
+        state = self._snapshot.state
+        if state == "training" or (message and state == "paused"):
+            self._publish("paused", message)  # the thread published "paused" without the reason
 
     def step(self) -> None:
         """One training step on every run, then a fresh trace. Ignored while training."""
