@@ -220,3 +220,10 @@ def test_every_task_accepts_the_example_in_its_hint(task):
     at = type_sequence(open_inspect("gru", task=task, seq_len=8), hint_example(TASKS[task]))
     assert not at.error, at.error[0].value
     assert has(at, "Saliency of the output at t=0") == 1
+
+
+def test_too_long_and_empty_sequences_say_what_is_accepted():
+    at = type_sequence(open_inspect("rnn"), "01" * 501)
+    assert "more than the limit of 1000" in at.error[0].value
+    at.text_input(key=page.TEXT).input("   ").run()
+    assert not at.error and any(TASKS["parity"].input_hint in i.value for i in at.info)

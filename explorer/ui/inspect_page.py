@@ -10,6 +10,7 @@ import streamlit as st
 
 from explorer import charts, style
 from explorer import inspect as ins
+from explorer.config import LIMITS
 from explorer.charts._common import state_range, symmetric_range
 from explorer.tasks import IGNORE
 from explorer.ui import panels, presets_ui, session, state
@@ -28,6 +29,7 @@ OWN = "own"
 SPEEDS = (0.5, 1, 2, 4, 8)  # time steps per second while playing
 MIN_TICK_S = 0.25  # the timer never fires faster; higher speeds advance several steps per tick
 TABLE_MAX_UNITS = 8  # print the step's numbers as a table up to this hidden size
+MAX_CHARS = 16 * LIMITS.max_seq_len  # room for the longest sequence in any task's notation, and no more
 BLOCK_NAMES = {"rnn": "all of W_hh", "lstm": "W_hg, the cell candidate g's block of W_hh",
                "gru": "W_hn, the new gate n's block of W_hh (scaled by r inside n_t)"}
 
@@ -77,7 +79,7 @@ def _sequence_ui(run):
     if choice != OWN:
         return run.probe[choice:choice + 1], run.probe_targets[choice:choice + 1], ("probe", choice)
     text = cols[1].text_input(f"Your own sequence ({task.title})", key=TEXT, placeholder=task.input_hint,
-                              help=f"{task.title} accepts {task.input_hint}")
+                              help=f"{task.title} accepts {task.input_hint}", max_chars=MAX_CHARS)
     if text.strip():
         try:
             x, y = task.encode(text)
