@@ -1,31 +1,16 @@
 """AppTest: the Inspect page for every architecture, the user's own sequence, the time slider and Play."""
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.tasks import TASKS
 from explorer.ui import inspect_page as page
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
+from tests.apptest import APP, open_page
 
 def open_inspect(arch="lstm", task="parity", seq_len=12, hidden_size=4, bidirectional=False, num_layers=1):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.sidebar.selectbox(key="cfg_arch").select(arch)
-    at.sidebar.selectbox(key="cfg_task").select(task)
-    at.sidebar.number_input(key="cfg_seq_len").set_value(seq_len)
-    at.sidebar.select_slider(key="cfg_hidden_size").set_value(hidden_size)
-    at.sidebar.slider(key="cfg_num_layers").set_value(num_layers)
-    if bidirectional:
-        at.sidebar.toggle(key="cfg_bidirectional").set_value(True)
-    at.run()
-    at.switch_page("pages/inspect.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("inspect", arch=arch, task=task, seq_len=seq_len, hidden_size=hidden_size,
+                     num_layers=num_layers, bidirectional=bidirectional)
 
 
 def chart_specs(at) -> list[dict]:

@@ -1,12 +1,11 @@
 """AppTest: the app shell and the Train page, for every architecture, without a browser."""
 import json
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest import APP, open_page
 
 TITLES = {
     "rnn": ["Loss", "Parameter gradients", "Gradient norm over time", "Gradient flow", "Hidden state", "Prediction"],
@@ -16,17 +15,8 @@ TITLES = {
 }
 
 
-def open_train(arch="lstm", **sidebar):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.sidebar.selectbox(key="cfg_arch").select(arch)
-    for key, value in sidebar.items():
-        at.sidebar.selectbox(key=f"cfg_{key}").select(value)
-    at.run()
-    at.switch_page("pages/train.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def open_train(arch="lstm"):
+    return open_page("train", arch=arch)
 
 
 def chart_titles(at) -> list[str]:
