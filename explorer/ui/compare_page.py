@@ -87,6 +87,7 @@ def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: in
             if job is not None:
                 job.worker.close()
             job = Job(Worker([Run(c) for c in configs], budget=budget), key, configs, note)
+            session.register(job.worker)
             setattr(holder, name, job)
         job.notice = ""
         job.worker.start()

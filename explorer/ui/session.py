@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 
 import streamlit as st
 
@@ -17,6 +18,7 @@ class Slot:
         self.worker: Worker | None = None
         self.key: tuple | None = None
         self.lock = threading.Lock()
+        self.others: weakref.WeakSet[Worker] = weakref.WeakSet()  # other pages' workers (Compare)
 
     def close(self) -> None:
         if self.worker is not None:
@@ -60,3 +62,31 @@ def adopt(run: Run) -> Worker:
 
 def current() -> Worker | None:
     return _slot().worker
+
+
+def register(worker: Worker) -> None:
+    """Another page's worker: the heartbeat keeps it alive while this session has any page open."""
+    _slot().others.add(worker)
+
+
+def training_workers() -> list[Worker]:
+    slot = _slot()
+    return [w for w in [slot.worker, *slot.others] if w is not None and w.training]
+
+
+HEARTBEAT_S = 5.0  # well inside the idle limit, so only a closed tab stops training
+
+
+def heartbeat() -> None:
+    """In the sidebar on every page: while this session trains, say so and keep its workers alive."""
+    with st.sidebar:
+        st.fragment(run_every=HEARTBEAT_S if training_workers() else None)(_beat)()
+
+
+def _beat() -> None:
+    workers = training_workers()
+    for worker in workers:
+        worker.touch()
+    if workers:
+        steps = ", ".join(f"step {w.runs[0].step}" for w in workers)
+        st.caption(f"Training in the background ({steps}).")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer.ui import lecture, presets_ui, sidebar, state, urlsync
+from explorer.ui import lecture, presets_ui, session, sidebar, state, urlsync
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (("home", "Home", ""), ("train", "Train", "train"), ("inspect", "Inspect", "inspect"),
@@ -35,6 +35,7 @@ def main(run_page: bool = True) -> None:
         config = sidebar.draw()
         lecture.toggle()
         lecture.apply()
+        session.heartbeat()
         presets_ui.active(config)  # a changed sidebar leaves the preset
         urlsync.publish(config)
         for notice in state.take_notices():
