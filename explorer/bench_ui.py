@@ -25,7 +25,8 @@ from explorer.run import Run
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("RNNX_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--enable-precise-memory-info"]
+                 "--disable-component-update", "--disable-sync", "--enable-precise-memory-info",
+                 "--js-flags=--expose-gc"]
 SOAK_S = float(os.environ.get("RNNX_BENCH_SOAK_S", 120))  # training time watched for memory and rates
 
 
@@ -83,7 +84,8 @@ def measure_page(port: int, pid: int) -> dict:
         page.goto(f"http://127.0.0.1:{port}/train")
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)
         figures["first_chart_s"] = time.perf_counter() - start
-        heap = lambda: page.evaluate("() => performance.memory ? performance.memory.usedJSHeapSize / 1e6 : NaN")
+        # live JS heap after a full collection, so garbage not yet collected does not read as growth
+        heap = lambda: page.evaluate("() => { if (window.gc) gc(); return performance.memory ? performance.memory.usedJSHeapSize / 1e6 : NaN; }")
         figures["browser_heap_mb_start"], figures["server_rss_mb_start"] = heap(), _rss_mb(pid)
         page.get_by_role("button", name="Train", exact=True).click()
         page.wait_for_function("() => /· training/.test(document.querySelector('.st-key-train-status')?.innerText || '')")
