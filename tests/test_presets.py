@@ -100,7 +100,7 @@ def run_lesson(name: str, seed: int):
     runs = train_preset(preset)
     assert all(run.step == preset.steps or run.status == "diverged" for run in runs)
     ok, text = preset.verdict(runs)
-    assert ok, f"{name} on seed {seed}: {text}"
+    assert ok is True, f"{name} on seed {seed}: {text}"
     CHECKS[name](runs)
     seconds = sum(run.wall for run in runs)
     assert seconds < LESSON_SECONDS, f"{name}: {seconds:.0f} s of training, the lesson promises under {LESSON_SECONDS} s"
