@@ -9,7 +9,7 @@ from explorer.ui import state
 
 ARCH_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "transformer": "Transformer"}
 HIDDEN_SIZES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-LEARNING_RATES = tuple(m * 10.0 ** e for e in range(-5, 1) for m in (1, 3)) + (10.0,)
+LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-5, 1) for m in (1, 3)) + (10.0,)  # exact decimals
 KEY = "cfg_"  # widget keys: KEY + RunConfig field name (and a few switches)
 
 
@@ -88,7 +88,7 @@ def _advanced(arch: str, recurrent: bool) -> bool:
         forget_on = st.toggle("Set forget-gate bias", key=KEY + "forget_on", disabled=arch != "lstm")
         if forget_on and arch == "lstm":
             st.number_input("Forget-gate bias", -20.0, 20.0, step=0.5, key=KEY + "forget_bias",
-                            help="Total b_if + b_hf. 1 to 3 keeps the cell's memory open at the start.")
+                            help="Total b_if + b_hf. A large positive value (the memory lessons use 5) keeps the forget gate open, so the cell remembers from the start.")
         st.select_slider("Heads", _with((1, 2, 4, 8), _value("num_heads", 2)), key=KEY + "num_heads", disabled=arch != "transformer")
         st.select_slider("Batch size", _with((1, 4, 8, 16, 32, 64, 128, 256, 512), _value("batch_size", 32)),
                          key=KEY + "batch_size")
