@@ -7,8 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from explorer import style
+
+TEMPLATE = pio.templates["plotly_white"]  # the object, not its name: figures built unchecked need it whole
 
 
 def font(scale: float, size: float = style.FONT_SIZE) -> dict:
@@ -21,7 +24,7 @@ def finish(fig: go.Figure, title: str, *, scale: float = 1.0, height: float = st
     """White template, projector-sized fonts, a title and a height: the look every chart shares."""
     margin = {k: round(v * scale) for k, v in style.MARGIN.items()}
     fig.update_layout(
-        template="plotly_white",
+        template=TEMPLATE,
         title=dict(text=title, font=font(scale, style.TITLE_SIZE), x=0.01, xanchor="left"),
         font=font(scale) | dict(color=style.TEXT_COLOUR),
         height=round(height * scale),

@@ -9,8 +9,8 @@ from explorer.ui.worker import Snapshot, Worker
 # While training, three fragments redraw at their own pace: chart building holds the GIL, and
 # the training thread shares it, so the costly charts redraw least often.
 STATUS_REFRESH_S = 0.4  # the status line: step, loss, steps/s
-CURVES_REFRESH_S = 1.0  # Loss and Parameter gradients
-INTERNALS_REFRESH_S = 2.5  # the look inside on the probe batch
+CURVES_REFRESH_S = 1.2  # Loss and Parameter gradients
+INTERNALS_REFRESH_S = 3.0  # the look inside on the probe batch
 
 
 def render() -> None:
