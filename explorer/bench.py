@@ -1,7 +1,7 @@
 """Benchmarks that print figures (not tests): `python -m explorer.bench [--json] [--ui]`.
 
 train_ratio: Run.train steps/s over a plain hand-written PyTorch loop's steps/s, with the same
-torch.nn module, task batches and optimizer, measured interleaved in one process.
+torch.nn module, task batches and optimizer, measured interleaved in one process (median of rounds).
 trace_over_step: trace() time over one training step's time.
 --ui drives headless Chromium against a local server (see explorer/bench_ui.py).
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 
 import torch
@@ -53,20 +54,23 @@ def _timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
-def measure(config: RunConfig, rounds: int = 5, chunk: int | None = None) -> dict:
-    """Interleave chunks of Run.train and the plain loop; then time trace() against one step."""
-    chunk = chunk or (5 if config.seq_len >= 50 else 50)
+def measure(config: RunConfig, rounds: int = 9, chunk_s: float = 0.25) -> dict:
+    """Interleave equal chunks of Run.train and the plain loop (median of the per-round ratios,
+    so a burst of load elsewhere spoils one round, not the figure); then time trace() against one step."""
     run, plain = Run(config), PlainLoop(config)
-    run.train(2), plain.train(2)  # warm up
-    ours = theirs = 0.0
+    run.train(3), plain.train(3)  # warm up
+    chunk = max(1, round(chunk_s / (_timed(plain.train, 3) / 3)))
+    ratios, ours, theirs = [], 0.0, 0.0
     for _ in range(rounds):
-        ours += _timed(run.train, chunk)
-        theirs += _timed(plain.train, chunk)
+        a, b = _timed(run.train, chunk), _timed(plain.train, chunk)
+        ratios.append(b / a)
+        ours, theirs = ours + a, theirs + b
     step_s = ours / (rounds * chunk)
     trace_s = min(_timed(run.trace) for _ in range(3))
     return {
         "run_steps_per_s": rounds * chunk / ours, "plain_steps_per_s": rounds * chunk / theirs,
-        "train_ratio": theirs / ours, "trace_s": trace_s, "step_s": step_s, "trace_over_step": trace_s / step_s,
+        "train_ratio": statistics.median(ratios), "trace_s": trace_s, "step_s": step_s,
+        "trace_over_step": trace_s / step_s,
     }
 
 
