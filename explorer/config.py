@@ -38,7 +38,7 @@ class Limits:
     max_lr: float = 10.0
     max_clip: float = 1e6
     max_seed: int = 2**31 - 1
-    max_steps_per_run: int = _env_int("RNNX_MAX_STEPS", 100_000)  # training steps one run may take
+    max_steps_per_run: int = _env_int("RNNX_MAX_STEPS", 1_000_000)  # training steps one run may take (the default config: about 25 min)
     max_history: int = 2_000  # points kept per history series before downsampling
     max_profiles: int = 400  # gradient-over-time profiles kept for the Gradient flow chart
     max_trainers: int = _env_int("RNNX_MAX_TRAINERS", 4)  # concurrent training workers per process

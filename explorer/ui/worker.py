@@ -193,6 +193,8 @@ class Worker:
         diverged = [run.message for run in self.runs if run.status != "ok"]
         if diverged:
             return " ".join(diverged)
+        if self.budget >= LIMITS.max_steps_per_run:
+            return f"Reached the cap of {self.budget:,} steps per run (RNNX_MAX_STEPS). Reset to train again."
         return f"Finished the budget of {self.budget} steps."
 
     def _total_steps(self) -> int:
