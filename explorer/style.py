@@ -21,9 +21,9 @@ PANEL_HEIGHT = 230  # each row of a multi-panel figure (gates, attention)
 SMALL_PANEL_HEIGHT = 190  # each row of the attention grid
 MARGIN = dict(l=70, r=30, t=80, b=60)
 
-TOKEN_TICKS_MAX_T = 40  # show input tokens as x tick labels up to this many time steps
+TOKEN_TICKS_MAX_T = 24  # show input tokens as x tick labels up to this many time steps
 TOKEN_MAX_CHARS = 6  # longer tokens are shortened in tick labels (hover shows them whole)
-TOKEN_TICKS_MAX_CHARS = 80  # tokens label the time axis only while T x the longest label fits in this
+TOKEN_TICKS_MAX_CHARS = 48  # tokens label the time axis only while T x the longest label fits in this
 
 # Colour scales. Sigmoid gates share one sequential scale on a fixed [0, 1]: 0 = closed, 1 = open.
 SIGMOID_SCALE = "Viridis"

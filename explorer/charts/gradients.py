@@ -66,8 +66,17 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
     fig.update_xaxes(title_text="time step t" + floor)
     drawn = [clip_log(t.grad_norm[layers])[0] for t in (trace, initial) if t is not None]
     fig.update_yaxes(title_text="||dL/dh_t||", **log_axis(*drawn))
-    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
-    return finish(fig, f"Gradient norm over time (step {trace.step})", scale=scale)
+    if len(fig.data) <= 2:
+        fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+        return finish(fig, f"Gradient norm over time (step {trace.step})", scale=scale)
+    # several layers and directions: the legend goes under the plot, which grows to keep its height
+    rows = math.ceil(len(fig.data) / 2)
+    fig = finish(fig, f"Gradient norm over time (step {trace.step})", scale=scale,
+                 height=style.HEIGHT + 26 * rows)
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top", entrywidth=0.5,
+                                  entrywidthmode="fraction"),
+                      margin=dict(b=round((style.MARGIN["b"] + 26 * rows) * scale)))
+    return fig
 
 
 def _profile_matrix(history: History, layer: int, direction: int) -> tuple[np.ndarray, np.ndarray]:

@@ -89,7 +89,7 @@ def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> go
     time_axis(fig, trace, example, T)
     fig.update_yaxes(title_text="p(target class)", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1])
     fig.update_layout(bargap=0.15, legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
-    title = f"Prediction: p(target) per step, {correct.mean():.0%} correct (example {example})"
+    title = f"Prediction: p(target), {correct.mean():.0%} correct"
     return finish(fig, title, scale=scale)
 
 
@@ -140,7 +140,7 @@ def _prob_table(trace: Trace, example: int, probs: np.ndarray, steps: np.ndarray
     fig.update_xaxes(title_text="scored time step t", type="category")
     fig.update_yaxes(title_text="class", type="category")
     fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
-    title = f"Prediction per scored step: {1 - wrong.mean():.0%} correct (example {example})"
+    title = f"Prediction: {1 - wrong.mean():.0%} correct"
     return finish(fig, title, scale=scale, height=max(style.HEIGHT, 40 * C + 140))
 
 
