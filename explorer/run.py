@@ -149,10 +149,6 @@ class Run:
             classes=list(getattr(self.task, "classes", [])), **fields,
         )
 
-    @torch.no_grad()
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
-
     def evaluate(self, batches: int = 4, batch_size: int = 64) -> float:
         """Task metric on fresh batches (held-out data where the task has it); training is untouched."""
         return evaluate.held_out_metric(self, batches, batch_size)

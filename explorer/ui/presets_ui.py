@@ -29,10 +29,10 @@ def choose(name: str) -> None:
     state.put(state.AUTOSTART, True)
 
 
-def button(name: str, *, key: str, use_title: bool = True) -> None:
+def button(name: str, *, key: str) -> None:
     """One click: set the sidebar and the URL to the preset, open the Train page, and train."""
     preset = PRESETS[name]
-    if st.button(preset.title if use_title else "Run this lesson", key=key, on_click=choose, args=(name,),
+    if st.button(preset.title, key=key, on_click=choose, args=(name,),
                  help=preset.narration, width="stretch"):
         st.switch_page("pages/train.py")
 

@@ -42,9 +42,7 @@ def _value(name: str, default):
 
 def draw() -> RunConfig:
     """Draw the widgets; -> the config they describe (the last valid one, with a message, if not valid)."""
-    if KEY + "arch" not in st.session_state:
-        set_widgets(state.config())
-    _carry_over()
+    _carry_over()  # urlsync.restore_once() set every widget on the session's first run
     sb = st.sidebar
     arch = sb.selectbox("Architecture", ARCHITECTURES, format_func=ARCH_LABELS.get, key=KEY + "arch")
     task = sb.selectbox("Task", TASK_NAMES, format_func=lambda n: TASKS[n].title or n, key=KEY + "task")

@@ -54,9 +54,9 @@ def _view_options(worker: Worker) -> tuple[int, int]:
     example = cols[0].selectbox("Probe example", range(run.probe.shape[0]), key=state.EXAMPLE,
                                 help="Which sequence of the fixed probe batch the state charts show.")
     layers = run.config.num_layers
-    layer = cols[1].selectbox("Layer", range(layers), format_func=lambda k: f"layer {k}", key="view_layer",
-                              disabled=layers == 1) if layers > 1 else 0
-    return int(example), int(layer or 0)
+    layer = cols[1].selectbox("Layer", range(layers), format_func=lambda k: f"layer {k}",
+                              key="view_layer") if layers > 1 else 0
+    return int(example), int(layer)
 
 
 def _live_status(worker: Worker, was_training: bool) -> None:

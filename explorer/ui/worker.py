@@ -9,7 +9,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from explorer.config import LIMITS
 from explorer.history import History
@@ -64,8 +64,7 @@ class Snapshot:
     message: str  # why training stopped, when it did
     runs: tuple[RunView, ...]
     steps_per_s: float  # training steps per second, summed over runs, over the last few seconds
-    version: int  # increases with every publish: a view redraws only when it changes
-    published: float = field(default_factory=time.monotonic)
+    version: int  # increases with every publish
 
 
 class Worker:
