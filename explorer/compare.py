@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.config import ARCHITECTURES, LIMITS, RunConfig
+from explorer.style import ARCH_LABELS
 from explorer.tasks import make_task
 
 GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}  # weight blocks per layer: torch's (W_ir), (r, z, n), (i, f, g, o)
-ARCH_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "transformer": "Transformer"}
 MATCH_REFERENCE = "lstm"  # matched parameter counts aim at the LSTM's
 
 # The sequence-length sweep: small enough to finish in about a minute on 2 cores.

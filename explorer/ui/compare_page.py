@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import charts, compare
-from explorer.compare import ARCH_LABELS
+from explorer.style import ARCH_LABELS
 from explorer.config import ARCHITECTURES, RunConfig
 from explorer.evaluate import held_out_metric
 from explorer.run import Run

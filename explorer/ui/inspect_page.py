@@ -62,7 +62,7 @@ def _worker() -> Worker:
 def _pick_run(worker: Worker) -> int:
     if len(worker.runs) == 1:
         return 0
-    labels = [presets_ui.label(run.config, worker.runs) for run in worker.runs]
+    labels = [presets_ui.label(worker.runs, index) for index in range(len(worker.runs))]
     return int(st.selectbox("Run", range(len(labels)), format_func=labels.__getitem__, key=RUN))
 
 

@@ -5,10 +5,10 @@ import streamlit as st
 
 from explorer.config import RunConfig
 from explorer.presets import PRESETS, Preset
+from explorer.style import ARCH_LABELS
 from explorer.ui import sidebar, state
 from explorer.ui.worker import Worker
 
-ARCH_LABELS = sidebar.ARCH_LABELS
 
 
 def active(config: RunConfig) -> Preset | None:
@@ -37,12 +37,12 @@ def button(name: str, *, key: str) -> None:
         st.switch_page("pages/train.py")
 
 
-def label(config: RunConfig, runs) -> str:
-    """A run's short name in side-by-side panels: the preset's label, else its architecture."""
+def label(runs, index: int) -> str:
+    """Run `index`'s short name in side-by-side panels: the preset's label, else its architecture."""
     preset = PRESETS.get(state.get(state.PRESET) or "")
-    configs = [run.config for run in runs]
-    if preset and preset.labels and config in configs:
-        return preset.labels[configs.index(config)]
+    if preset and preset.labels:
+        return preset.labels[index]
+    config = runs[index].config
     return ARCH_LABELS[config.arch] + (" (bidirectional)" if config.bidirectional else "")
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.config import ARCHITECTURES, INITS, LIMITS, NONLINEARITIES, OPTIMIZERS, TASK_NAMES, RunConfig
+from explorer.style import ARCH_LABELS
 from explorer.tasks import TASKS
 from explorer.ui import state
 
-ARCH_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "transformer": "Transformer"}
 HIDDEN_SIZES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-5, 1) for m in (1, 3)) + (10.0,)  # exact decimals
 KEY = "cfg_"  # widget keys: KEY + RunConfig field name (and a few switches)

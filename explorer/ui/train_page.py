@@ -86,7 +86,7 @@ def _per_run(worker: Worker, snap: Snapshot, draw, header: bool = False) -> None
     for index, (col, view) in enumerate(zip(st.columns(len(snap.runs)), snap.runs)):
         with col:
             if header:
-                st.markdown(f"**{presets_ui.label(worker.runs[index].config, worker.runs)}** · " + panels.status_line(view))
+                st.markdown(f"**{presets_ui.label(worker.runs, index)}** · " + panels.status_line(view))
                 if view.status != "ok":
                     st.error(view.message)
             draw(view, f"run{index}", 1)
