@@ -52,7 +52,7 @@ def verdict(preset: Preset, worker: Worker) -> None:
     if snap.state == "training":
         st.info(f"Lesson budget: {preset.steps} steps per run. The verdict appears when it is spent.")
         return
-    if not all(run.step >= preset.steps or run.status != "ok" for run in worker.runs):
+    if not worker.finished:  # the worker's budget is the preset's
         return
     key = f"verdict-{preset.name}-{id(worker)}"
     result = state.get(key)

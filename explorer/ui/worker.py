@@ -94,11 +94,16 @@ class Worker:
     def training(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def finished(self) -> bool:
+        """Every run has spent its budget or diverged: there is nothing left to train."""
+        return not self._active()
+
     def start(self) -> bool:
         """Train (or resume) in the background. False when the process's trainer pool is full."""
         if self.training:
             return True
-        if all(run.status != "ok" or run.step >= self.budget for run in self.runs):
+        if self.finished:
             self._publish("done", self._done_message())
             return True
         if not self.pool.acquire():
@@ -163,7 +168,7 @@ class Worker:
         last_trace, trace_cost = time.monotonic(), 0.0
         try:
             while not self._stop.is_set():
-                active = [run for run in self.runs if run.status == "ok" and run.step < self.budget]
+                active = self._active()
                 if not active:
                     state, message = "done", self._done_message()
                     break
@@ -187,6 +192,9 @@ class Worker:
             self.pool.release()
             self._thread = None
             self._publish(state, message)
+
+    def _active(self) -> list[Run]:
+        return [run for run in self.runs if run.status == "ok" and run.step < self.budget]
 
     def _done_message(self) -> str:
         diverged = [run.message for run in self.runs if run.status != "ok"]
