@@ -99,6 +99,18 @@ def _cancel(job: Job | None) -> None:
         job.notice = "Cancelled: the results below stop at the step reached. Start again to resume."
 
 
+def _job_controls(holder: Holder, name: str, label: str, key: str, configs: tuple[RunConfig, ...], budget: int,
+                  *, enabled: bool, note: str = "") -> Job | None:
+    """Start and Cancel for the race or the sweep; -> the job (None before its first start)."""
+    buttons = st.columns([2, 1, 5])
+    if buttons[0].button(label, type="primary", disabled=not enabled, key=f"{key}_start"):
+        _start(holder, name, configs, budget, note)
+    job = getattr(holder, name)
+    buttons[1].button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(job,),  # before the script: the page redraws stopped
+                      disabled=job is None or not job.worker.training)
+    return job
+
+
 def render() -> None:
     config = state.config()
     holder = _holder()
@@ -136,13 +148,8 @@ def _race_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], bud
     matched, target = compare.matched_configs(config, archs or ("lstm",), match)
     note = _matching_note(config, matched, target, match)
     st.caption(note)
-    buttons = st.columns([2, 1, 5])
-    job = holder.race
-    if buttons[0].button("Start comparison", type="primary", disabled=len(archs) < 2, key="cmp_start"):
-        _start(holder, "race", tuple(m.config for m in matched), budget, note)
-        job = holder.race
-    buttons[1].button("Cancel", key="cmp_cancel", on_click=_cancel, args=(job,),  # before the script: the page redraws stopped
-                      disabled=job is None or not job.worker.training)
+    job = _job_controls(holder, "race", "Start comparison", "cmp", tuple(m.config for m in matched), budget,
+                        enabled=len(archs) >= 2, note=note)
     if job is None:
         st.info("Press **Start comparison**: each architecture trains in turn, one step each, in the background.")
         return
@@ -181,10 +188,7 @@ def _progress(job: Job, snap: Snapshot, what: str) -> None:
 
 def _race_view(job: Job, was_training: bool) -> None:
     """Progress, overlaid loss curves, and gradient profiles at init and now: redrawn while the race trains."""
-    job.worker.touch()
-    snap = job.worker.snapshot
-    if was_training and snap.state != "training":
-        st.rerun()  # the race ended: redraw the page once, table included, without the timer
+    snap = panels.watch(job.worker, was_training)  # when the race ends, the page redraws with the table
     _progress(job, snap, "Race")
     s = panels.scale()
     histories = {label: view.history for label, view in zip(job.labels, snap.runs)}
@@ -207,13 +211,8 @@ def _sweep_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], ma
         f"{compare.SWEEP_HIDDEN} (forget-gate bias 1, the usual advice){', the others matched to its parameter count' if match else ''}; "
         f"Adam lr 0.003, batch 64, seed {config.seed}. A length counts as solved at held-out accuracy {compare.SOLVED_AT:g}."
     )
-    buttons = st.columns([2, 1, 5])
-    job = holder.sweep
-    if buttons[0].button("Start sweep", type="primary", disabled=len(archs) < 2, key="cmp_sweep_start"):
-        _start(holder, "sweep", configs, compare.SWEEP_STEPS)
-        job = holder.sweep
-    buttons[1].button("Cancel", key="cmp_sweep_cancel", on_click=_cancel, args=(job,),  # before the script: the page redraws stopped
-                      disabled=job is None or not job.worker.training)
+    job = _job_controls(holder, "sweep", "Start sweep", "cmp_sweep", configs, compare.SWEEP_STEPS,
+                        enabled=len(archs) >= 2)
     if job is None:
         st.info("Press **Start sweep** to train every architecture at every length.")
         return
@@ -229,10 +228,7 @@ def _by_length(job: Job, values: list[float]) -> dict[str, dict[int, float]]:
 
 
 def _sweep_view(job: Job, was_training: bool) -> None:
-    job.worker.touch()
-    snap = job.worker.snapshot
-    if was_training and snap.state != "training":
-        st.rerun()
+    snap = panels.watch(job.worker, was_training)
     _progress(job, snap, "Sweep")
     final = job.measured()
     recent = [float(np.mean(v.history.metric[-RECENT:])) if len(v.history) else np.nan for v in snap.runs]

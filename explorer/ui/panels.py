@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import charts, style
-from explorer.ui import state
-from explorer.ui.worker import RunView
+from explorer.ui import lecture
+from explorer.ui.worker import RunView, Snapshot, Worker
 
 
 def chart(fig, name: str, key: str) -> None:
@@ -15,7 +15,17 @@ def chart(fig, name: str, key: str) -> None:
 
 
 def scale() -> float:
-    return style.LECTURE_SCALE if state.get(state.LECTURE) else 1.0
+    return style.LECTURE_SCALE if lecture.on() else 1.0
+
+
+def watch(worker: Worker, was_training: bool) -> Snapshot:
+    """A live view's look at its worker: keeps the worker alive and, once the training the view was
+    timed for has ended, reruns the whole page so it redraws once more without the timer."""
+    worker.touch()
+    snap = worker.snapshot
+    if was_training and snap.state != "training":
+        st.rerun()
+    return snap
 
 
 def status_line(view: RunView, steps_per_s: float | None = None) -> str:

@@ -61,11 +61,7 @@ def _view_options(worker: Worker) -> tuple[int, int]:
 
 def _live_status(worker: Worker, was_training: bool) -> None:
     """The status line, redrawn often while training."""
-    worker.touch()
-    snap = worker.snapshot
-    if was_training and snap.state != "training":
-        st.rerun()  # training ended: redraw the whole page once, without the timers
-    _status(snap)
+    _status(panels.watch(worker, was_training))
 
 
 def _live_curves(worker: Worker) -> None:
