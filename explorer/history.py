@@ -1,6 +1,7 @@
 """History: per-step training records of one run, bounded in memory. Plain Python and numpy only."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,12 +70,7 @@ class History:
 
     def copy(self) -> "History":
         """A snapshot another thread can read while this one keeps recording."""
-        return History(
-            metric_name=self.metric_name, chance=self.chance, higher_is_better=self.higher_is_better,
-            clip_grad_norm=self.clip_grad_norm, max_points=self.max_points, max_profiles=self.max_profiles,
-            step=list(self.step), loss=list(self.loss), metric=list(self.metric),
-            grad_norm=list(self.grad_norm), wall=list(self.wall), profiles=list(self.profiles), stride=self.stride,
-        )
+        return dataclasses.replace(self, profiles=list(self.profiles), **{n: list(getattr(self, n)) for n in SERIES})
 
     def to_state(self) -> dict:
         """Plain lists and floats only, so a checkpoint loads with torch.load(weights_only=True)."""
