@@ -13,7 +13,7 @@ from explorer.records import Trace
 
 __all__ = ["Trace", "trace_model"]
 
-GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}  # torch's chunk order
+GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}  # torch's chunk order
 
 
 def _cell(arch: str, nonlinearity: str, xw: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
@@ -84,7 +84,7 @@ def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     norms = [g.norm(dim=-1).mean() if g is not None else torch.zeros(()) for g in grads]
     T = x.shape[1]
     grad_norm = torch.stack(norms).reshape(rnn.num_layers, D, T).numpy()  # (L, D, T)
-    names = GATE_NAMES[arch]
+    names = GATES[arch]
     return dict(
         hidden=_stack(hidden),
         cell=_stack(cells) if arch == "lstm" else None,
