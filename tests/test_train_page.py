@@ -109,3 +109,16 @@ def test_divergence_is_shown_not_crashed():
     assert not at.exception
     assert any("Diverged at step" in e.value and "learning rate" in e.value for e in at.error)
     assert any(t.startswith("Gradient norm over time") for t in chart_titles(at))  # still drawn
+
+
+def test_lecture_mode_from_a_link_survives_a_page_switch():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lecture"] = "1"
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception
+    assert at.sidebar.toggle(key="lecture").value is True
+    assert not any(s.label == "Probe example" for s in at.selectbox)  # secondary controls hidden
+    heights = [json.loads(e.proto.spec)["layout"]["height"] for e in at.get("plotly_chart")]
+    assert heights and min(heights) > 380  # charts enlarged for the projector

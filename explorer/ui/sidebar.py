@@ -29,11 +29,8 @@ def set_widgets(config: RunConfig) -> None:
     state.put(state.CONFIG, config)
 
 
-def _carry_over() -> None:
-    """Re-set every sidebar value as our own: a page switch gives widgets new ids, and Streamlit
-    would otherwise drop the old ids' values and show the widgets' defaults."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(KEY)]:
-        st.session_state[key] = st.session_state[key]
+def widget_keys() -> list[str]:
+    return [k for k in st.session_state if isinstance(k, str) and k.startswith(KEY)]
 
 
 def _value(name: str, default):
@@ -42,7 +39,6 @@ def _value(name: str, default):
 
 def draw() -> RunConfig:
     """Draw the widgets; -> the config they describe (the last valid one, with a message, if not valid)."""
-    _carry_over()  # urlsync.restore_once() set every widget on the session's first run
     sb = st.sidebar
     arch = sb.selectbox("Architecture", ARCHITECTURES, format_func=ARCH_LABELS.get, key=KEY + "arch")
     task = sb.selectbox("Task", TASK_NAMES, format_func=lambda n: TASKS[n].title or n, key=KEY + "task")

@@ -28,6 +28,14 @@ def pop(key: str, default=None):
     return st.session_state.pop(key, default)
 
 
+def carry_over(keys: list[str]) -> None:
+    """Re-set these widget values as our own: a page switch gives widgets new ids, and Streamlit
+    would otherwise drop the old ids' values and show the widgets' defaults."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def config() -> RunConfig:
     return st.session_state.get(CONFIG) or RunConfig()
 
