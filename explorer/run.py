@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+import numpy as np
 import torch
 
 from explorer import evaluate
@@ -25,6 +26,7 @@ from explorer.trace import trace_model
 
 PROBE_SIZE = 8  # examples in the fixed probe batch the trace looks at
 PROBE_SEED_OFFSET = 7_919  # the probe comes from its own generator, never from the training stream
+KEPT_WEIGHTS = 2  # copies of the latest weights; on divergence the newest with a finite probe trace is kept
 _init_lock = threading.Lock()  # weights come from the global RNG: one run seeds and builds at a time
 
 
@@ -59,6 +61,7 @@ class Run:
         self.status = "ok"  # "ok" | "diverged"
         self.message = ""  # why the run stopped, when it did
         self.wall = 0.0  # seconds spent in train()
+        self._kept: list[tuple[int, list[torch.Tensor]]] = []  # (step, weights) before the last updates, oldest first
         self._metric_is_loss = self.task.kind == "regress" and type(self.task).metric is Task.metric
 
     @property
@@ -115,24 +118,44 @@ class Run:
         return loss_value
 
     def _optimizer_step(self, norm: float) -> None:
-        """Step; a huge update may overflow the weights, so keep a copy when one is possible."""
-        risky = self.config.lr * norm > 1e4
-        saved = [p.detach().clone() for p in self.params] if risky else None
+        """Keep the weights whose loss was just found finite, then step; an overflow restores them."""
+        self._keep_weights()
         self.optimizer.step()
-        if saved and not all(torch.isfinite(p).all() for p in self.params):
-            with torch.no_grad():
-                for p, old in zip(self.params, saved):
-                    p.copy_(old)
-            self._diverge(math.inf, norm, weights=True)
+        if self.config.lr * norm > 1e4 and not all(torch.isfinite(p).all() for p in self.params):
+            self._diverge(math.inf, norm, overflow=True)  # a huge update: check now, not one step late
 
-    def _diverge(self, loss: float, norm: float, weights: bool = False) -> None:
-        what = "the weights overflowed" if weights else f"the loss became {loss}"
+    @torch.no_grad()
+    def _keep_weights(self) -> None:
+        """Copy the current weights (from step - 1) into the oldest of KEPT_WEIGHTS buffers."""
+        if len(self._kept) < KEPT_WEIGHTS:
+            weights = [p.detach().clone() for p in self.params]
+        else:
+            weights = self._kept.pop(0)[1]
+            torch._foreach_copy_(weights, self.params)
+        self._kept.append((self.step - 1, weights))
+
+    def _diverge(self, loss: float, norm: float, overflow: bool = False) -> None:
+        """Stop, and put back the newest kept weights whose probe trace is finite (their loss was)."""
+        step, finite = self.step - 1, False  # no copy yet (first step of this object): the weights stay
+        for step, weights in reversed(self._kept):
+            with torch.no_grad():
+                torch._foreach_copy_(self.params, weights)
+            if finite := self._trace_is_finite():
+                break
+        self._kept = []  # a diverged run never trains again
+        what = "the weights overflowed" if overflow else f"the loss became {loss}"
+        kept = (f"The weights from step {step} are kept" if step else "The initial weights are kept") + (
+            " (their loss and trace are finite)" if finite else " (the last with a finite loss)")
         self.status = "diverged"
         self.message = (
-            f"Diverged at step {self.step}: {what} (gradient norm {norm:.3g}). "
-            f"The weights from step {self.step - 1} are kept. Try a lower learning rate "
-            f"(now {self.config.lr:g}) or turn on gradient clipping."
+            f"Diverged at step {self.step}: {what} (gradient norm {norm:.3g}). {kept}. "
+            f"Try a lower learning rate (now {self.config.lr:g}) or turn on gradient clipping."
         )
+
+    def _trace_is_finite(self) -> bool:
+        fields = trace_model(self.model, self.probe, self.probe_targets, self.task.loss)
+        arrays = [fields["hidden"], fields["grad_norm"], fields["predictions"], fields["loss"]]
+        return all(np.isfinite(a).all() for a in arrays)
 
     # -- looking inside -------------------------------------------------------------------
 

@@ -60,6 +60,12 @@ def _run_direction(rnn: nn.RNNBase, arch: str, layer_input: torch.Tensor, layer:
     return hs, cs, gates
 
 
+def _norm(g: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Batch mean of ||g|| over the last axis, in float64: near divergence the squares overflow float32."""
+    norms = g.double().norm(dim=-1)
+    return (norms.mean() if dim is None else norms.mean(dim=dim)).float()
+
+
 def _stack(per_layer: list[list[list[torch.Tensor]]]) -> np.ndarray:
     """[layer][direction][t] of (B, H) -> (L, D, B, T, H)."""
     return np.stack([np.stack([torch.stack(ts, dim=1).detach().numpy() for ts in dirs]) for dirs in per_layer])
@@ -81,7 +87,7 @@ def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     loss = loss_fn(predictions, y)
     flat = [h for dirs in hidden for ts in dirs for h in ts]
     grads = torch.autograd.grad(loss, flat, allow_unused=True)
-    norms = [g.norm(dim=-1).mean() if g is not None else torch.zeros(()) for g in grads]
+    norms = [_norm(g) if g is not None else torch.zeros(()) for g in grads]
     T = x.shape[1]
     grad_norm = torch.stack(norms).reshape(rnn.num_layers, D, T).numpy()  # (L, D, T)
     names = GATES[arch]
@@ -99,7 +105,7 @@ def trace_transformer(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     predictions, hidden, attention = model.forward_internals(x, need_weights=True)
     loss = loss_fn(predictions, y)
     grads = torch.autograd.grad(loss, hidden)
-    grad_norm = torch.stack([g.norm(dim=-1).mean(dim=0) for g in grads])[:, None]  # (L, 1, T)
+    grad_norm = torch.stack([_norm(g, dim=0) for g in grads])[:, None]  # (L, 1, T)
     return dict(
         hidden=torch.stack(hidden)[:, None].detach().numpy(),  # (L, 1, B, T, H)
         cell=None, gates={}, grad_norm=grad_norm.numpy(),

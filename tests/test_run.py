@@ -1,6 +1,7 @@
 """Run: training, determinism, divergence, bounded history, and safe save/load."""
 import math
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 
 from explorer import Run, RunConfig
 from explorer.history import History
+from explorer.presets import PRESETS
 
 torch.set_num_threads(1)
 
@@ -70,6 +72,30 @@ def test_divergence_stops_with_message_and_keeps_finite_weights():
     tr = run.trace()  # still works
     assert tr.step == run.step
     assert run.train(10) == 0  # a diverged run does not train on
+
+
+def test_divergence_keeps_the_last_weights_with_a_finite_loss_and_their_trace_is_finite():
+    # issue 9: this IRNN diverges at step 2; the weights after step 1's update already overflow the probe
+    run = Run(RunConfig(arch="rnn", task="adding", seq_len=30, nonlinearity="relu", init="identity",
+                        optimizer="sgd", lr=1.0, seed=0))
+    run.train(200)
+    assert run.status == "diverged" and run.step == 2
+    assert "The initial weights are kept" in run.message or "weights from step 0" in run.message
+    tr = run.trace()
+    for name in ("hidden", "grad_norm", "predictions"):
+        assert np.isfinite(getattr(tr, name)).all(), name
+    assert np.isfinite(tr.loss)
+
+
+def test_an_unclipped_exploding_run_keeps_weights_whose_trace_is_finite():
+    free = Run(PRESETS["exploding_gradients"].configs[0])
+    free.train(PRESETS["exploding_gradients"].steps)
+    assert free.status == "diverged"
+    kept = int(re.search(r"weights from step (\d+)", free.message).group(1))
+    assert kept < free.step
+    assert np.isfinite(dict(zip(free.history.step, free.history.loss))[kept + 1])  # the loss these weights gave
+    tr = free.trace()
+    assert all(np.isfinite(getattr(tr, name)).all() for name in ("hidden", "grad_norm", "predictions"))
 
 
 def test_clipping_records_pre_clip_norm():
