@@ -5,6 +5,8 @@ Not tests of explorer's models: the learnability checks train a plain nn.LSTM wr
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import pytest
 import torch
@@ -12,6 +14,7 @@ from torch import nn
 
 from explorer.tasks import IGNORE, TASKS, Task, make_task
 from explorer.tasks.forecast import sunspot_counts
+from explorer.presets import Rule
 from explorer.tasks.language import NEGATIONS, WORDS, corpus, polarity
 
 NAMES = ["adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead"]
@@ -318,39 +321,51 @@ def test_encode_rejects_bad_empty_and_overlong_input_saying_what_it_accepts(name
         assert task.input_hint in str(err.value)
 
 
-# -- learnability --------------------------------------------------------------------------
+# -- learnability ----------------------------------------------------------------------------
+# Each claim is a measure of one seed and the rules its figures obey. They hold on any seed with a margin:
+# `python -m tests.margins --claims tasks` sweeps seeds 0-7 with one and two torch threads, and
+# docs/presets.md records the worst case of each figure. CI checks TEST_SEED.
+
+TEST_SEED = 0
 
 
 class Net(nn.Module):
     """nn.LSTM (or nn.RNN) + a linear readout at every step."""
 
-    def __init__(self, task: Task, hidden: int, bidirectional: bool = False, cell=nn.LSTM):
+    def __init__(self, task: Task, hidden: int, bidirectional: bool = False, cell=nn.LSTM, forget_bias: float = 0.0):
         super().__init__()
         self.rnn = cell(task.input_size, hidden, batch_first=True, bidirectional=bidirectional)
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), task.output_size)
+        if forget_bias:  # torch's chunk order i, f, g, o: the second quarter of b_ih is the forget gate's
+            with torch.no_grad():
+                for name, bias in self.rnn.named_parameters():
+                    if name.startswith("bias_ih"):
+                        bias[hidden:2 * hidden] += forget_bias
 
     def forward(self, x):  # (B, T, I) -> (B, T, O)
         return self.head(self.rnn(x)[0])
 
 
-def trained(task: Task, steps: int, hidden: int = 32, lr: float = 1e-2, **net_options) -> Net:
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    generator = torch.Generator().manual_seed(0)
+def trained(task: Task, steps: int, seed: int, hidden: int = 32, lr: float = 1e-2, batch_size: int = 32,
+            **net_options) -> Net:
+    """Adam with the global gradient norm clipped at 1."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
     net = Net(task, hidden, **net_options)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     for _ in range(steps):
-        x, y = task.sample(32, generator)
+        x, y = task.sample(batch_size, generator)
         loss = task.loss(net(x), y)
         optimizer.zero_grad()
         loss.backward()
+        nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         optimizer.step()
     return net
 
 
 @torch.no_grad()
-def held_out_metric(task: Task, net: Net) -> float:
-    x, y = task.sample_test(512, torch.Generator().manual_seed(12345))
+def held_out_metric(task: Task, net: Net, seed: int) -> float:
+    x, y = task.sample_test(512, torch.Generator().manual_seed(12345 + seed))
     return task.metric(net(x), y)
 
 
@@ -366,49 +381,86 @@ LEARNABLE = {  # name: (seq_len, steps, hidden, bar: the held-out metric to beat
 }
 
 
-@pytest.mark.parametrize("name", list(LEARNABLE))
-def test_a_small_lstm_learns_the_task_well_above_chance(name):
+def learns(name: str) -> Claim:
+    """A small LSTM learns the task well above chance (and a forecaster beats repeating the last value)."""
     seq_len, steps, hidden, bar = LEARNABLE[name]
     task = make_task(name, seq_len)
-    metric = held_out_metric(task, trained(task, steps, hidden))
-    message = f"{name}: {task.metric_name} {metric:.3f}, bar {bar}, chance {task.chance:.3f}"
-    if task.kind == "classify":
-        assert bar > task.chance + 0.15 and metric > bar, message
-    else:
-        assert bar < 0.5 * task.chance and metric < bar, message
+    figure = f"held-out {task.metric_name}"
+    classify = task.kind == "classify"
+    assert (bar > task.chance + 0.15) if classify else (bar < 0.5 * task.chance), "the bar must be well past chance"
+
+    def measure(seed: int) -> dict[str, float]:
+        net = trained(task, steps, seed, hidden)
+        figures = {figure: held_out_metric(task, net, seed)}
+        if hasattr(task, "baseline_mse"):
+            x, y = task.sample_test(512, torch.Generator().manual_seed(12345 + seed))
+            with torch.no_grad():
+                figures["MSE / MSE of repeating the last value"] = task.metric(net(x), y) / task.baseline_mse(x, y)
+        return figures
+
+    rules = (Rule(figure, ">" if classify else "<", bar),)
+    if hasattr(task, "baseline_mse"):
+        rules += (Rule("MSE / MSE of repeating the last value", "<", 0.8),)
+    return Claim(f"a small LSTM learns {name}", measure, rules)
 
 
-@pytest.mark.parametrize("name", ["sine", "sunspots"])
-def test_a_small_lstm_beats_the_naive_forecast_on_unseen_windows(name):
-    task = make_task(name, 20)
-    net = trained(task, 300)
-    x, y = task.sample_test(512, torch.Generator().manual_seed(12345))
-    with torch.no_grad():
-        assert task.metric(net(x), y) < 0.8 * task.baseline_mse(x, y)
-
-
-def test_a_small_lstm_handles_negated_sentences():
+def negation_measure(seed: int) -> dict[str, float]:
     task = make_task("sentiment", 12)
-    net = trained(task, 300)
-    x, y, negated = task.sample_with_negation(1024, torch.Generator().manual_seed(12345))
+    net = trained(task, 300, seed)
+    x, y, negated = task.sample_with_negation(1024, torch.Generator().manual_seed(12345 + seed))
     with torch.no_grad():
         correct = net(x)[:, -1].argmax(-1) == y[:, -1]
-    assert correct[negated].float().mean() > 0.9
+    return {"accuracy on negated sentences": correct[negated].float().mean().item()}
 
 
-def test_lookahead_needs_a_bidirectional_model():
+def lookahead_measure(seed: int) -> dict[str, float]:
     task = make_task("lookahead", 10)
-    forward_only = held_out_metric(task, trained(task, 300))
-    both_ways = held_out_metric(task, trained(task, 300, bidirectional=True))
-    assert forward_only < task.chance + 0.07
-    assert both_ways > 0.9
+    return {"held-out accuracy, one-way": held_out_metric(task, trained(task, 300, seed), seed),
+            "bidirectional": held_out_metric(task, trained(task, 300, seed, bidirectional=True), seed)}
 
 
-def test_recall_at_50_steps_an_lstm_keeps_the_key_and_a_plain_rnn_loses_it():
+def recall50_measure(seed: int) -> dict[str, float]:
+    """The key at step 0 of 50 (an LSTM with its forget gate biased open) against keys 25+ back (a tanh RNN)."""
     task = make_task("recall", 50)
-    lstm = trained(task, 1000, lr=1e-2)
-    rnn = trained(task, 1000, lr=3e-3, cell=nn.RNN)
-    x, y, _ = task.sample_with_delay(512, torch.Generator().manual_seed(12345), delay=49)
+    setup = dict(hidden=64, lr=2e-2, batch_size=64)  # the vanishing_gradients preset's
+    lstm = trained(task, 400, seed, forget_bias=5.0, **setup)
+    rnn = trained(task, 400, seed, cell=nn.RNN, **setup)
+    generator = torch.Generator().manual_seed(12345 + seed)
     with torch.no_grad():
-        assert task.metric(lstm(x), y) > 0.9, "the full delay: every key at step 0"
-    assert held_out_metric(task, rnn) < 0.4
+        x, y, _ = task.sample_with_delay(512, generator, delay=49)
+        lstm_accuracy = task.metric(lstm(x), y)
+        far = [task.sample_with_delay(32, generator, delay=d) for d in range(25, 50)]
+        rnn_accuracy = sum(task.metric(rnn(x), y) for x, y, _ in far) / len(far)
+    return {"accuracy with the key 49 steps back, LSTM": lstm_accuracy, "25-49 steps back, RNN": rnn_accuracy}
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    measure: Callable[[int], dict[str, float]]  # seed -> figures
+    rules: tuple[Rule, ...]
+
+    def check(self, seed: int) -> None:
+        figures = self.measure(seed)
+        failed = [f"{rule.figure} {figures[rule.figure]:.3g} ({rule})" for rule in self.rules if not rule.holds(figures)]
+        assert not failed, f"{self.name}, seed {seed}: " + "; ".join(failed)
+
+
+def _claims() -> list[Claim]:
+    chance = make_task("lookahead", 10).chance
+    return [*(learns(name) for name in LEARNABLE),
+            Claim("a small LSTM handles negated sentences", negation_measure,
+                  (Rule("accuracy on negated sentences", ">", 0.9),)),
+            Claim("lookahead needs a bidirectional model", lookahead_measure,
+                  (Rule("held-out accuracy, one-way", "<", chance + 0.07), Rule("bidirectional", ">", 0.9))),
+            Claim("recall at 50 steps: an LSTM keeps the key and a plain RNN loses it", recall50_measure,
+                  (Rule("accuracy with the key 49 steps back, LSTM", ">", 0.9),
+                   Rule("25-49 steps back, RNN", "<", 0.4)))]
+
+
+CLAIMS = {claim.name: claim for claim in _claims()}
+
+
+@pytest.mark.parametrize("name", list(CLAIMS))
+def test_learning_claim_holds(name):
+    CLAIMS[name].check(TEST_SEED)
