@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from explorer import evaluate
+from explorer import compare, evaluate
 from explorer.config import RunConfig
 from explorer.run import Run
 
@@ -57,7 +57,9 @@ class Preset:
         """(claim reproduced?, the figures with what each needs) for the trained runs."""
         figures = self.measure(runs)
         ok = all(rule.holds(figures) for rule in self.rules)
-        needs = {rule.figure: str(rule) for rule in self.rules}
+        needs: dict[str, str] = {}
+        for rule in self.rules:  # one figure may have two bounds: "needs >= 0.65 and <= 0.85"
+            needs[rule.figure] = f"{needs[rule.figure]} and {rule.op} {_fmt(rule.bound)}" if rule.figure in needs else str(rule)
         parts = [f"{name} {_fmt(value)}" + (f" ({needs[name]})" if name in needs else "")
                  for name, value in figures.items()]
         text = f"After {max(run.step for run in runs)} steps: " + "; ".join(parts) + "."
@@ -182,17 +184,10 @@ def gru_lstm_note(runs, figures) -> str:
     return text
 
 
-def steps_to(run, threshold: float) -> tuple[int | None, float]:
-    """First recorded step (and training seconds) where the smoothed training metric reaches threshold."""
-    metric = np.asarray(run.history.metric)
-    if not len(metric):
-        return None, 0.0
-    smooth = np.convolve(metric, np.ones(5) / 5, mode="valid") if len(metric) >= 5 else metric
-    hits = np.nonzero(smooth >= threshold)[0]
-    if not len(hits):
-        return None, 0.0
-    index = hits[0] + (len(metric) - len(smooth))
-    return run.history.step[index], run.history.wall[index]
+def steps_to(run, threshold: float) -> tuple[int | None, float | None]:
+    """First step (and training seconds) where the smoothed training metric reaches threshold."""
+    h = run.history
+    return compare.steps_to_threshold(h.step, h.metric, h.wall, threshold, h.higher_is_better)
 
 
 def bidirectional_figures(runs) -> dict[str, float]:
