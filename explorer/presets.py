@@ -243,7 +243,7 @@ def _presets() -> dict[str, Preset]:
                "gradient norm at 1, as LSTMs are usually trained.)",
                (C(arch="rnn", **recall50), C(arch="lstm", forget_bias=5.0, **recall50)),
                500, vanishing_figures,
-               (Rule("grad_norm[0]/grad_norm[-1] at init, RNN", "<", 1e-3), Rule("and LSTM", ">", 0.1),
+               (Rule("grad_norm[0]/grad_norm[-1] at init, RNN", "<", 1e-3), Rule("and LSTM", ">", 0.01),
                 Rule("accuracy with the key 25+ steps back, LSTM", ">=", 0.9), Rule("and RNN", "<", RECALL_CHANCE + 0.15),
                 Rule("LSTM accuracy at any delay", ">=", 0.9)),
                ("RNN", "LSTM")),
