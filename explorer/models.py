@@ -85,16 +85,16 @@ class TinyTransformer(nn.Module):
         return self.forward_internals(x)[0]
 
     def forward_internals(self, x: torch.Tensor, need_weights: bool = False):
-        """-> (outputs (B, T, O), [block outputs (B, T, d_model)], [attention (B, nh, T, T) or None])."""
+        """-> (outputs (B, T, O), [embedding, then each block's output: (B, T, d_model)], [attention (B, nh, T, T) or None])."""
         T = x.shape[1]
         h = self.embed(x) + self.positions[:T]  # (B, T, d_model)
         mask = self.mask(T)
-        hidden, attention = [], []
+        states, attention = [h], []
         for block in self.blocks:
             h, weights = block(h, mask, need_weights)
-            hidden.append(h)
+            states.append(h)
             attention.append(weights)
-        return self.head(self.ln_f(h)), hidden, attention
+        return self.head(self.ln_f(h)), states, attention
 
 
 def _init_recurrent(rnn: nn.RNNBase, init: str, forget_bias: float | None) -> None:

@@ -20,7 +20,8 @@ class Trace:
     hidden: np.ndarray  # (L, D, B, T, H) h_t; transformer: each block's output, D = 1
     cell: np.ndarray | None  # (L, D, B, T, H) c_t, lstm only
     gates: dict[str, np.ndarray]  # gate -> (L, D, B, T, H): lstm i f g o, gru r z n; {} otherwise
-    grad_norm: np.ndarray  # (L, D, T) batch mean of ||dL/dh_t||, total derivative through later steps
+    grad_norm: np.ndarray  # (L, D, T) batch mean of ||dL/dh_t||, total derivative through later steps;
+    #                        transformer: at each block's input (layer 0: the embedding of step t)
     attention: np.ndarray | None  # (L, heads, B, T, T) [.., t, s] = weight of query t on key s; transformer only
     inputs: np.ndarray  # (B, T, I)
     targets: np.ndarray  # classify: (B, T) int, -100 where not scored; regress: (B, T, O) float, NaN where not scored

@@ -101,18 +101,22 @@ def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
 
 
 def trace_transformer(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
-    """-> dict of Trace fields for a TinyTransformer: block outputs as 'hidden', attention per head."""
-    predictions, hidden, attention = model.forward_internals(x, need_weights=True)
+    """-> dict of Trace fields for a TinyTransformer: block outputs as 'hidden', attention per head.
+
+    grad_norm[l] is ||dL/d(input of block l)|| per position (block 0's input is the embedding): how
+    strongly the loss reaches back to each input step through attention. At the last block's output
+    only the positions the loss scores would have a gradient, which says nothing about memory.
+    """
+    predictions, states, attention = model.forward_internals(x, need_weights=True)
     loss = loss_fn(predictions, y)
-    grads = torch.autograd.grad(loss, hidden)
+    grads = torch.autograd.grad(loss, states[:-1])
     grad_norm = torch.stack([_norm(g, dim=0) for g in grads])[:, None]  # (L, 1, T)
     return dict(
-        hidden=torch.stack(hidden)[:, None].detach().numpy(),  # (L, 1, B, T, H)
+        hidden=torch.stack(states[1:])[:, None].detach().numpy(),  # (L, 1, B, T, H)
         cell=None, gates={}, grad_norm=grad_norm.numpy(),
         attention=torch.stack(attention).transpose(1, 2).detach().numpy(),  # (L, nh, B, T, T)
         predictions=predictions.detach().numpy(), loss=float(loss.detach()),
     )
-
 
 
 def trace_model(model, x: torch.Tensor, y: torch.Tensor, loss_fn) -> dict:

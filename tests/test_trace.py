@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from explorer import Run
 from explorer.config import RunConfig
 from explorer.models import build_model
 from explorer.trace import trace_model
@@ -177,3 +178,17 @@ def test_vanishing_gradient_visible_in_rnn_not_in_lstm_with_forget_bias():
         ratios[arch] = g[0] / g[-1]
     assert ratios["rnn"] < 1e-6
     assert ratios["lstm"] > 1e-3
+
+
+def test_transformer_gradient_is_taken_at_each_block_input_and_reaches_every_step():
+    # recall scores only the last step: at the last block's output every other position would read 0
+    run = Run(RunConfig(arch="transformer", task="recall", seq_len=30, hidden_size=16, num_heads=2, num_layers=2, seed=0))
+    tr = run.trace()
+    assert tr.grad_norm.shape == (2, 1, 30)
+    embedding = tr.grad_norm[0, 0]
+    assert (embedding > 1e-3 * embedding.max()).all()
+    x = run.probe
+    _, states, _ = run.model.forward_internals(x)
+    loss = run.task.loss(run.model.head(run.model.ln_f(states[-1])), run.probe_targets)
+    (g,) = torch.autograd.grad(loss, states[0])  # (B, T, H) at the embedding
+    np.testing.assert_allclose(embedding, g.norm(dim=-1).mean(0).numpy(), rtol=1e-4, atol=1e-12)
