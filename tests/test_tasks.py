@@ -213,6 +213,13 @@ def test_text_decode_inverts_encode_text_and_rejects_unknown_characters():
         task.encode_text("Caps and digits 42")
 
 
+def test_text_loss_is_in_bits_per_character():
+    task = make_task("text", 10)
+    x, y = batch(task)
+    uniform = torch.zeros(*y.shape, len(task.vocab))  # equal logits: log2 36 bits for every character
+    assert task.loss(uniform, y).item() == pytest.approx(math.log2(len(task.vocab)), rel=1e-6)
+
+
 def test_text_chance_is_the_most_common_character_and_entropy_is_in_bits():
     task = make_task("text", 10)
     train = task.ids[: task.test_start]
