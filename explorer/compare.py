@@ -183,10 +183,11 @@ class Measured:
 
     arch: str
     parameters: int | None = None
-    ms_per_step: float | None = None  # training wall time per step, milliseconds
+    ms_per_step: float | None = None  # training wall time per step, milliseconds: the median step
     steps_to: int | None = None  # first step at the threshold; None: not reached (or not trained)
     seconds_to: float | None = None  # training seconds to that step
     longest: int | None = None  # longest sweep length solved; 0: none; None: not in the sweep
+    ms_spread: float = 0.0  # interquartile range of the step times: a difference below it is noise
 
 
 @dataclass(frozen=True)
@@ -251,12 +252,28 @@ def memory_verdict(arch: str, longest: dict[str, int], lengths: tuple[int, ...] 
     return summarise(outcomes, head)
 
 
-def _compare_times(mine: float, theirs: float, expect_faster: bool, tolerance: float) -> str:
-    """"agree" / "disagree" / "unclear" for a pair of times where `expect_faster` says mine should be lower."""
-    ratio = mine / theirs
-    if abs(ratio - 1) <= tolerance:
+def step_times_ms(steps, wall) -> tuple[float, float] | None:
+    """Median training time per step (ms) and its interquartile range, from a history's step and wall series.
+
+    The race trains its runs one step each in turn, so these are interleaved repeats: a burst of other
+    work slows every architecture alike and shows in the spread. None with fewer than 5 intervals.
+    """
+    steps, wall = np.asarray(steps, dtype=float), np.asarray(wall, dtype=float)
+    if steps.size < 6:
+        return None
+    per_step = 1000 * np.diff(wall) / np.maximum(np.diff(steps), 1)  # (n - 1,) ms; a thinned history spans strides
+    q1, median, q3 = np.percentile(per_step, [25, 50, 75])
+    return float(median), float(q3 - q1)
+
+
+def _compare_times(mine: float, theirs: float, expect_faster: bool, tolerance: float, noise: float = 0.0) -> str:
+    """"agree" / "disagree" / "unclear" for a pair of times where `expect_faster` says mine should be lower.
+
+    Unclear when they differ by less than `tolerance` of the other's time or by less than the noise.
+    """
+    if abs(mine - theirs) <= max(tolerance * theirs, noise):
         return "unclear"
-    return "agree" if (ratio < 1) == expect_faster else "disagree"
+    return "agree" if (mine < theirs) == expect_faster else "disagree"
 
 
 def _ms(value: float) -> str:
@@ -277,11 +294,15 @@ def speed_verdict(arch: str, measured: dict[str, Measured], threshold_label: str
         if other is None or other.ms_per_step is None:
             continue
         name, expect_faster = ARCH_LABELS[other.arch], arch == fast
-        kind = _compare_times(me.ms_per_step, other.ms_per_step, expect_faster, tolerance)
+        noise = me.ms_spread + other.ms_spread
+        kind = _compare_times(me.ms_per_step, other.ms_per_step, expect_faster, tolerance, noise)
         word = "about as fast as" if kind == "unclear" else "faster than" if me.ms_per_step < other.ms_per_step else "slower than"
-        outcomes.append(Outcome(kind, f"per step {word} {name} ({_ms(me.ms_per_step)} vs {_ms(other.ms_per_step)} ms)"))
+        spread = f" ± {_ms(me.ms_spread)}, {_ms(other.ms_spread)}; within noise" if noise and abs(
+            me.ms_per_step - other.ms_per_step) <= noise else ""
+        outcomes.append(Outcome(kind, f"per step {word} {name} ({_ms(me.ms_per_step)} vs {_ms(other.ms_per_step)} ms{spread})"))
         if me.seconds_to is not None and other.seconds_to is not None:
-            kind = _compare_times(me.seconds_to, other.seconds_to, expect_faster, tolerance)
+            seconds_noise = ((me.steps_to or 0) * me.ms_spread + (other.steps_to or 0) * other.ms_spread) / 1000
+            kind = _compare_times(me.seconds_to, other.seconds_to, expect_faster, tolerance, seconds_noise)
             word = "about as soon as" if kind == "unclear" else "sooner than" if me.seconds_to < other.seconds_to else "later than"
             outcomes.append(Outcome(kind, f"reached {threshold_label} {word} {name} ({me.seconds_to:.1f} vs {other.seconds_to:.1f} s)"))
         elif me.seconds_to is not None or other.seconds_to is not None:

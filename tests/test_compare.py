@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from explorer import Run, RunConfig, compare
-from explorer.compare import Measured, memory_verdict, speed_verdict, steps_to_threshold
+from explorer.compare import Measured, memory_verdict, speed_verdict, step_times_ms, steps_to_threshold
 
 ARCHS = ("rnn", "lstm", "gru", "transformer")
 RECURRENT_TOLERANCE = {8: 0.10, 16: 0.05}  # matched recurrent parameter counts, by the LSTM's hidden size (and up)
@@ -203,3 +203,21 @@ def test_claims_table_has_one_row_per_architecture_with_measurements_and_claims(
     assert lstm["This machine: memory"].startswith("Agrees") and lstm["This machine: speed"].startswith("Disagrees")
     assert transformer["Wall time per step"] == "—" and transformer["Longest length solved"] == "—"
     assert transformer["This machine: speed"] == "Not measured: run the comparison."
+
+
+def test_step_times_are_the_median_interval_and_its_spread():
+    steps = list(range(1, 12))
+    wall = np.cumsum([0.002] * 5 + [0.050] + [0.002] * 5)  # one slow step among 2 ms ones
+    median, spread = step_times_ms(steps, wall)
+    assert median == pytest.approx(2.0) and spread == pytest.approx(0.0, abs=1e-9)
+    thinned = step_times_ms([2, 4, 6, 8, 10, 12], [0.004, 0.008, 0.012, 0.016, 0.020, 0.024])
+    assert thinned[0] == pytest.approx(2.0)  # a stride of 2 steps per recorded point
+    assert step_times_ms([1, 2, 3], [0.1, 0.2, 0.3]) is None
+
+
+def test_a_speed_difference_within_the_noise_is_not_a_verdict():
+    noisy = {"gru": Measured("gru", 100, 2.6, ms_spread=0.5), "lstm": Measured("lstm", 100, 2.0, ms_spread=0.3)}
+    text = speed_verdict("gru", noisy, "accuracy 0.9")
+    assert text.startswith("Can't tell: per step about as fast as LSTM") and "within noise" in text
+    steady = {"gru": Measured("gru", 100, 2.6, ms_spread=0.1), "lstm": Measured("lstm", 100, 2.0, ms_spread=0.1)}
+    assert speed_verdict("gru", steady, "accuracy 0.9").startswith("Disagrees: per step slower than LSTM")

@@ -289,7 +289,8 @@ def _measurements(race: Job | None, sweep: Job | None) -> tuple[list[compare.Mea
             view, higher = views[arch]
             h = view.history
             steps_to, seconds_to = compare.steps_to_threshold(h.step, h.metric, h.wall, threshold, higher)
-            m = compare.Measured(arch, view.num_parameters, 1000 * view.wall / view.step if view.step else None,
-                                 steps_to, seconds_to, longest.get(arch))
+            median, spread = compare.step_times_ms(h.step, h.wall) or (
+                1000 * view.wall / view.step if view.step else None, 0.0)
+            m = compare.Measured(arch, view.num_parameters, median, steps_to, seconds_to, longest.get(arch), spread)
         measured.append(m)
     return measured, threshold_label
