@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -20,6 +21,9 @@ from explorer.config import RunConfig
 from explorer.run import Run
 
 
+_OPS = {"<": operator.lt, "<=": operator.le, ">=": operator.ge, ">": operator.gt}
+
+
 @dataclass(frozen=True)
 class Rule:
     """One number a lesson promises: figures[figure] <op> bound."""
@@ -29,9 +33,7 @@ class Rule:
     bound: float
 
     def holds(self, figures: dict[str, float]) -> bool:
-        value = figures[self.figure]
-        return bool({"<": value < self.bound, "<=": value <= self.bound,
-                     ">=": value >= self.bound, ">": value > self.bound}[self.op])
+        return bool(_OPS[self.op](figures[self.figure], self.bound))
 
     def __str__(self) -> str:
         return f"needs {self.op} {_fmt(self.bound)}"

@@ -147,7 +147,7 @@ def test_the_verdict_holds_only_when_every_rule_does_and_names_each_figure_with_
 def test_every_rule_names_a_figure_its_preset_measures():
     for preset in PRESETS.values():
         assert preset.rules, preset.name
-        assert all(rule.op in ("<", "<=", ">=", ">") for rule in preset.rules)
+        assert all(rule.op in ("<", "<=", ">=", ">") for rule in preset.rules), preset.name
     names = {rule.figure for rule in PRESETS["sentiment"].rules}
     assert names == {"accuracy overall", "on sentences with a negation"}
 
