@@ -8,7 +8,7 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 ARCHITECTURES = ("rnn", "lstm", "gru", "transformer")
 TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead")
@@ -82,15 +82,28 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
-        """Build from a plain dict (a saved run, a URL); unknown keys raise ValueError."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"unknown RunConfig field(s): {', '.join(unknown)}")
+        """Build from a plain dict (a saved run, a URL); anything but a dict of known fields raises ValueError."""
+        if not isinstance(values, Mapping) or not all(isinstance(key, str) for key in values):
+            raise ValueError(f"a RunConfig is built from a dict of field names; got {type(values).__name__}")
         return cls(**values)
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
+_dataclass_init = RunConfig.__init__
+
+
+def _init(self: RunConfig, *args: Any, **values: Any) -> None:
+    """The dataclass's __init__, with every bad call a ValueError like any other bad config."""
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise ValueError(f"unknown RunConfig field(s): {', '.join(unknown)}; fields: {', '.join(FIELDS)}")
+    try:
+        _dataclass_init(self, *args, **values)
+    except TypeError as error:  # too many positional arguments, or a field given twice
+        raise ValueError(f"RunConfig: {error}") from None
+
+
+RunConfig.__init__ = _init
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -165,3 +165,14 @@ def test_one_step_is_bounded_by_the_activation_cap():
     RunConfig(batch_size=64, seq_len=1000, hidden_size=256)  # the largest common setting fits
     with pytest.raises(ValueError, match="batch_size x seq_len x hidden_size"):
         RunConfig(batch_size=512, seq_len=1000, hidden_size=512)
+
+
+def test_unknown_fields_and_non_dicts_are_value_errors_like_any_bad_config():
+    with pytest.raises(ValueError, match="unknown RunConfig field.*foo"):
+        RunConfig(foo=1)
+    with pytest.raises(ValueError, match="dict"):
+        RunConfig.from_dict([])
+    with pytest.raises(ValueError, match="unknown RunConfig field.*bar"):
+        RunConfig.from_dict({"bar": 1})
+    with pytest.raises(ValueError):
+        RunConfig("lstm", arch="gru")
