@@ -51,7 +51,7 @@ def read_checkpoint(run_class, source: str | Path | BinaryIO | bytes):
     except ValueError:
         raise
     except Exception as error:  # a check this module missed must still not escape as another error
-        raise ValueError(f"run file could not be loaded ({type(error).__name__}: {str(error)[:200]})") from None
+        raise ValueError(f"run file could not be loaded ({type(error).__name__})") from None
 
 
 def _read(run_class, source):

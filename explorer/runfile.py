@@ -31,7 +31,7 @@ MAX_ENTRIES = 4_096  # a run file at the caps holds a few hundred
 MAX_EXPANSION = 2  # the entries together may hold at most this many times the file's size
 META_NAMES = {"byteorder", "version", ".format_version", ".storage_alignment", ".data/serialization_id", ".data/version"}
 _STORAGE = re.compile(r"data/(\d{1,9})")
-_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_PREFIX = re.compile(r"[^/\x00-\x1f]{1,255}")  # torch.save names the folder after the file: any one name
 DTYPES = {  # torch.save names a storage by its legacy typed class
     "FloatStorage": torch.float32, "DoubleStorage": torch.float64, "HalfStorage": torch.float16,
     "BFloat16Storage": torch.bfloat16, "LongStorage": torch.int64, "IntStorage": torch.int32,
@@ -94,7 +94,7 @@ class RunFile:
         try:
             self._zip = zipfile.ZipFile(self._file)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-            raise ValueError(f"not an RNN Explorer run file, or a damaged one ({str(error)[:100]})") from None
+            raise ValueError(f"not an RNN Explorer run file, or a damaged one (zip: {type(error).__name__})") from None
         self._entries = _check_directory(self._zip.infolist(), size)
         if self._read("byteorder", MAX_META_BYTES) != b"little":
             raise ValueError("run file is not little-endian")
@@ -130,7 +130,7 @@ class RunFile:
         try:
             return self._zip.read(info)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-            raise ValueError(f"run file entry {name} is damaged ({str(error)[:100]})") from None
+            raise ValueError(f"run file entry {name} is damaged ({type(error).__name__})") from None
 
 
 def _open(source) -> BinaryIO:

@@ -113,6 +113,8 @@ def test_history_with_clip_grad_norm_as_a_string_is_refused(trained):
     (lambda h: h["step"].__setitem__(0, 0.0), r"history\.step must be increasing"),
     (lambda h: h["step"].__setitem__(-1, 1e9), r"history\.step"),
     (lambda h: h.update(extra=1), r"unknown: extra"),
+    (lambda h: h.update({n: [float(i) for i in range(1, 2002)] for n in ("step", "loss", "metric", "grad_norm", "wall")}),
+     r"history\.step must be a list of at most 2000 floats"),  # the history's size is capped at load
     (lambda h: h.update(metric_name="**bold** [x](http://e.x)"), r"history\.metric_name must be 'mse'"),
     (lambda h: h.update(profile_steps=[0, 10**6]), r"history\.profile_steps must increase"),
     (lambda h: h.update(wall=[w * 1e12 for w in h["wall"]]), r"history\.wall"),
@@ -285,3 +287,16 @@ def test_a_diverged_run_may_end_its_history_with_nan(trained):
     assert loaded.status == "diverged" and math.isnan(loaded.history.loss[-1])
     state["history"]["loss"][0] = math.nan  # only the last point
     refused(saved(state), r"history\.loss must hold finite numbers")
+
+
+def test_a_file_saved_under_any_name_loads(trained, tmp_path):
+    path = tmp_path / "my run [v2] (final).pt"  # torch.save names the zip's folder after the file
+    trained.save(path)
+    assert Run.load(path).step == trained.step
+
+
+def test_more_gradient_profiles_than_the_cap_are_refused_unread(trained, monkeypatch):
+    state = state_of(trained)
+    state["history"]["profiles"] = torch.zeros(401, 1, 1, 10)
+    state["history"]["profile_steps"] = list(range(401))
+    refused(saved(state), r"history\.profiles must be \(at most 400, L, D, T\)", monkeypatch)
