@@ -15,7 +15,7 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from explorer.config import LIMITS, RunConfig
+from explorer.config import LIMITS, RunConfig, describe
 from explorer.history import History
 from explorer.runfile import RunFile, TensorRef, contiguous_stride, itemsize, numel
 
@@ -83,9 +83,9 @@ def _check_header(state) -> None:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError("not an RNN Explorer run file (no 'rnn-explorer-run' header)")
     if state.get("version") not in (1, VERSION):
-        raise ValueError(f"run file version {str(state.get('version'))[:20]} is not supported (expected {VERSION})")
+        raise ValueError(f"run file version {describe(state.get('version'))} is not supported (expected {VERSION})")
     if set(state) != KEYS:
-        missing, unknown = sorted(KEYS - set(state)), sorted(map(str, set(state) - KEYS))
+        missing, unknown = sorted(KEYS - set(state)), sorted(describe(key) for key in set(state) - KEYS)[:5]
         raise ValueError(f"run file fields: missing {', '.join(missing) or 'none'}; unknown {', '.join(unknown)[:200] or 'none'}")
 
 

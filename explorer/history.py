@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from explorer.config import describe
+
 SERIES = ("step", "loss", "metric", "grad_norm", "wall")
 
 
@@ -91,15 +93,15 @@ class History:
         (P, L, D, T) whose shape the caller has checked. Anything else raises ValueError naming the field."""
         keys = {*SERIES, *STATE_FIELDS}
         if not isinstance(state, dict) or set(state) != keys:
-            extra = sorted(map(str, set(state) - keys))[:5] if isinstance(state, dict) else []
+            extra = sorted(describe(key) for key in set(state) - keys)[:5] if isinstance(state, dict) else []
             raise ValueError(f"history must hold exactly {', '.join(sorted(keys))}" + (f"; unknown: {', '.join(extra)}" if extra else ""))
         for name in ("metric_name", "chance", "higher_is_better", "clip_grad_norm"):
             value, wanted = state[name], getattr(like, name)
             if type(value) is not type(wanted) or value != wanted:  # the task and config own these
-                raise ValueError(f"history.{name} must be {wanted!r} for this task and config; got {_short(value)}")
+                raise ValueError(f"history.{name} must be {wanted!r} for this task and config; got {describe(value)}")
         stride = state["stride"]
         if type(stride) is not int or not 1 <= stride <= 2**40 or stride & (stride - 1):
-            raise ValueError(f"history.stride must be a positive power of two; got {_short(stride)}")
+            raise ValueError(f"history.stride must be a positive power of two; got {describe(stride)}")
         h = cls(metric_name=like.metric_name, chance=like.chance, higher_is_better=like.higher_is_better,
                 clip_grad_norm=like.clip_grad_norm, max_points=like.max_points, max_profiles=like.max_profiles, stride=stride)
         _read_series(h, state, wall, diverged)
@@ -119,10 +121,6 @@ class History:
 
 
 STATE_FIELDS = ("metric_name", "chance", "higher_is_better", "clip_grad_norm", "stride", "profile_steps", "profiles")
-
-
-def _short(value) -> str:
-    return repr(value)[:60] if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
 
 
 def _floats(values, limit: int, kind: type = float) -> bool:

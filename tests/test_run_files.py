@@ -112,7 +112,7 @@ def test_history_with_clip_grad_norm_as_a_string_is_refused(trained):
     (lambda h: h["loss"].__setitem__(-1, math.nan), r"history\.loss must hold finite numbers"),  # status is ok
     (lambda h: h["step"].__setitem__(0, 0.0), r"history\.step must be increasing"),
     (lambda h: h["step"].__setitem__(-1, 1e9), r"history\.step"),
-    (lambda h: h.update(extra=1), r"unknown: extra"),
+    (lambda h: h.update(extra=1), r"unknown: 'extra'"),
     (lambda h: h.update({n: [float(i) for i in range(1, 2002)] for n in ("step", "loss", "metric", "grad_norm", "wall")}),
      r"history\.step must be a list of at most 2000 floats"),  # the history's size is capped at load
     (lambda h: h.update(metric_name="**bold** [x](http://e.x)"), r"history\.metric_name must be 'mse'"),
@@ -148,7 +148,7 @@ def test_markdown_in_message_loads_as_the_text_it_is(trained):
 def test_unknown_and_missing_top_level_fields_are_refused(trained):
     state = state_of(trained)
     state["payload"] = 1
-    refused(saved(state), r"unknown payload")
+    refused(saved(state), r"unknown 'payload'")
     del state["payload"], state["wall"]
     refused(saved(state), r"missing wall")
 
@@ -300,3 +300,15 @@ def test_more_gradient_profiles_than_the_cap_are_refused_unread(trained, monkeyp
     state["history"]["profiles"] = torch.zeros(401, 1, 1, 10)
     state["history"]["profile_steps"] = list(range(401))
     refused(saved(state), r"history\.profiles must be \(at most 400, L, D, T\)", monkeypatch)
+
+
+def test_huge_integers_in_a_file_are_described_not_printed(trained):
+    for where in ("config", "history", "top"):
+        state = state_of(trained)
+        {"config": state["config"], "history": state["history"], "top": state}[where]["seq_len" if where == "config" else "stride" if where == "history" else "step"] = 10**5000
+        with pytest.raises(ValueError) as refusal:
+            Run.load(saved(state))
+        assert "digits" not in str(refusal.value) and len(str(refusal.value)) < 400, str(refusal.value)
+    state = state_of(trained)
+    state[10**5000] = 1
+    refused(saved(state), r"unknown an integer of 16,610 bits")
