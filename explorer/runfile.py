@@ -2,8 +2,8 @@
 
 Not the meaning of the fields (explorer/checkpoint.py checks those against a fresh run). Nothing
 here allocates more than the file's own size before the caller has checked every tensor's shape:
-the zip directory is read first (known entry names only, stored uncompressed, sizes that add up to
-the file), the pickle is read by an unpickler that knows dicts, lists, plain values and dense
+the zip directory is read first (known entry names only, stored uncompressed, sizes within twice
+the file's), the pickle is read by an unpickler that knows dicts, lists, plain values and dense
 tensors only and builds no tensor (each becomes a TensorRef: dtype, shape, stride, storage entry),
 and a tensor is made from its entry only when the caller asks, after its checks.
 """
@@ -64,8 +64,11 @@ def _tensor_ref(storage, offset, shape, stride, requires_grad=False, hooks=None,
     return TensorRef(key, dtype, numel, offset, tuple(shape), tuple(stride))
 
 
-class _Unpickler(pickle.Unpickler):
-    """Knows OrderedDict, dense tensors (as TensorRef) and storages; any other global is refused."""
+class _Unpickler(pickle._Unpickler):
+    """Knows OrderedDict, dense tensors (as TensorRef) and storages; any other global is refused.
+
+    Python's own unpickler, not the C one: the C memo is an array sized by the largest index a
+    pickle names, so ten bytes (LONG_BINPUT 2**28) would allocate 4 GB; here it is a dict."""
 
     def find_class(self, module: str, name: str):
         if (module, name) == ("collections", "OrderedDict"):

@@ -312,3 +312,19 @@ def test_huge_integers_in_a_file_are_described_not_printed(trained):
     state = state_of(trained)
     state[10**5000] = 1
     refused(saved(state), r"unknown an integer of 16,610 bits")
+
+
+def test_a_pickle_naming_a_far_memo_slot_allocates_nothing(trained):
+    """Ten bytes (LONG_BINPUT 2**23) made the C unpickler allocate 128 MB for its memo array."""
+    import tracemalloc
+
+    far = b"\x80\x02N" + b"r" + struct.pack("<I", 2**23) + b"."
+    items = [(name, far if name.endswith("/data.pkl") else data) for name, data in entries(trained.to_bytes())]
+    data = rezip(items)
+    tracemalloc.start()
+    try:
+        refused(data, r"no 'rnn-explorer-run' header")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MB"
