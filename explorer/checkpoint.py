@@ -82,7 +82,7 @@ def _read(run_class, source):
 def _check_header(state) -> None:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError("not an RNN Explorer run file (no 'rnn-explorer-run' header)")
-    if state.get("version") not in (1, VERSION):
+    if type(state.get("version")) is not int or state["version"] not in (1, VERSION):
         raise ValueError(f"run file version {describe(state.get('version'))} is not supported (expected {VERSION})")
     if set(state) != KEYS:
         missing, unknown = sorted(KEYS - set(state)), sorted(describe(key) for key in set(state) - KEYS)[:5]

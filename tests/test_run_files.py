@@ -328,3 +328,11 @@ def test_a_pickle_naming_a_far_memo_slot_allocates_nothing(trained):
     finally:
         tracemalloc.stop()
     assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MB"
+
+
+def test_a_missing_path_and_a_boolean_version_are_value_errors(trained, tmp_path):
+    with pytest.raises(ValueError, match="cannot read"):
+        Run.load(tmp_path / "nowhere.pt")
+    state = state_of(trained)
+    state["version"] = True
+    refused(saved(state), r"run file version True is not supported")
