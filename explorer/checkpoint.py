@@ -47,15 +47,15 @@ def profile_shape(run) -> tuple[int, int, int]:
 def read_checkpoint(run_class, source: str | Path | BinaryIO | bytes):
     """-> a Run restored from a file written by Run.save. Every failure is one ValueError."""
     try:
-        return _read(run_class, source)
+        with RunFile(source) as file:
+            return _read(run_class, file)
     except ValueError:
         raise
     except Exception as error:  # a check this module missed must still not escape as another error
         raise ValueError(f"run file could not be loaded ({type(error).__name__})") from None
 
 
-def _read(run_class, source):
-    file = RunFile(source)
+def _read(run_class, file: RunFile):
     state = file.read_state()
     _check_header(state)
     if not isinstance(state["config"], dict):

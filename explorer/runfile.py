@@ -88,19 +88,34 @@ class _Unpickler(pickle._Unpickler):
 
 class RunFile:
     """An opened run file whose directory has been checked. read_state() -> the pickled dict with
-    TensorRefs in place of tensors; tensor(ref) -> the tensor, once the caller has checked ref."""
+    TensorRefs in place of tensors; tensor(ref) -> the tensor, once the caller has checked ref.
+    A context manager: a file it opened from a path is closed at the end (a path is never read whole)."""
 
     def __init__(self, source: str | Path | BinaryIO | bytes) -> None:
-        self._file = _open(source)
-        size = self._file.seek(0, io.SEEK_END)
-        _check_end_record(self._file, size)
+        self._file, self._owned = _open(source)
         try:
-            self._zip = zipfile.ZipFile(self._file)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-            raise ValueError(f"not an RNN Explorer run file, or a damaged one (zip: {type(error).__name__})") from None
-        self._entries = _check_directory(self._zip.infolist(), size)
-        if self._read("byteorder", MAX_META_BYTES) != b"little":
-            raise ValueError("run file is not little-endian")
+            size = self._file.seek(0, io.SEEK_END)
+            _check_end_record(self._file, size)
+            try:
+                self._zip = zipfile.ZipFile(self._file)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+                raise ValueError(f"not an RNN Explorer run file, or a damaged one (zip: {type(error).__name__})") from None
+            self._entries = _check_directory(self._zip.infolist(), size)
+            if self._read("byteorder", MAX_META_BYTES) != b"little":
+                raise ValueError("run file is not little-endian")
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "RunFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owned:
+            self._file.close()
 
     def read_state(self):
         data = self._read("data.pkl", MAX_PICKLE_BYTES)
@@ -136,16 +151,17 @@ class RunFile:
             raise ValueError(f"run file entry {name} is damaged ({type(error).__name__})") from None
 
 
-def _open(source) -> BinaryIO:
+def _open(source) -> tuple[BinaryIO, bool]:
+    """-> (a seekable binary file, whether we opened it and so close it)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return io.BytesIO(bytes(source))
+        return io.BytesIO(bytes(source)), True
     if isinstance(source, (str, Path)):
         try:
-            return io.BytesIO(Path(source).read_bytes())
+            return open(source, "rb"), True
         except OSError as error:
-            raise ValueError(f"cannot read {source}: {error.strerror or error}") from None
+            raise ValueError(f"cannot read {str(source)[:200]}: {error.strerror or type(error).__name__}") from None
     if hasattr(source, "read") and hasattr(source, "seek"):
-        return source
+        return source, False
     raise ValueError(f"a run file is a path, bytes or a binary file; got {type(source).__name__}")
 
 

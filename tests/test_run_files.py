@@ -336,3 +336,17 @@ def test_a_missing_path_and_a_boolean_version_are_value_errors(trained, tmp_path
     state = state_of(trained)
     state["version"] = True
     refused(saved(state), r"run file version True is not supported")
+
+
+def test_a_path_is_read_through_an_open_file_that_is_closed_after(trained, tmp_path, monkeypatch):
+    import builtins
+
+    opened = []
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda *a, **k: opened.append(real_open(*a, **k)) or opened[-1])
+    (tmp_path / "bad.pt").write_bytes(b"PK not a zip")
+    trained.save(tmp_path / "good.pt")
+    with pytest.raises(ValueError):
+        Run.load(tmp_path / "bad.pt")
+    assert Run.load(tmp_path / "good.pt").step == trained.step
+    assert len(opened) == 2 and all(f.closed for f in opened)
