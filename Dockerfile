@@ -15,7 +15,9 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 RUN useradd --create-home --uid 10001 explorer
-COPY --chown=explorer:explorer . .
+# The app code belongs to root and is read-only: the user it runs as cannot change what it serves.
+COPY . .
+RUN chmod -R a-w,a+rX /app
 USER explorer
 
 # Visitors share the cores: each training worker gets one torch thread.

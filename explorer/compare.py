@@ -82,11 +82,25 @@ def for_arch(base: RunConfig, arch: str, hidden_size: int | None = None) -> RunC
     return base.replace(**changes)
 
 
-def matched_hidden_size(base: RunConfig, arch: str, target: int, sizes: tuple[int, int]) -> int:
-    """The hidden size whose parameter count is closest to `target` (transformer: a multiple of num_heads)."""
+def allowed_hidden_sizes(base: RunConfig, arch: str) -> tuple[list[int], str]:
+    """(hidden sizes `arch` may take at base's batch, length and layers, why no larger one may).
+    Within every cap RunConfig enforces (the activation cap among them); multiples of num_heads
+    for the transformer."""
     step = base.num_heads if arch == "transformer" else 1
-    candidates = range(step, LIMITS.max_hidden_size + 1, step)
-    return min(candidates, key=lambda h: (abs(parameters_of(for_arch(base, arch, h), sizes) - target), h))
+    sizes = []
+    for h in range(step, LIMITS.max_hidden_size + 1, step):
+        try:
+            for_arch(base, arch, h)
+        except ValueError as error:
+            return sizes, str(error)  # the caps grow with the hidden size: no larger one fits either
+        sizes.append(h)
+    return sizes, f"hidden_size may be at most {LIMITS.max_hidden_size}"
+
+
+def matched_hidden_size(base: RunConfig, arch: str, target: int, sizes: tuple[int, int]) -> int:
+    """The allowed hidden size whose parameter count is closest to `target` (transformer: a multiple of num_heads)."""
+    return min(allowed_hidden_sizes(base, arch)[0],
+               key=lambda h: (abs(parameters_of(for_arch(base, arch, h), sizes) - target), h))
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,7 @@ class Matched:
     config: RunConfig
     parameters: int
     gap: float  # parameters / target - 1 (0 when not matched, or exact)
+    capped: str = ""  # why the match stops short of the target (the cap that forbids a larger hidden size), or ""
 
 
 def matched_configs(base: RunConfig, archs: tuple[str, ...], match: bool) -> tuple[tuple[Matched, ...], int]:
@@ -120,7 +135,8 @@ def matched_configs(base: RunConfig, archs: tuple[str, ...], match: bool) -> tup
             hidden = base.hidden_size
         config = for_arch(base, arch, hidden)
         n = parameters_of(config, sizes)
-        out.append(Matched(config, n, n / target - 1 if match else 0.0))
+        allowed, why = allowed_hidden_sizes(base, arch) if match and n < target else ([hidden], "")
+        out.append(Matched(config, n, n / target - 1 if match else 0.0, why if hidden == allowed[-1] else ""))
     return tuple(out), target
 
 

@@ -8,7 +8,7 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 ARCHITECTURES = ("rnn", "lstm", "gru", "transformer")
 TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead")
@@ -82,25 +82,50 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
-        """Build from a plain dict (a saved run, a URL); unknown keys raise ValueError."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"unknown RunConfig field(s): {', '.join(unknown)}")
+        """Build from a plain dict (a saved run, a URL); anything but a dict of known fields raises ValueError."""
+        if not isinstance(values, Mapping) or not all(isinstance(key, str) for key in values):
+            raise ValueError(f"a RunConfig is built from a dict of field names; got {type(values).__name__}")
         return cls(**values)
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
+_dataclass_init = RunConfig.__init__
+
+
+def _init(self: RunConfig, *args: Any, **values: Any) -> None:
+    """The dataclass's __init__, with every bad call a ValueError like any other bad config."""
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise ValueError(f"unknown RunConfig field(s): {', '.join(describe(name) for name in unknown[:5])}; "
+                         f"fields: {', '.join(FIELDS)}")
+    try:
+        _dataclass_init(self, *args, **values)
+    except TypeError as error:  # too many positional arguments, or a field given twice
+        raise ValueError(f"RunConfig: {error}") from None
+
+
+RunConfig.__init__ = _init
+
+
+def describe(value: Any, limit: int = 60) -> str:
+    """A value from outside (a URL, a file) for a message: short, and never an error of its own
+    (Python refuses to print integers past 4,300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return f"an integer of {value.bit_length():,} bits"
+    if isinstance(value, (str, int, float, bool, type(None))):
+        text = repr(value)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"a {type(value).__name__}"
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {describe(value)}")
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer from {low} to {high}; got {value!r}")
+        raise ValueError(f"{name} must be an integer from {low} to {high}; got {describe(value)}")
 
 
 def _check_float(name: str, value: Any, low: float, high: float, *, optional: bool = False) -> None:
@@ -109,7 +134,7 @@ def _check_float(name: str, value: Any, low: float, high: float, *, optional: bo
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or not low <= value <= high:
         extra = " or None" if optional else ""
-        raise ValueError(f"{name} must be a number from {low:g} to {high:g}{extra}; got {value!r}")
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}{extra}; got {describe(value)}")
 
 
 def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
@@ -120,7 +145,7 @@ def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
     _check_int("hidden_size", c.hidden_size, 1, limits.max_hidden_size)
     _check_int("num_layers", c.num_layers, 1, limits.max_num_layers)
     if not isinstance(c.bidirectional, bool):
-        raise ValueError(f"bidirectional must be True or False; got {c.bidirectional!r}")
+        raise ValueError(f"bidirectional must be True or False; got {describe(c.bidirectional)}")
     _check_choice("nonlinearity", c.nonlinearity, NONLINEARITIES)
     _check_choice("init", c.init, INITS)
     _check_float("forget_bias", c.forget_bias, -20.0, 20.0, optional=True)

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from explorer.config import describe
 
 SERIES = ("step", "loss", "metric", "grad_norm", "wall")
 
@@ -73,25 +76,75 @@ class History:
         return dataclasses.replace(self, profiles=list(self.profiles), **{n: list(getattr(self, n)) for n in SERIES})
 
     def to_state(self) -> dict:
-        """Plain lists and floats only, so a checkpoint loads with torch.load(weights_only=True)."""
+        """Plain lists and floats, and the profiles as one float32 array (P, L, D, T) or (0,) when none."""
         state = {name: [float(v) for v in getattr(self, name)] for name in SERIES}
         state.update(
             metric_name=self.metric_name, chance=float(self.chance), higher_is_better=self.higher_is_better,
             clip_grad_norm=self.clip_grad_norm, stride=self.stride,
             profile_steps=[int(s) for s, _ in self.profiles],
-            profile_values=[p.astype(float).tolist() for _, p in self.profiles],
+            profiles=np.stack([p for _, p in self.profiles]).astype(np.float32) if self.profiles else np.zeros(0, np.float32),
         )
         return state
 
     @classmethod
-    def from_state(cls, state: dict) -> "History":
-        h = cls(
-            metric_name=str(state["metric_name"]), chance=float(state["chance"]),
-            higher_is_better=bool(state["higher_is_better"]), clip_grad_norm=state["clip_grad_norm"],
-            stride=int(state["stride"]),
-        )
-        for name in SERIES:
-            setattr(h, name, [float(v) for v in state[name]])
-        h.step = [int(s) for s in h.step]
-        h.profiles = [(int(s), np.asarray(p, dtype=float)) for s, p in zip(state["profile_steps"], state["profile_values"])]
+    def from_state(cls, state: dict, like: "History", *, last_step: int, wall: float, diverged: bool) -> "History":
+        """A history read from a file, checked field by field against `like`, a fresh run's history
+        (the task's metric, the config's clipping, the caps). state["profiles"] is an array
+        (P, L, D, T) whose shape the caller has checked. Anything else raises ValueError naming the field."""
+        keys = {*SERIES, *STATE_FIELDS}
+        if not isinstance(state, dict) or set(state) != keys:
+            extra = sorted(describe(key) for key in set(state) - keys)[:5] if isinstance(state, dict) else []
+            raise ValueError(f"history must hold exactly {', '.join(sorted(keys))}" + (f"; unknown: {', '.join(extra)}" if extra else ""))
+        for name in ("metric_name", "chance", "higher_is_better", "clip_grad_norm"):
+            value, wanted = state[name], getattr(like, name)
+            if type(value) is not type(wanted) or value != wanted:  # the task and config own these
+                raise ValueError(f"history.{name} must be {wanted!r} for this task and config; got {describe(value)}")
+        stride = state["stride"]
+        if type(stride) is not int or not 1 <= stride <= 2**40 or stride & (stride - 1):
+            raise ValueError(f"history.stride must be a positive power of two; got {describe(stride)}")
+        h = cls(metric_name=like.metric_name, chance=like.chance, higher_is_better=like.higher_is_better,
+                clip_grad_norm=like.clip_grad_norm, max_points=like.max_points, max_profiles=like.max_profiles, stride=stride)
+        _read_series(h, state, wall, diverged)
+        steps, profiles = state["profile_steps"], state["profiles"]
+        if not isinstance(profiles, np.ndarray) or profiles.ndim != 4 or profiles.dtype != np.float32:
+            raise ValueError("history.profiles must be a float32 tensor (profiles, L, D, T)")
+        if not _floats(steps, like.max_profiles, int) or len(steps) != len(profiles):
+            raise ValueError(f"history.profile_steps must be at most {like.max_profiles} integers, one per profile")
+        if any(not 0 <= s <= last_step for s in steps) or any(a >= b for a, b in zip(steps, steps[1:])):
+            raise ValueError(f"history.profile_steps must increase, from 0 to the run's step {last_step}")
+        if np.any(profiles < 0):  # NaN is allowed: the chart leaves a gap
+            raise ValueError("history.profiles must be gradient norms (0 or more)")
+        h.profiles = list(zip(steps, profiles))
+        if h.step and h.step[-1] > last_step:
+            raise ValueError(f"history.step goes past the run's step {last_step}")
         return h
+
+
+STATE_FIELDS = ("metric_name", "chance", "higher_is_better", "clip_grad_norm", "stride", "profile_steps", "profiles")
+
+
+def _floats(values, limit: int, kind: type = float) -> bool:
+    """A list of at most `limit` values of exactly this type (checked before anything walks it)."""
+    return type(values) is list and len(values) <= limit and all(type(v) is kind for v in values)
+
+
+def _read_series(h: History, state: dict, wall: float, diverged: bool) -> None:
+    """Equal-length float series within the caps; finite, except loss, metric and grad_norm at the
+    last point of a diverged run; steps on the stride's grid, increasing; wall time increasing."""
+    n = len(state["step"]) if type(state["step"]) is list else -1
+    for name in SERIES:
+        if not _floats(state[name], h.max_points) or len(state[name]) != n:
+            raise ValueError(f"history.{name} must be a list of at most {h.max_points} floats, as long as history.step")
+        finite = state[name][:-1] if diverged and name in ("loss", "metric", "grad_norm") else state[name]
+        if not all(math.isfinite(v) for v in finite):
+            raise ValueError(f"history.{name} must hold finite numbers")
+    steps, walls = state["step"], state["wall"]
+    if any(not s.is_integer() or s < 1 or (int(s) - 1) % h.stride for s in steps) or any(a >= b for a, b in zip(steps, steps[1:])):
+        raise ValueError(f"history.step must be increasing steps 1, 1 + stride, ... (stride {h.stride})")
+    if any(w < 0 for w in walls[:1]) or any(a > b for a, b in zip(walls, walls[1:])) or any(w > wall for w in walls[-1:]):
+        raise ValueError("history.wall must be increasing seconds, from 0 to the run's wall time")
+    if any(not g >= 0 for g in state["grad_norm"] if not math.isnan(g)):
+        raise ValueError("history.grad_norm must be gradient norms (0 or more)")
+    for name in SERIES:
+        setattr(h, name, list(state[name]))
+    h.step = [int(s) for s in steps]

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from explorer import evaluate
-from explorer.checkpoint import FORMAT, VERSION, read_checkpoint
+from explorer.checkpoint import read_checkpoint, run_state
 from explorer.config import LIMITS, RunConfig
 from explorer.history import History
 from explorer.models import build_model
@@ -183,12 +183,7 @@ class Run:
     # -- files ----------------------------------------------------------------------------
 
     def state(self) -> dict:
-        return {
-            "format": FORMAT, "version": VERSION, "config": self.config.to_dict(),
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "history": self.history.to_state(), "generator": self.generator.get_state(),
-            "step": self.step, "status": self.status, "message": self.message, "wall": self.wall,
-        }
+        return run_state(self)
 
     def save(self, path: str | Path | BinaryIO) -> None:
         """Config, weights, optimizer state and history in one file (tensors and plain values only)."""

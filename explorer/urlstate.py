@@ -49,18 +49,18 @@ def config_from_params(params: Mapping[str, str], base: RunConfig | None = None)
         if name in EXTRA_PARAMS:
             continue
         if name not in FIELDS:
-            notices.append(f"Ignored unknown URL parameter '{name}'.")
+            notices.append(f"Ignored unknown URL parameter '{name[:40]}'.")
             continue
         try:
             value = _parse(name, str(text), defaults[name])
         except (ValueError, OverflowError):
-            notices.append(f"Ignored {name}={text!r}: not a valid value.")
+            notices.append(f"Ignored {name}={str(text)[:40]!r}: not a valid value.")
             continue
         if name in _BOUNDS and value is not None:
             low, high = _BOUNDS[name]
             if not low <= value <= high:
                 clamped = min(max(value, low), high)
-                notices.append(f"{name}={text} is outside {low:g}..{high:g}; using {clamped:g}.")
+                notices.append(f"{name}={str(text)[:40]} is outside {low:g}..{high:g}; using {clamped:g}.")
                 value = clamped
         values[name] = value
     try:
@@ -71,7 +71,7 @@ def config_from_params(params: Mapping[str, str], base: RunConfig | None = None)
         try:
             config = config.replace(**{name: value})
         except ValueError as error:
-            notices.append(f"Ignored {name}={params[name]!r}: {error}.")
+            notices.append(f"Ignored {name}={str(params[name])[:40]!r}: {error}.")
     return config, notices
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from explorer import Run, RunConfig, compare
 from explorer.compare import Measured, memory_verdict, speed_verdict, step_times_ms, steps_to_threshold
+from explorer.config import LIMITS
 
 ARCHS = ("rnn", "lstm", "gru", "transformer")
 RECURRENT_TOLERANCE = {8: 0.10, 16: 0.05}  # matched recurrent parameter counts, by the LSTM's hidden size (and up)
@@ -221,3 +222,17 @@ def test_a_speed_difference_within_the_noise_is_not_a_verdict():
     assert text.startswith("Can't tell: per step about as fast as LSTM") and "within noise" in text
     steady = {"gru": Measured("gru", 100, 2.6, ms_spread=0.1), "lstm": Measured("lstm", 100, 2.0, ms_spread=0.1)}
     assert speed_verdict("gru", steady, "accuracy 0.9").startswith("Disagrees: per step slower than LSTM")
+
+
+def test_matched_configs_stay_within_the_caps_and_say_why_a_match_falls_short():
+    """Issue 18.5: /compare?hidden_size=16&seq_len=1000&batch_size=512 crashed building sizes beyond the cap."""
+    for hidden in (16, 32):
+        base = RunConfig(hidden_size=hidden, seq_len=1000, batch_size=512, num_heads=2)
+        matched, _ = compare.matched_configs(base, ARCHS, match=True)
+        by_arch = {m.config.arch: m for m in matched}
+        assert all(m.config.batch_size * m.config.seq_len * m.config.hidden_size <= LIMITS.max_activations for m in matched)
+        assert by_arch["rnn"].config.hidden_size == 32 and "must be at most 16,777,216" in by_arch["rnn"].capped
+        assert by_arch["lstm"].capped == "" and by_arch["lstm"].config.hidden_size == hidden
+    assert by_arch["gru"].capped and by_arch["gru"].gap < 0  # at hidden 32 the GRU falls short, and says why
+    small = compare.matched_configs(RunConfig(hidden_size=16), ARCHS, match=True)[0]
+    assert not any(m.capped for m in small)

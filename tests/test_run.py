@@ -160,7 +160,7 @@ def test_truncated_foreign_and_tampered_files_raise_value_error(tmp_path):
     state = run.state()
     state["model"] = {k: torch.zeros(2) for k in state["model"]}  # shapes no longer match the config
     torch.save(state, tmp_path / "tampered.pt")
-    with pytest.raises(ValueError, match="does not match"):
+    with pytest.raises(ValueError, match=r"model\.rnn\.weight_ih_l0 must be a float32 tensor of shape"):
         Run.load(tmp_path / "tampered.pt")
     state = run.state()
     state["config"]["hidden_size"] = 10**9
@@ -191,3 +191,14 @@ def test_one_step_is_bounded_by_the_activation_cap():
     RunConfig(batch_size=64, seq_len=1000, hidden_size=256)  # the largest common setting fits
     with pytest.raises(ValueError, match="batch_size x seq_len x hidden_size"):
         RunConfig(batch_size=512, seq_len=1000, hidden_size=512)
+
+
+def test_unknown_fields_and_non_dicts_are_value_errors_like_any_bad_config():
+    with pytest.raises(ValueError, match="unknown RunConfig field.*foo"):
+        RunConfig(foo=1)
+    with pytest.raises(ValueError, match="dict"):
+        RunConfig.from_dict([])
+    with pytest.raises(ValueError, match="unknown RunConfig field.*bar"):
+        RunConfig.from_dict({"bar": 1})
+    with pytest.raises(ValueError):
+        RunConfig("lstm", arch="gru")

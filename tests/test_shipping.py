@@ -109,6 +109,16 @@ def test_dockerfile_serves_healthchecked_as_non_root_on_8501():
     assert "RNNX_TORCH_THREADS=1" in text
 
 
+def test_dockerfile_copies_the_app_owned_by_root_and_read_only():
+    text = (REPO / "Dockerfile").read_text()
+    lines = [ln.strip() for ln in re.sub(r"\\\n\s*", " ", text).splitlines()]
+    copies = [ln for ln in lines if ln.startswith("COPY ")]
+    assert copies and not any("--chown" in ln for ln in copies), copies  # COPY's default owner is root
+    app_copy = lines.index("COPY . .")
+    user = next(i for i, ln in enumerate(lines) if ln.startswith("USER "))
+    assert any(ln.startswith("RUN chmod -R a-w") and "/app" in ln for ln in lines[app_copy:user]), "app code stays writable"
+
+
 def test_nginx_example_is_sticky_and_upgrades_websockets():
     conf = (REPO / "deploy" / "nginx.conf").read_text()
     assert re.search(r"upstream \w+ \{\s*ip_hash;", conf)

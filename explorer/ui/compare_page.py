@@ -167,8 +167,10 @@ def _matching_note(config: RunConfig, matched, target: int, match: bool) -> str:
     if not match:
         return f"{setup} Hidden sizes as in the sidebar: " + " · ".join(parts) + "."
     worst = max(abs(m.gap) for m in matched)
+    why = "".join(f" {ARCH_LABELS[m.config.arch]} stops at hidden {m.config.hidden_size}: {m.capped}"
+                  for m in matched if m.capped)
     return (f"{setup} Parameter counts matched to the LSTM's {target:,} (hidden {config.hidden_size}), "
-            f"all within {worst:.0%}: " + " · ".join(parts) + ".")
+            f"all within {worst:.0%}: " + " · ".join(parts) + "." + why)
 
 
 def _progress(job: Job, snap: Snapshot, what: str) -> None:

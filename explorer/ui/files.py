@@ -6,6 +6,7 @@ import streamlit as st
 from explorer.config import LIMITS
 from explorer.run import Run
 from explorer.ui import session, sidebar, state
+from explorer.ui.plain import plain
 from explorer.ui.worker import Worker
 
 UPLOAD = "run_upload"
@@ -44,7 +45,7 @@ def save_and_load(worker: Worker) -> None:
                          help="A file saved here or by Run.save(). Nothing in it is executed.")
         error = state.get(state.UPLOAD_ERROR)
         if error:
-            st.error(error)
+            st.error(plain(error))  # the file name and the file's values are the visitor's
 
 
 def _bytes(worker: Worker) -> bytes:

@@ -13,11 +13,13 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.ui import lecture, presets_ui, session, sidebar, state, urlsync
+from explorer.ui.plain import plain
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (("home", "Home", ""), ("train", "Train", "train"), ("inspect", "Inspect", "inspect"),
          ("compare", "Compare", "compare"), ("learn", "Learn", "learn"))
 TRAIN = "pages/train.py"
+MAX_NOTICES = 5  # ignored URL values named one by one; the rest are counted
 _inside = threading.local()  # set while main() runs in this script thread
 
 
@@ -39,8 +41,7 @@ def main(run_page: bool = True) -> None:
         session.heartbeat()
         presets_ui.active(config)  # a changed sidebar leaves the preset
         urlsync.publish(config)
-        for notice in state.take_notices():
-            st.warning(notice)
+        _notices(state.take_notices())
         page = st.navigation(pages())
         if state.pop(state.OPEN_TRAIN) and page.url_path != "train":
             st.switch_page(TRAIN)  # a link with a preset opens straight into the lesson
@@ -48,6 +49,14 @@ def main(run_page: bool = True) -> None:
             page.run()
     finally:
         _inside.active = False
+
+
+def _notices(notices: list[str]) -> None:
+    """A link's ignored values, as plain text: the link's keys and values are the visitor's, not ours."""
+    for notice in notices[:MAX_NOTICES]:
+        st.warning(plain(notice, limit=300))
+    if len(notices) > MAX_NOTICES:
+        st.warning(f"{len(notices) - MAX_NOTICES} more URL values were ignored.")
 
 
 def ensure_shell() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.ui import files, lecture, panels, presets_ui, session, state
+from explorer.ui.plain import plain
 from explorer.ui.worker import Snapshot, Worker
 
 # While training, three fragments redraw at their own pace: chart building holds the GIL, and
@@ -84,7 +85,7 @@ def _per_run(worker: Worker, snap: Snapshot, draw, header: bool = False) -> None
             if header:
                 st.markdown(f"**{presets_ui.label(worker.runs, index)}** · " + panels.status_line(view))
                 if view.status != "ok":
-                    st.error(view.message)
+                    st.error(plain(view.message))  # a loaded run's message comes from its file
             draw(view, f"run{index}", 1)
 
 
@@ -97,6 +98,6 @@ def _status(snap: Snapshot) -> None:
     if snap.state == "busy":
         st.warning(snap.message)
     elif len(snap.runs) == 1 and view.status != "ok":
-        st.error(view.message)
+        st.error(plain(view.message))
     elif snap.message and snap.state != "training":
-        st.info(snap.message)
+        st.info(plain(snap.message))

@@ -27,7 +27,7 @@ def restore_once() -> None:
             state.put(state.AUTOSTART, True)
             state.put(state.OPEN_TRAIN, True)
         else:
-            state.add_notice(f"Ignored unknown preset '{preset}'. Presets: {', '.join(PRESETS)}.")
+            state.add_notice(f"Ignored unknown preset '{preset[:40]}'. Presets: {', '.join(PRESETS)}.")
     state.put(state.LECTURE, params.get("lecture") in ("1", "true"))
     sidebar.set_widgets(config)
 
