@@ -79,7 +79,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--ui", action="store_true", help="benchmark the Train page in headless Chromium")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--presets", action="store_true", help="time every preset headless and in the app")
+    parser.add_argument("--only", nargs="*", default=None, help="with --presets: these presets only")
     args = parser.parse_args(argv)
+    if args.presets:
+        from explorer.bench_presets import main as presets_main
+
+        presets_main(args.only)
+        return
     if args.ui:
         from explorer.bench_ui import main as ui_main
 
