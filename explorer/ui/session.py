@@ -8,6 +8,7 @@ import streamlit as st
 
 from explorer.config import RunConfig
 from explorer.run import Run
+from explorer.ui import state
 from explorer.ui.worker import Worker
 
 
@@ -19,15 +20,52 @@ class Slot:
         self.key: tuple | None = None
         self.lock = threading.Lock()
         self.others: weakref.WeakSet[Worker] = weakref.WeakSet()  # other pages' workers (Compare)
+        self.lease = 0  # counts the session's leases: a new one means the browser came back
 
     def close(self) -> None:
         if self.worker is not None:
             self.worker.close()
 
+    def close_unless_leased_since(self, lease: int) -> None:
+        if self.lease == lease:
+            self.close()
 
-@st.cache_resource(scope="session", on_release=Slot.close, show_spinner=False)
+
+class _Lease:
+    """Ties the slot's workers to the browser session's end, not to a dropped websocket.
+
+    Streamlit releases session-scoped resources when the websocket drops, though the session itself
+    waits server.disconnectedSessionTTL for the browser to reconnect (venue Wi-Fi does this several
+    times an hour). So the slot lives in session_state, which a reconnect keeps, and a released
+    lease closes the workers only if no new lease came within that TTL and a few seconds more.
+    """
+
+    def __init__(self, slot: Slot) -> None:
+        slot.lease += 1
+        self.slot, self.number = slot, slot.lease
+
+    def release(self) -> None:
+        grace = float(st.get_option("server.disconnectedSessionTTL")) + RECONNECT_MARGIN_S
+        timer = threading.Timer(grace, self.slot.close_unless_leased_since, args=(self.number,))
+        timer.daemon = True
+        timer.start()
+
+
+RECONNECT_MARGIN_S = 5.0
+
+
+@st.cache_resource(scope="session", on_release=_Lease.release, show_spinner=False)
+def _lease(_slot: Slot) -> _Lease:
+    return _Lease(_slot)
+
+
 def _slot() -> Slot:
-    return Slot()
+    slot = state.get(state.SLOT)
+    if slot is None:
+        slot = Slot()
+        state.put(state.SLOT, slot)
+    _lease(slot)  # once per connection: cached until the websocket drops
+    return slot
 
 
 def worker_for(configs: tuple[RunConfig, ...], budget: int | None = None) -> Worker:

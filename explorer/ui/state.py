@@ -14,6 +14,7 @@ CONFIG = "config"  # the last valid RunConfig built from the sidebar
 INITIALISED = "initialised"
 EXAMPLE = "example"  # probe example shown on the Train page
 UPLOAD_ERROR = "upload_error"  # why the last uploaded run file was refused
+SLOT = "slot"  # this session's training workers (explorer.ui.session.Slot)
 
 
 def get(key: str, default=None):

@@ -104,3 +104,42 @@ def test_a_shared_link_works_first_on_a_fresh_server(page, fresh_app_url):
     assert "arch=rnn" in page.url and "seq_len=30" in page.url
     assert any(t.startswith("Hidden state") for t in titles(page))
     no_errors(page)
+
+
+# Records every WebSocket the page opens, so a test can drop the connection as venue Wi-Fi does.
+KEEP_SOCKETS_JS = """(() => {
+  const Native = window.WebSocket;
+  window.__rnnxSockets = [];
+  window.WebSocket = function (...args) { const s = new Native(...args); window.__rnnxSockets.push(s); return s; };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+})()"""
+
+
+def wait_for_step(page, above: int, timeout_s: float = 60) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            step = step_of(page)
+        except Exception:  # the status is being redrawn
+            step = -1
+        if step > above:
+            return step
+        time.sleep(0.2)
+    raise AssertionError(f"the step counter did not pass {above}: {status(page)}")
+
+
+def test_a_dropped_connection_keeps_the_run_where_it_was(page, app_url):
+    # Streamlit releases session-scoped resources on a websocket drop; the run must survive it
+    page.add_init_script(KEEP_SOCKETS_JS)
+    open_app(page, app_url, "/train")
+    click(page, "Train")
+    before = wait_for_step(page, 20)
+    opened = page.evaluate("() => window.__rnnxSockets.length")
+    page.evaluate("() => window.__rnnxSockets.forEach(s => s.close())")
+    page.wait_for_function(f"() => window.__rnnxSockets.length > {opened}", timeout=30_000)  # it reconnected
+    after = wait_for_step(page, before)
+    assert after > before and "training" in status(page), status(page)
+    click(page, "Pause")
+    wait_idle(page)
+    no_errors(page)
