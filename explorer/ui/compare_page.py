@@ -66,9 +66,8 @@ class Holder:
                 job.worker.close()
 
 
-@st.cache_resource(scope="session", on_release=Holder.close, show_spinner=False)
 def _holder() -> Holder:
-    return Holder()
+    return session.kept(state.COMPARE, Holder, Holder.close)
 
 
 def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: int, note: str = "") -> None:

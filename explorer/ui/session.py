@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from typing import Callable, TypeVar
 
 import streamlit as st
 
@@ -10,6 +11,8 @@ from explorer.config import RunConfig
 from explorer.run import Run
 from explorer.ui import state
 from explorer.ui.worker import Worker
+
+T = TypeVar("T")
 
 
 class Slot:
@@ -20,11 +23,14 @@ class Slot:
         self.key: tuple | None = None
         self.lock = threading.Lock()
         self.others: weakref.WeakSet[Worker] = weakref.WeakSet()  # other pages' workers (Compare)
+        self.closers: list[Callable[[], None]] = []  # other pages' session objects, closed with the slot
         self.lease = 0  # counts the session's leases: a new one means the browser came back
 
     def close(self) -> None:
         if self.worker is not None:
             self.worker.close()
+        for close in self.closers:
+            close()
 
     def close_unless_leased_since(self, lease: int) -> None:
         if self.lease == lease:
@@ -66,6 +72,18 @@ def _slot() -> Slot:
         state.put(state.SLOT, slot)
     _lease(slot)  # once per connection: cached until the websocket drops
     return slot
+
+
+def kept(key: str, factory: Callable[[], T], close: Callable[[T], None]) -> T:
+    """This session's object under `key` (a state key), made once; it survives a dropped websocket and
+    is closed with the session's workers when the browser has not come back."""
+    slot = _slot()
+    obj = state.get(key)
+    if obj is None:
+        obj = factory()
+        state.put(key, obj)
+        slot.closers.append(lambda: close(obj))
+    return obj
 
 
 def worker_for(configs: tuple[RunConfig, ...], budget: int | None = None) -> Worker:

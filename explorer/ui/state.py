@@ -15,6 +15,7 @@ INITIALISED = "initialised"
 EXAMPLE = "example"  # probe example shown on the Train page
 UPLOAD_ERROR = "upload_error"  # why the last uploaded run file was refused
 SLOT = "slot"  # this session's training workers (explorer.ui.session.Slot)
+COMPARE = "compare"  # the Compare page's race and sweep (explorer.ui.compare_page.Holder)
 
 
 def get(key: str, default=None):
