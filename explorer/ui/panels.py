@@ -4,14 +4,13 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import charts, style
-from explorer.ui import lecture
+from explorer.ui import lecture, live_chart
 from explorer.ui.worker import RunView, Snapshot, Worker
 
 
 def chart(fig, name: str, key: str) -> None:
-    """A plotly chart (with plotly's PNG download) and the caption that says what to look for."""
-    st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
-    st.caption(charts.CAPTIONS[name])
+    """One chart and the caption that says what to look for, drawn in the browser by plotly.js (PNG button included)."""
+    live_chart.show([(fig if isinstance(fig, dict) else fig.to_plotly_json(), name)], key, columns=1)
 
 
 def scale() -> float:

@@ -1,0 +1,155 @@
+"""The live-chart element: a Streamlit component (v2, no iframe) that draws figure dicts with plotly.js.
+
+Not the figures (explorer/charts builds them). Each page run sends the newest figure dicts; arrays go
+as plotly's typed-array spec (base64) and the shared template once, so a frame stays small. In the browser Plotly.react updates each chart in place: nothing fades or
+re-lays out. plotly.js is the plotly wheel's own plotly.min.js, served by Streamlit's component route.
+Under AppTest (no browser) the same figures are drawn as static st.plotly_chart charts.
+"""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+import plotly
+import plotly.graph_objects as go
+import streamlit as st
+
+from explorer import charts
+
+NAME = "rnnx.live_chart"
+PLOTLY_JS = "plotly.min.js"
+
+JS = r"""
+function loadPlotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__rnnxPlotly) {
+    window.__rnnxPlotly = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = url; s.async = true;
+      s.onload = () => resolve(window.Plotly); s.onerror = reject;
+      document.head.appendChild(s);
+    });
+  }
+  return window.__rnnxPlotly;
+}
+function counted(gd) {
+  // per-chart renders, counted from plotly's own event: the benchmark and browser tests read them
+  if (gd.__rnnxCounted) return;
+  gd.__rnnxCounted = true;
+  gd.on('plotly_afterplot', () => {
+    const title = ((gd.layout && gd.layout.title && gd.layout.title.text) || '').replace(/<[^>]*>/g, '');
+    const all = window.__rnnxRenders || (window.__rnnxRenders = {});
+    const key = gd.dataset.chart;
+    const seen = ((all[key] || {}).titles || []).concat([title]).slice(-500);
+    all[key] = {title: title, renders: ((all[key] || {}).renders || 0) + 1, at: performance.now(), titles: seen};
+  });
+}
+export default function (component) {
+  const { data, parentElement } = component;
+  if (!data) return;
+  let root = parentElement.querySelector('.rnnx-live');
+  if (!root) {
+    root = document.createElement('div');
+    root.className = 'rnnx-live';
+    parentElement.appendChild(root);
+  }
+  root.style.gridTemplateColumns = `repeat(${data.columns}, minmax(0, 1fr))`;
+  loadPlotly(data.plotly).then((Plotly) => {
+    const keep = new Set(data.charts.map((c) => c.key));
+    for (const cell of Array.from(root.children)) if (!keep.has(cell.dataset.chart)) { Plotly.purge(cell.firstChild); cell.remove(); }
+    data.charts.forEach((c, i) => {
+      let cell = root.querySelector(`[data-chart="${c.key}"]`);
+      if (!cell) {
+        cell = document.createElement('div');
+        cell.dataset.chart = c.key;
+        cell.className = 'rnnx-cell';
+        const gd = document.createElement('div');
+        gd.dataset.chart = c.key;
+        const caption = document.createElement('div');
+        caption.className = 'rnnx-caption';
+        cell.append(gd, caption);
+      }
+      if (root.children[i] !== cell) root.insertBefore(cell, root.children[i] || null);
+      cell.lastChild.textContent = c.caption;
+      const layout = Object.assign({template: data.template}, c.layout);
+      const gd = cell.firstChild;
+      Plotly.react(gd, c.data, layout, data.config).then(() => counted(gd));
+    });
+  });
+}
+"""
+
+CSS = """
+.rnnx-live { display: grid; gap: 1rem; width: 100%; }
+.rnnx-cell { min-width: 0; }
+.rnnx-caption { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: 0.25rem 0 0.75rem; }
+"""
+CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"scale": 2}}
+
+_component = None
+
+
+def _mount():
+    """Register once per process: the component, and plotly's package data as its asset folder."""
+    global _component
+    if _component is None:
+        from streamlit.components.v2.get_bidi_component_manager import get_bidi_component_manager
+        from streamlit.components.v2.manifest_scanner import ComponentConfig, ComponentManifest
+
+        manager = get_bidi_component_manager()
+        if manager.get_component_asset_root(NAME) is None:
+            package = Path(plotly.__file__).parent
+            manifest = ComponentManifest(name="rnnx", version="1",
+                                         components=[ComponentConfig(name="live_chart", asset_dir="package_data")])
+            manager.register_from_manifest(manifest, package)
+        _component = st.components.v2.component(NAME, js=JS, css=CSS, isolate_styles=False)
+    return _component
+
+
+def in_browser() -> bool:
+    """False under AppTest, whose runtime is a stand-in with no browser to run the component."""
+    from streamlit.runtime import Runtime
+
+    return type(Runtime._instance) is Runtime  # noqa: SLF001 - AppTest installs a MagicMock there
+
+
+def show(figures: list[tuple[dict, str]], key: str, *, columns: int = 2) -> None:
+    """Draw (figure dict, caption name) pairs in a grid; in place of the previous frame's under `key`."""
+    if not in_browser():
+        for start in range(0, len(figures), columns):
+            for col, (fig, name) in zip(st.columns(columns), figures[start:start + columns]):
+                with col:
+                    st.plotly_chart(go.Figure(fig), key=f"{key}-{name}", config=CONFIG)
+                    st.caption(charts.CAPTIONS[name])
+        return
+    cells, template = [], None
+    for fig, name in figures:
+        layout = dict(fig["layout"])
+        template = layout.pop("template", template)  # the same for every chart: sent once
+        cells.append({"key": f"{key}-{name}", "caption": charts.CAPTIONS[name], "layout": _ready(layout),
+                      "data": _ready(fig["data"])})
+    base = st.get_option("server.baseUrlPath").strip("/")
+    url = "/" + (base + "/" if base else "") + f"_stcore/bidi-components/{NAME}/{PLOTLY_JS}"
+    _mount()(key=key, data={"plotly": url, "columns": columns, "config": CONFIG, "template": template,
+                               "charts": cells})
+
+
+def _ready(value):
+    """JSON-ready: numeric arrays as plotly's base64 typed arrays, everything else as plain lists."""
+    if isinstance(value, dict):
+        return {k: _ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fiu" and value.size and value.ndim <= 2:
+            kind = "f4" if value.dtype.kind == "f" else "i4"
+            array = np.ascontiguousarray(value, dtype=kind)
+            return {"dtype": kind, "bdata": base64.b64encode(array.tobytes()).decode(),
+                    "shape": ", ".join(map(str, array.shape))}
+        return _ready(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
