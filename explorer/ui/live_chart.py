@@ -55,7 +55,14 @@ export default function (component) {
     parentElement.appendChild(root);
   }
   root.style.gridTemplateColumns = `repeat(${data.columns}, minmax(0, 1fr))`;
+  const templateText = JSON.stringify(data.template);
+  if (window.__rnnxTemplateText !== templateText) {
+    window.__rnnxTemplateText = templateText;
+    window.__rnnxTemplate = data.template;
+  }
+  const template = window.__rnnxTemplate;
   loadPlotly(data.plotly).then((Plotly) => {
+    const drawn = [];
     const keep = new Set(data.charts.map((c) => c.key));
     for (const cell of Array.from(root.children)) if (!keep.has(cell.dataset.chart)) { Plotly.purge(cell.firstChild); cell.remove(); }
     data.charts.forEach((c, i) => {
@@ -72,10 +79,24 @@ export default function (component) {
       }
       if (root.children[i] !== cell) root.insertBefore(cell, root.children[i] || null);
       cell.lastChild.textContent = c.caption;
-      const layout = Object.assign({template: data.template}, c.layout);
       const gd = cell.firstChild;
-      Plotly.react(gd, c.data, layout, data.config).then(() => counted(gd));
+      // the same template object every frame, and the previous layout object when nothing in it changed:
+      // Plotly.react then redraws the traces only, with no relayout
+      const text = JSON.stringify(c.layout);
+      const layout = text === gd.__rnnxLayoutText ? gd.layout : Object.assign({template: template}, c.layout);
+      gd.__rnnxLayoutText = text;
+      const t0 = performance.now();
+      const done = Plotly.react(gd, c.data, layout, data.config);
+      const d = window.__rnnxDraw || (window.__rnnxDraw = {ms: 0, n: 0, by: {}});
+      const ms = performance.now() - t0;
+      d.ms += ms; d.n += 1; d.by[c.key] = (d.by[c.key] || 0) + ms;
+      done.then(() => counted(gd));
+      drawn.push(done);
     });
+    // tell the page which step the browser has drawn (a slow Pace waits for it before the next step)
+    if (data.step !== null && data.step !== undefined) {
+      Promise.all(drawn).then(() => component.setStateValue('drawn', data.step));
+    }
   });
 }
 """
@@ -114,15 +135,18 @@ def in_browser() -> bool:
     return type(Runtime._instance) is Runtime  # noqa: SLF001 - AppTest installs a MagicMock there
 
 
-def show(figures: list[tuple[dict, str]], key: str, *, columns: int = 2) -> None:
-    """Draw (figure dict, caption name) pairs in a grid; in place of the previous frame's under `key`."""
+def show(figures: list[tuple[dict, str]], key: str, *, columns: int = 2, step: int | None = None) -> int | None:
+    """Draw (figure dict, caption name) pairs in a grid, in place of the previous frame's under `key`.
+
+    `step`: the training step these figures show; returns the last step the browser reported drawn (None
+    under AppTest, or before the first report)."""
     if not in_browser():
         for start in range(0, len(figures), columns):
             for col, (fig, name) in zip(st.columns(columns), figures[start:start + columns]):
                 with col:
                     st.plotly_chart(go.Figure(fig), key=f"{key}-{name}", config=CONFIG)
                     st.caption(charts.CAPTIONS[name])
-        return
+        return None
     cells, template = [], None
     for fig, name in figures:
         layout = dict(fig["layout"])
@@ -131,8 +155,13 @@ def show(figures: list[tuple[dict, str]], key: str, *, columns: int = 2) -> None
                       "data": _ready(fig["data"])})
     base = st.get_option("server.baseUrlPath").strip("/")
     url = "/" + (base + "/" if base else "") + f"_stcore/bidi-components/{NAME}/{PLOTLY_JS}"
-    _mount()(key=key, data={"plotly": url, "columns": columns, "config": CONFIG, "template": template,
-                               "charts": cells})
+    result = _mount()(key=key, data={"plotly": url, "columns": columns, "config": CONFIG, "template": template,
+                                     "charts": cells, "step": step}, on_drawn_change=_ignore)
+    return getattr(result, "drawn", None)
+
+
+def _ignore() -> None:
+    """The drawn step is read where the element is drawn; its change needs no callback of its own."""
 
 
 def _ready(value):

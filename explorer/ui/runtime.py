@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import os
-import sys
+import threading
 
 import torch
-
-SWITCH_INTERVAL_S = float(os.environ.get("RNNX_SWITCH_INTERVAL_S", 0.0005))
 
 _done = False
 
@@ -22,10 +20,20 @@ def configure_torch() -> int:
     if not _done:
         wanted = os.environ.get("RNNX_TORCH_THREADS", "")
         threads = int(wanted) if wanted.isdigit() and int(wanted) > 0 else 1
-        torch.set_num_threads(threads)
-        # Every small torch op releases the GIL; with Python's 5 ms default the training thread then
-        # waits behind the page's chart building after each op. A short interval hands it back fast.
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        torch.set_num_threads(threads)  # training processes take the same count (explorer/ui/worker.py)
         _done = True
     return torch.get_num_threads()
 
+
+
+_warming: threading.Thread | None = None
+
+
+def warm_up_trainers() -> None:
+    """Once per process, in the background: start the forkserver that training processes fork from."""
+    global _warming
+    if _warming is None:
+        from explorer.ui.worker import warm_up
+
+        _warming = threading.Thread(target=warm_up, name="rnnx-forkserver", daemon=True)
+        _warming.start()
