@@ -112,7 +112,8 @@ def measure_page(port: int, pid: int) -> dict:
     figures: dict = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # tall enough that every chart is on screen: charts out of view skip frames, so this is the worst case
+        page = browser.new_page(viewport={"width": 1400, "height": 3200})
         start = time.perf_counter()
         page.goto(f"http://127.0.0.1:{port}/train")
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)

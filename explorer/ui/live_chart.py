@@ -1,7 +1,8 @@
 """The live-chart element: a Streamlit component (v2, no iframe) that draws figure dicts with plotly.js.
 
 Not the figures (explorer/charts builds them). Each page run sends the newest figure dicts; arrays go
-as plotly's typed-array spec (base64) and the shared template once, so a frame stays small. In the browser Plotly.react updates each chart in place: nothing fades or
+as plotly's typed-array spec (base64) and the shared template once, so a frame stays small. Charts
+scrolled out of view skip frames and draw the newest one when they come into view. In the browser Plotly.react updates each chart in place: nothing fades or
 re-lays out. plotly.js is the plotly wheel's own plotly.min.js, served by Streamlit's component route.
 Under AppTest (no browser) the same figures are drawn as static st.plotly_chart charts.
 """
@@ -45,6 +46,29 @@ function counted(gd) {
     all[key] = {title: title, renders: ((all[key] || {}).renders || 0) + 1, at: performance.now(), titles: seen};
   });
 }
+function draw(Plotly, gd, frame, relayout) {
+  // draw now when the chart is on screen (or not yet known) or its layout changed (a new title, other
+  // panels); else keep the newest frame for when it comes into view
+  if (gd.__rnnxVisible === false && !relayout) { gd.__rnnxPending = frame; return null; }
+  gd.__rnnxPending = null;
+  const t0 = performance.now();
+  const done = Plotly.react(gd, frame.data, frame.layout, frame.config);
+  const d = window.__rnnxDraw || (window.__rnnxDraw = {ms: 0, n: 0});
+  d.ms += performance.now() - t0; d.n += 1;
+  return done.then(() => counted(gd));
+}
+function watch(Plotly, gd) {
+  // charts scrolled out of view skip their frames: the browser's time goes to what can be seen
+  if (!window.__rnnxSeen) {
+    window.__rnnxSeen = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        e.target.__rnnxVisible = e.isIntersecting;
+        if (e.isIntersecting && e.target.__rnnxPending) draw(window.Plotly, e.target, e.target.__rnnxPending);
+      }
+    }, {rootMargin: '100px'});
+  }
+  window.__rnnxSeen.observe(gd);
+}
 export default function (component) {
   const { data, parentElement } = component;
   if (!data) return;
@@ -76,6 +100,7 @@ export default function (component) {
         const caption = document.createElement('div');
         caption.className = 'rnnx-caption';
         cell.append(gd, caption);
+        watch(Plotly, gd);
       }
       if (root.children[i] !== cell) root.insertBefore(cell, root.children[i] || null);
       cell.lastChild.textContent = c.caption;
@@ -83,15 +108,11 @@ export default function (component) {
       // the same template object every frame, and the previous layout object when nothing in it changed:
       // Plotly.react then redraws the traces only, with no relayout
       const text = JSON.stringify(c.layout);
-      const layout = text === gd.__rnnxLayoutText ? gd.layout : Object.assign({template: template}, c.layout);
+      const same = text === gd.__rnnxLayoutText;
+      const layout = same ? gd.layout : Object.assign({template: template}, c.layout);
       gd.__rnnxLayoutText = text;
-      const t0 = performance.now();
-      const done = Plotly.react(gd, c.data, layout, data.config);
-      const d = window.__rnnxDraw || (window.__rnnxDraw = {ms: 0, n: 0, by: {}});
-      const ms = performance.now() - t0;
-      d.ms += ms; d.n += 1; d.by[c.key] = (d.by[c.key] || 0) + ms;
-      done.then(() => counted(gd));
-      drawn.push(done);
+      const done = draw(Plotly, gd, {data: c.data, layout: layout, config: data.config}, !same);
+      if (done) drawn.push(done);
     });
     // tell the page which step the browser has drawn (a slow Pace waits for it before the next step)
     if (data.step !== null && data.step !== undefined) {

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import torch
 
@@ -25,15 +24,3 @@ def configure_torch() -> int:
     return torch.get_num_threads()
 
 
-
-_warming: threading.Thread | None = None
-
-
-def warm_up_trainers() -> None:
-    """Once per process, in the background: start the forkserver that training processes fork from."""
-    global _warming
-    if _warming is None:
-        from explorer.ui.worker import warm_up
-
-        _warming = threading.Thread(target=warm_up, name="rnnx-forkserver", daemon=True)
-        _warming.start()

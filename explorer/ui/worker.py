@@ -3,7 +3,8 @@
 No Streamlit here (the page reads snapshots; nothing here calls st.*), and nothing specific to an
 architecture. Training runs in its own process (explorer/trainer.py) from a bounded pool shared by the
 server: no GIL shared with the page, a memory limit, a crash stays there, and close() ends it at once.
-The process forks from a forkserver that has imported torch once, so it starts in milliseconds.
+The process forks from a forkserver that has imported torch once, so it starts in milliseconds (the
+first Train after a server start waits a few seconds while the forkserver imports torch).
 While it trains, `runs` are the page's copies as they were at start(); they catch up when it stops.
 """
 from __future__ import annotations
@@ -46,14 +47,6 @@ def _plain_main():
             yield
         finally:
             sys.modules["__main__"] = main
-
-
-def warm_up() -> None:
-    """Start the forkserver now (it imports torch once, seconds on a busy machine), not at the first Train."""
-    import multiprocessing.forkserver
-
-    with _plain_main():
-        multiprocessing.forkserver.ensure_running()
 
 
 class TrainerPool:

@@ -114,7 +114,11 @@ def renders(page) -> dict[str, int]:
     return page.evaluate(RENDERS_JS)
 
 
+TALL = {"width": 1400, "height": 3200}  # every chart on screen: charts out of view skip frames
+
+
 def test_every_live_chart_moves_while_training_and_none_after_pause(page, app_url):
+    page.set_viewport_size(TALL)
     open_app(page, app_url, "/train?arch=lstm&seq_len=30&hidden_size=16")
     click(page, "Train")
     page.wait_for_function("() => Object.keys(window.__rnnxRenders || {}).length >= 8", timeout=60_000)
@@ -139,6 +143,7 @@ def test_every_live_chart_moves_while_training_and_none_after_pause(page, app_ur
 
 
 def test_slow_pace_shows_every_traced_step(page, app_url):
+    page.set_viewport_size(TALL)
     open_app(page, app_url, "/train?arch=gru&seq_len=20&hidden_size=8&pace=slow")
     click(page, "Train")
     page.wait_for_function("() => (window.__rnnxRenders || {})['run0-grad_norm_chart']", timeout=60_000)
@@ -154,6 +159,7 @@ def test_slow_pace_shows_every_traced_step(page, app_url):
 
 
 def test_a_presets_side_by_side_runs_both_move(page, app_url):
+    page.set_viewport_size(TALL)
     open_app(page, app_url, "/train?preset=lstm_memory")
     page.wait_for_function("() => ['run0-loss_chart', 'run1-loss_chart'].every(k => (window.__rnnxRenders || {})[k])",
                            timeout=60_000)
@@ -163,4 +169,5 @@ def test_a_presets_side_by_side_runs_both_move(page, app_url):
     after = page.evaluate(count)
     screenshot(page, "preset_side_by_side")
     assert all(a - b >= 2 for a, b in zip(after, before)), (before, after)  # each run's charts moved on
+    click(page, "Pause")  # leave no lesson training for the tests after this one
     no_errors(page)
