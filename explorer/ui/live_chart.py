@@ -46,16 +46,38 @@ function counted(gd) {
     all[key] = {title: title, renders: ((all[key] || {}).renders || 0) + 1, at: performance.now(), titles: seen};
   });
 }
-function draw(Plotly, gd, frame, relayout) {
-  // draw now when the chart is on screen (or not yet known) or its layout changed (a new title, other
-  // panels); else keep the newest frame for when it comes into view
-  if (gd.__rnnxVisible === false && !relayout) { gd.__rnnxPending = frame; return null; }
-  gd.__rnnxPending = null;
+function draw(Plotly, gd, frame) {
   const t0 = performance.now();
   const done = Plotly.react(gd, frame.data, frame.layout, frame.config);
   const d = window.__rnnxDraw || (window.__rnnxDraw = {ms: 0, n: 0});
   d.ms += performance.now() - t0; d.n += 1;
   return done.then(() => counted(gd));
+}
+function queue() {
+  return window.__rnnxQueue || (window.__rnnxQueue = {frames: new Map(), busy: false, acks: []});
+}
+function enqueue(Plotly, gd, frame, relayout) {
+  // a chart out of view keeps its newest frame for when it comes into view, unless its layout changed
+  if (gd.__rnnxVisible === false && !relayout) { gd.__rnnxPending = frame; return; }
+  gd.__rnnxPending = null;
+  const q = queue();
+  q.frames.delete(gd);
+  q.frames.set(gd, frame);  // the newest frame wins: frames that arrive while the browser is busy are skipped
+  pump(Plotly);
+}
+function pump(Plotly) {
+  // one chart per task, so a click (Pause) is handled between two charts, never behind a queue of frames
+  const q = queue();
+  if (q.busy) return;
+  const next = q.frames.entries().next();
+  if (next.done) { const acks = q.acks; q.acks = []; acks.forEach((ack) => ack()); return; }
+  const [gd, frame] = next.value;
+  q.frames.delete(gd);
+  q.busy = true;
+  let done;
+  try { done = draw(Plotly, gd, frame); } catch (error) { done = Promise.reject(error); }
+  done.catch((error) => console.warn('live chart', error))
+      .finally(() => { q.busy = false; setTimeout(() => pump(Plotly), 0); });
 }
 function watch(Plotly, gd) {
   // charts scrolled out of view skip their frames: the browser's time goes to what can be seen
@@ -63,7 +85,7 @@ function watch(Plotly, gd) {
     window.__rnnxSeen = new IntersectionObserver((entries) => {
       for (const e of entries) {
         e.target.__rnnxVisible = e.isIntersecting;
-        if (e.isIntersecting && e.target.__rnnxPending) draw(window.Plotly, e.target, e.target.__rnnxPending);
+        if (e.isIntersecting && e.target.__rnnxPending) enqueue(window.Plotly, e.target, e.target.__rnnxPending, true);
       }
     }, {rootMargin: '100px'});
   }
@@ -86,9 +108,10 @@ export default function (component) {
   }
   const template = window.__rnnxTemplate;
   loadPlotly(data.plotly).then((Plotly) => {
-    const drawn = [];
     const keep = new Set(data.charts.map((c) => c.key));
-    for (const cell of Array.from(root.children)) if (!keep.has(cell.dataset.chart)) { Plotly.purge(cell.firstChild); cell.remove(); }
+    for (const cell of Array.from(root.children)) {
+      if (!keep.has(cell.dataset.chart)) { queue().frames.delete(cell.firstChild); Plotly.purge(cell.firstChild); cell.remove(); }
+    }
     data.charts.forEach((c, i) => {
       let cell = root.querySelector(`[data-chart="${c.key}"]`);
       if (!cell) {
@@ -109,14 +132,15 @@ export default function (component) {
       // Plotly.react then redraws the traces only, with no relayout
       const text = JSON.stringify(c.layout);
       const same = text === gd.__rnnxLayoutText;
-      const layout = same ? gd.layout : Object.assign({template: template}, c.layout);
+      if (!same) gd.__rnnxLayout = Object.assign({template: template}, c.layout);
+      const layout = gd.__rnnxLayout;
       gd.__rnnxLayoutText = text;
-      const done = draw(Plotly, gd, {data: c.data, layout: layout, config: data.config}, !same);
-      if (done) drawn.push(done);
+      enqueue(Plotly, gd, {data: c.data, layout: layout, config: data.config}, !same);
     });
     // tell the page which step the browser has drawn (a slow Pace waits for it before the next step)
     if (data.step !== null && data.step !== undefined) {
-      Promise.all(drawn).then(() => component.setStateValue('drawn', data.step));
+      queue().acks.push(() => component.setStateValue('drawn', data.step));
+      pump(Plotly);
     }
   });
 }

