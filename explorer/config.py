@@ -15,6 +15,7 @@ TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", 
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "orthogonal", "identity")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+PACES = ("normal", "slow", "step-by-step")  # how fast the live view moves (explorer/trainer.py)
 
 
 def _env_int(name: str, default: int) -> int:

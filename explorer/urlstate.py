@@ -7,9 +7,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping
 
-from explorer.config import FIELDS, LIMITS, RunConfig
+from explorer.config import FIELDS, LIMITS, PACES, RunConfig
 
-EXTRA_PARAMS = ("preset", "lecture", "page")
+EXTRA_PARAMS = ("preset", "lecture", "page", "pace")
 _BOUNDS = {  # numeric fields: (low, high) to clamp to
     "seq_len": (2, LIMITS.max_seq_len), "hidden_size": (1, LIMITS.max_hidden_size),
     "num_layers": (1, LIMITS.max_num_layers), "num_heads": (1, LIMITS.max_num_heads),
@@ -90,3 +90,13 @@ def params_from_config(config: RunConfig) -> dict[str, str]:
         else:
             out[name] = f"{value:g}" if isinstance(value, float) else str(value)
     return out
+
+
+def pace_from_params(params: Mapping[str, str]) -> tuple[str, list[str]]:
+    """`pace=` of a link -> (pace, notices): one of config.PACES, "normal" when absent or bad."""
+    text = params.get("pace")
+    if text is None:
+        return "normal", []
+    if str(text).strip().lower() in PACES:
+        return str(text).strip().lower(), []
+    return "normal", [f"Ignored pace={text!r}: not a valid value ({', '.join(PACES)})."]

@@ -2,7 +2,7 @@
 import pytest
 import streamlit as st
 
-from explorer.ui.runtime import set_plotly_checks
+from explorer.charts import figure
 
 
 @pytest.fixture(autouse=True)
@@ -10,4 +10,11 @@ def fresh_streamlit_caches():
     """Each test starts with no session worker left by another (and every worker is stopped after)."""
     yield
     st.cache_resource.clear()
-    set_plotly_checks(True)  # app.py turns them off for the process; chart tests run with them on
+
+
+@pytest.fixture
+def plotly_figures():
+    """Chart builders make checked plotly go.Figure objects (tests/test_figure_dicts.py proves the
+    figure dicts they make otherwise hold the same content), so tests can read fig.layout.title.text."""
+    with figure.reference():
+        yield

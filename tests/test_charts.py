@@ -12,8 +12,11 @@ import plotly.graph_objects as go
 import pytest
 
 from explorer import charts, style
+from explorer.charts import figure
 from explorer.history import History
 from explorer.records import Trace
+
+pytestmark = pytest.mark.usefixtures("plotly_figures")  # builders make go.Figure here
 
 ROOT = Path(__file__).resolve().parents[1]
 GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
@@ -72,6 +75,11 @@ def numbers(values) -> np.ndarray:
 @functools.cache
 def all_figures() -> dict[str, go.Figure]:
     """One of each chart, keyed by the words its title must begin with (built once: tests only read them)."""
+    with figure.reference():  # called at collection, outside the plotly_figures fixture
+        return _build_all()
+
+
+def _build_all() -> dict[str, go.Figure]:
     lstm, gru, tf = make_trace("lstm"), make_trace("gru"), make_trace("transformer", L=2)
     h = make_history()
     return {

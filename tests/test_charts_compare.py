@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import plotly.graph_objects as go
 
 from explorer import charts, style
 from explorer.charts.compare import LEGEND_ROW_PX
 from explorer.records import Trace
+
+pytestmark = pytest.mark.usefixtures("plotly_figures")  # builders make go.Figure here
 
 
 def make_trace(arch: str, grad_norm: np.ndarray, step: int = 100) -> Trace:

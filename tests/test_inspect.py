@@ -12,6 +12,8 @@ from explorer import inspect as ins
 from explorer.config import RunConfig
 from explorer.run import Run
 
+pytestmark = pytest.mark.usefixtures("plotly_figures")  # builders make go.Figure here
+
 torch.set_num_threads(1)
 
 

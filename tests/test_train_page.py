@@ -122,3 +122,18 @@ def test_lecture_mode_from_a_link_survives_a_page_switch():
     assert not any(s.label == "Probe example" for s in at.selectbox)  # secondary controls hidden
     heights = [json.loads(e.proto.spec)["layout"]["height"] for e in at.get("plotly_chart")]
     assert heights and min(heights) > 380  # charts enlarged for the projector
+
+
+def test_pace_comes_from_the_link_and_a_bad_one_gives_the_notice():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["pace"] = "slow"
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception
+    assert at.get("button_group")[0].value == ["slow"] or "slow" in str(at.get("button_group")[0].value)
+    bad = AppTest.from_file(APP, default_timeout=60)
+    bad.query_params["pace"] = "ludicrous"
+    bad.run()
+    assert not bad.exception
+    assert any("pace" in w.value and "not a valid value" in w.value for w in bad.warning)

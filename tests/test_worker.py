@@ -1,4 +1,7 @@
-"""The live-training worker: starts, pauses at once, stops on budget, divergence, idleness and close."""
+"""The live-training worker: a process that trains, publishes, pauses at once, and stops on budget,
+divergence, idleness and close; a crash in it becomes a message."""
+import os
+import signal
 import time
 
 import torch
@@ -13,7 +16,7 @@ def small(**kw):
     return RunConfig(**{**dict(arch="gru", seq_len=10, hidden_size=8, batch_size=8), **kw})
 
 
-def wait_for(predicate, timeout=20.0):
+def wait_for(predicate, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -22,29 +25,47 @@ def wait_for(predicate, timeout=20.0):
     return False
 
 
-def test_pause_stops_training():
-    worker = Worker([Run(small())], pool=TrainerPool(2), publish_every=0.05)
-    assert worker.start()
-    assert wait_for(lambda: worker.runs[0].step > 20)
-    worker.pause()
-    assert not worker.training
-    stopped_at = worker.runs[0].step
-    time.sleep(0.3)
-    assert worker.runs[0].step == stopped_at
-    assert worker.snapshot.state == "paused" and worker.snapshot.runs[0].step == stopped_at
+def shown_step(worker) -> int:
+    return worker.snapshot.runs[0].step
 
 
-def test_snapshots_are_published_while_training_and_are_copies():
+def test_the_process_trains_and_publishes_snapshots_with_traces():
     worker = Worker([Run(small())], pool=TrainerPool(2), publish_every=0.05)
     first = worker.snapshot
-    worker.start()
-    assert wait_for(lambda: worker.snapshot.version > first.version + 3)
+    assert worker.start()
+    assert wait_for(lambda: worker.snapshot.version > first.version + 5 and shown_step(worker) > 20)
     snap = worker.snapshot
-    length = len(snap.runs[0].history)
-    time.sleep(0.2)
-    assert len(snap.runs[0].history) == length  # a published snapshot never changes under the page
+    assert snap.state == "training" and snap.steps_per_s > 0
+    assert snap.runs[0].trace.step == snap.runs[0].step  # the newest trace is of the shown step
+    assert worker._process.pid != os.getpid()
+    worker.close()
+
+
+def test_pause_stops_at_once_and_hands_the_weights_back():
+    worker = Worker([Run(small())], pool=TrainerPool(2), publish_every=0.05)
+    worker.start()
+    assert wait_for(lambda: shown_step(worker) > 20)
     worker.pause()
-    assert worker.snapshot.runs[0].trace.step == worker.runs[0].step  # a fresh trace after stopping
+    assert not worker.training
+    snap = worker.snapshot
+    assert snap.state == "paused"
+    assert worker.runs[0].step == snap.runs[0].step == snap.runs[0].trace.step  # the page's copy caught up
+    time.sleep(0.3)
+    assert worker.snapshot.runs[0].step == snap.runs[0].step
+
+
+def test_resume_goes_on_from_where_it_paused_and_matches_headless_training():
+    worker = Worker([Run(small())], budget=1000, pool=TrainerPool(2))
+    worker.start()
+    assert wait_for(lambda: shown_step(worker) >= 10)
+    worker.pause()
+    paused_at = worker.runs[0].step
+    worker.start()
+    assert wait_for(lambda: worker.snapshot.state == "done")
+    assert worker.runs[0].step == 1000 and paused_at < 1000
+    headless = Run(small())
+    headless.train(1000)
+    assert worker.runs[0].history.loss == headless.history.loss  # the same run, process or not
 
 
 def test_budget_ends_training_with_done():
@@ -52,6 +73,7 @@ def test_budget_ends_training_with_done():
     worker.start()
     assert wait_for(lambda: worker.snapshot.state == "done")
     assert [run.step for run in worker.runs] == [30, 30]  # round robin keeps the runs aligned
+    assert worker.finished and worker.pool.active == 0
 
 
 def test_divergence_stops_the_worker_with_the_message():
@@ -64,10 +86,11 @@ def test_divergence_stops_the_worker_with_the_message():
 
 
 def test_idle_worker_pauses_itself():
-    worker = Worker([Run(small())], pool=TrainerPool(2), idle_stop_s=0.3)
+    worker = Worker([Run(small())], pool=TrainerPool(2), idle_stop_s=0.5)
     worker.start()
-    assert wait_for(lambda: not worker.training, timeout=5)
+    assert wait_for(lambda: not worker.training, timeout=10)
     assert "no page watching" in worker.snapshot.message
+    assert worker.pool.active == 0
 
 
 def test_a_full_pool_tells_the_visitor_to_wait():
@@ -83,12 +106,36 @@ def test_a_full_pool_tells_the_visitor_to_wait():
     assert pool.active == 0
 
 
-def test_close_stops_the_thread_and_frees_the_slot():
+def test_close_ends_the_process_at_once_and_frees_the_slot():
     pool = TrainerPool(1)
     worker = Worker([Run(small())], pool=pool)
     worker.start()
+    process = worker._process
     worker.close()
     assert not worker.training and pool.active == 0
+    assert not process.is_alive()
+    assert worker.snapshot.state == "stopped"
+
+
+def test_a_crashed_process_gives_a_message_and_the_page_goes_on():
+    worker = Worker([Run(small())], pool=TrainerPool(1))
+    worker.start()
+    assert wait_for(lambda: shown_step(worker) > 5)
+    os.kill(worker._process.pid, signal.SIGKILL)  # as a segfault or the kernel's OOM killer would
+    assert wait_for(lambda: not worker.training)
+    snap = worker.snapshot
+    assert snap.state == "done" and "ended unexpectedly" in snap.message
+    assert worker.pool.active == 0
+    worker.step()  # the run the page holds still works
+    assert worker.snapshot.runs[0].step == 1
+
+
+def test_the_memory_limit_stops_a_run_that_needs_more_with_a_message():
+    big = RunConfig(arch="lstm", seq_len=400, hidden_size=512, batch_size=64)
+    worker = Worker([Run(big)], pool=TrainerPool(1), memory_mb=1)
+    worker.start()
+    assert wait_for(lambda: not worker.training)
+    assert worker.snapshot.state == "done" and "Training stopped" in worker.snapshot.message
 
 
 def test_step_advances_one_step_and_traces():
@@ -97,3 +144,19 @@ def test_step_advances_one_step_and_traces():
     snap = worker.snapshot
     assert snap.runs[0].step == 1 and snap.runs[0].trace.step == 1
     assert snap.runs[0].initial.step == 0
+
+
+def test_slow_pace_traces_every_step():
+    worker = Worker([Run(small())], pool=TrainerPool(1), pace="slow")
+    seen = set()
+    worker.start()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        step = worker.snapshot.runs[0].trace.step
+        seen.add(step)
+        worker.shown(step)  # as the page does once the browser has drawn it
+        time.sleep(0.01)
+    worker.pause()
+    last = worker.runs[0].step
+    assert 10 <= last <= 3 * 20 + 5  # at most about 20 steps a second
+    assert set(range(1, last)) <= seen  # every step was traced and published

@@ -1,6 +1,7 @@
-"""Chart builders: Trace / History (plain numpy) -> plotly Figure. Pure: no torch, no streamlit.
+"""Chart builders: Trace / History (plain numpy) -> plotly figure dict. Pure: no torch, no streamlit.
 
-Every builder returns a titled go.Figure with labelled axes, styled from explorer.style, and takes
+Every builder returns a titled figure dict ({"data", "layout"}, explorer/charts/figure.py: what plotly.js
+draws; `.figure()` gives the go.Figure, `.show()` shows it) with labelled axes, styled from explorer.style, and takes
 `scale` (style.LECTURE_SCALE on a projector) to enlarge fonts and heights. CAPTIONS holds the
 one line a page shows under each chart: what to look for.
 """

@@ -6,12 +6,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 import plotly.io as pio
 
 from explorer import style
+from explorer.charts import figure
+from explorer.charts.figure import FigureDict
 
-TEMPLATE = pio.templates["plotly_white"]  # the object, not its name: figures built unchecked need it whole
+_TEMPLATE = pio.templates["plotly_white"]
+TEMPLATE = _TEMPLATE.to_plotly_json()  # whole, not its name: plotly.js knows no template names
 
 
 def font(scale: float, size: float = style.FONT_SIZE) -> dict:
@@ -19,12 +21,12 @@ def font(scale: float, size: float = style.FONT_SIZE) -> dict:
     return dict(family=style.FONT_FAMILY, size=round(size * scale))
 
 
-def finish(fig: go.Figure, title: str, *, scale: float = 1.0, height: float = style.HEIGHT,
-           legend: bool = True) -> go.Figure:
+def finish(fig: FigureDict, title: str, *, scale: float = 1.0, height: float = style.HEIGHT,
+           legend: bool = True) -> FigureDict:
     """White template, projector-sized fonts, a title and a height: the look every chart shares."""
     margin = {k: round(v * scale) for k, v in style.MARGIN.items()}
     fig.update_layout(
-        template=TEMPLATE,
+        template=_TEMPLATE if not isinstance(fig, FigureDict) else TEMPLATE,
         title=dict(text=title, font=font(scale, style.TITLE_SIZE), x=0.01, xanchor="left"),
         font=font(scale) | dict(color=style.TEXT_COLOUR),
         height=round(height * scale),
@@ -33,7 +35,7 @@ def finish(fig: go.Figure, title: str, *, scale: float = 1.0, height: float = st
         showlegend=legend,
         legend=dict(font=font(scale, style.FONT_SIZE - 1), bgcolor="rgba(255,255,255,0.7)"),
     )
-    for a in fig.layout.annotations:  # subplot titles and notes that did not choose a size
+    for a in fig.layout.annotations or ():  # subplot titles and notes that did not choose a size
         if a.font.size is None:
             a.font.update(font(scale, style.SUBPLOT_TITLE_SIZE))
     fig.update_xaxes(gridcolor=style.GRID_COLOUR, title_font=font(scale), tickfont=font(scale, style.FONT_SIZE - 2))
@@ -41,16 +43,16 @@ def finish(fig: go.Figure, title: str, *, scale: float = 1.0, height: float = st
     return fig
 
 
-def note(fig: go.Figure, text: str, scale: float = 1.0) -> go.Figure:
+def note(fig: FigureDict, text: str, scale: float = 1.0) -> FigureDict:
     """A grey message in the middle of the plot area, e.g. "press Train" on an empty chart."""
     fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
                        font=font(scale, style.FONT_SIZE + 3) | dict(color=style.MUTED_COLOUR))
     return fig
 
 
-def message_figure(title: str, text: str, *, scale: float = 1.0, xlabel: str = "", ylabel: str = "") -> go.Figure:
+def message_figure(title: str, text: str, *, scale: float = 1.0, xlabel: str = "", ylabel: str = "") -> FigureDict:
     """A titled chart with labelled axes and no data: what to draw when there is nothing to draw."""
-    fig = go.Figure()
+    fig = figure.new()
     fig.update_xaxes(title_text=xlabel, showticklabels=False, zeroline=False, showgrid=False)
     fig.update_yaxes(title_text=ylabel, showticklabels=False, zeroline=False, showgrid=False)
     return finish(note(fig, text, scale), title, scale=scale, legend=False)
@@ -138,7 +140,7 @@ def example_tokens(trace, example: int, T: int) -> list[str] | None:
     return None
 
 
-def time_axis(fig: go.Figure, trace, example: int, T: int, *, row=None, col=None, title: str = "time step t") -> None:
+def time_axis(fig: FigureDict, trace, example: int, T: int, *, row=None, col=None, title: str = "time step t") -> None:
     """Label a time axis; show the input tokens as tick labels when the sequence is short."""
     tokens = example_tokens(trace, example, T)
     labels = [token_label(t) for t in tokens] if tokens is not None else []
@@ -155,7 +157,7 @@ def check_index(name: str, value: int, size: int) -> None:
         raise ValueError(f"{name} must be from 0 to {size - 1}; got {value}")
 
 
-def hline(fig: go.Figure, y: float, label: str, *, yref: str = "y", colour: str = style.MUTED_COLOUR,
+def hline(fig: FigureDict, y: float, label: str, *, yref: str = "y", colour: str = style.MUTED_COLOUR,
           scale: float = 1.0, log: bool = False) -> None:
     """A dashed horizontal reference line across the plot area, labelled at its right end.
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explorer import style
+from explorer.charts import figure
+from explorer.charts.figure import FigureDict
 from explorer.charts._common import check_index, colourbar, example_tokens, finish, message_figure, token_label
 
 if TYPE_CHECKING:
@@ -17,15 +17,15 @@ PLOT_WIDTH_PX = 800  # plot area of a typical page column, for deciding whether 
 TICK_PX = 18  # room one token tick label needs
 
 
-def _no_attention(trace: Trace, title: str, scale: float) -> go.Figure:
+def _no_attention(trace: Trace, title: str, scale: float) -> FigureDict:
     label = style.ARCH_LABELS.get(trace.arch, trace.arch)
     return message_figure(title, f"Only the Transformer has attention; this is a {label}.", scale=scale,
                           xlabel="key step s", ylabel="query step t")
 
 
-def _attention_panel(weights: np.ndarray, name: str, scale: float, showscale: bool) -> go.Heatmap:
+def _attention_panel(weights: np.ndarray, name: str, scale: float, showscale: bool) -> dict:
     T = weights.shape[0]  # weights (T, T): [t, s]
-    return go.Heatmap(
+    return figure.heatmap(
         z=weights, x=np.arange(T), y=np.arange(T), zmin=style.ATTENTION_RANGE[0], zmax=style.ATTENTION_RANGE[1],
         colorscale=style.ATTENTION_SCALE, showscale=showscale, name=name,
         colorbar=colourbar("attention weight", scale),
@@ -34,7 +34,7 @@ def _attention_panel(weights: np.ndarray, name: str, scale: float, showscale: bo
 
 
 def _attention_panels(trace: Trace, panels: list[tuple[int, int]], cols: int, example: int, title: str,
-                      scale: float, panel_height: float) -> go.Figure:
+                      scale: float, panel_height: float) -> FigureDict:
     """One square panel per (layer, head), `cols` to a row, matrix-style (query 0 at the top)."""
     L, heads, B, T, _ = trace.attention.shape  # (L, heads, B, T, T)
     check_index("example", example, B)
@@ -43,7 +43,7 @@ def _attention_panels(trace: Trace, panels: list[tuple[int, int]], cols: int, ex
     rows = -(-len(panels) // cols)
     one_layer = len({layer for layer, _ in panels}) == 1
     titles = [f"head {h}" if one_layer else f"layer {layer}, head {h}" for layer, h in panels]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.06,
+    fig = figure.make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.06,
                         vertical_spacing=0.12 if rows > 1 else 0.0)
     for k, (layer, h) in enumerate(panels):
         fig.add_trace(_attention_panel(trace.attention[layer, h, example], f"layer {layer}, head {h}", scale,
@@ -64,7 +64,7 @@ def _attention_panels(trace: Trace, panels: list[tuple[int, int]], cols: int, ex
     return finish(fig, title, scale=scale, height=rows * panel_height + 130, legend=False)
 
 
-def attention_heatmaps(trace: Trace, layer: int = 0, example: int = 0, *, scale: float = 1.0) -> go.Figure:
+def attention_heatmaps(trace: Trace, layer: int = 0, example: int = 0, *, scale: float = 1.0) -> FigureDict:
     """One heatmap per head of one layer: how much query step t attends to key step s."""
     title = f"Attention (layer {layer})"
     if trace.attention is None:
@@ -75,7 +75,7 @@ def attention_heatmaps(trace: Trace, layer: int = 0, example: int = 0, *, scale:
     return _attention_panels(trace, [(layer, h) for h in range(heads)], cols, example, title, scale, panel)
 
 
-def attention_grid(trace: Trace, example: int = 0, *, scale: float = 1.0) -> go.Figure:
+def attention_grid(trace: Trace, example: int = 0, *, scale: float = 1.0) -> FigureDict:
     """Small multiples: every layer (rows) and head (columns) at once."""
     title = "Attention: all layers and heads"
     if trace.attention is None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import plotly.graph_objects as go
 
 from explorer import style
+from explorer.charts import figure
+from explorer.charts.figure import FigureDict
 from explorer.charts._common import clip_log, finish, finite_or_none, hline, log_axis, message_figure
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def _colours(names) -> dict[str, str]:
     return out
 
 
-def _profile_line(fig: go.Figure, trace: Trace, name: str, colour: str, *, initial: bool) -> tuple[np.ndarray, bool]:
+def _profile_line(fig: FigureDict, trace: Trace, name: str, colour: str, *, initial: bool) -> tuple[np.ndarray, bool]:
     """One run's ||dL/dh_t|| (layer 0, forward); exact zeros are left out (a log axis has no 0).
 
     -> (the values drawn, whether a zero was left out). A transformer's last block output at t reaches
@@ -42,7 +43,7 @@ def _profile_line(fig: go.Figure, trace: Trace, name: str, colour: str, *, initi
     y = np.where(zero, np.nan, y)
     label = f"{name} at init" if initial else f"{name} at step {trace.step}"
     few = np.count_nonzero(np.isfinite(y)) < 3  # too few points for a visible line: mark them
-    fig.add_trace(go.Scatter(
+    fig.add_trace(figure.scatter(
         x=np.arange(len(raw)), y=finite_or_none(y), mode="lines+markers" if few else "lines", name=label,
         legendgroup=name, line=dict(color=colour, dash="dash" if initial else "solid", width=2 if initial else 3),
         marker=dict(size=10), opacity=0.5 if initial else 1.0, customdata=raw, text=reason,
@@ -52,7 +53,7 @@ def _profile_line(fig: go.Figure, trace: Trace, name: str, colour: str, *, initi
 
 
 def grad_norm_compare_chart(traces: dict[str, Trace], initial: dict[str, Trace] | None = None, *,
-                            scale: float = 1.0) -> go.Figure:
+                            scale: float = 1.0) -> FigureDict:
     """||dL/dh_t|| against t for several runs (layer 0, forward), the end solid and init dashed, log axis.
 
     Names (dict keys) pick the architecture colours, so init and end of one run share a colour.
@@ -62,7 +63,7 @@ def grad_norm_compare_chart(traces: dict[str, Trace], initial: dict[str, Trace] 
         return message_figure(title, "No runs yet: press Start comparison", scale=scale,
                               xlabel="time step t", ylabel="||dL/dh_t||")
     colours = _colours(list(traces))
-    fig = go.Figure()
+    fig = figure.new()
     drawn, zeros = [], []
     for name, trace in traces.items():
         for t, is_initial in (((initial or {}).get(name), True), (trace, False)):
@@ -80,18 +81,18 @@ def grad_norm_compare_chart(traces: dict[str, Trace], initial: dict[str, Trace] 
     return finish(fig, title, scale=scale, height=max(style.HEIGHT, LEGEND_ROW_PX * entries + 180))
 
 
-def _length_axis(fig: go.Figure, lengths: list[int]) -> None:
+def _length_axis(fig: FigureDict, lengths: list[int]) -> None:
     fig.update_xaxes(title_text="sequence length T", type="log", tickvals=lengths, ticktext=[str(T) for T in lengths])
 
 
-def _by_length_lines(fig: go.Figure, values: dict[str, dict[int, float]], fmt: str, unit: str) -> list[int]:
+def _by_length_lines(fig: FigureDict, values: dict[str, dict[int, float]], fmt: str, unit: str) -> list[int]:
     """One line with markers per name over its lengths; -> every length seen, sorted."""
     colours = _colours(list(values))
     lengths: set[int] = set()
     for name, points in values.items():
         xs = sorted(points)
         lengths.update(xs)
-        fig.add_trace(go.Scatter(
+        fig.add_trace(figure.scatter(
             x=xs, y=finite_or_none([points[T] for T in xs]), mode="lines+markers", name=name,
             line=dict(color=colours[name], width=3), marker=dict(size=11),
             hovertemplate="T=%{x}<br>%{y:" + fmt + "}" + unit + "<extra>" + name + "</extra>",
@@ -100,7 +101,7 @@ def _by_length_lines(fig: go.Figure, values: dict[str, dict[int, float]], fmt: s
 
 
 def accuracy_length_chart(accuracy: dict[str, dict[int, float]], *, chance: float, solved_at: float,
-                          provisional: bool = False, scale: float = 1.0) -> go.Figure:
+                          provisional: bool = False, scale: float = 1.0) -> FigureDict:
     """Accuracy of each architecture (dict key) at each sequence length, with chance and the 'solved' line.
 
     provisional=True: the values are training-batch accuracies while training goes on, and the title says so.
@@ -109,7 +110,7 @@ def accuracy_length_chart(accuracy: dict[str, dict[int, float]], *, chance: floa
     if not any(accuracy.values()):
         return message_figure(title, "No sweep yet: press Start sweep", scale=scale,
                               xlabel="sequence length T", ylabel="accuracy")
-    fig = go.Figure()
+    fig = figure.new()
     lengths = _by_length_lines(fig, accuracy, ".2f", "")
     hline(fig, chance, f"chance {chance:.2g}", colour=style.MUTED_COLOUR, scale=scale)
     hline(fig, solved_at, f"solved at {solved_at:g}", colour=style.METRIC_COLOUR, scale=scale)
@@ -119,13 +120,13 @@ def accuracy_length_chart(accuracy: dict[str, dict[int, float]], *, chance: floa
     return finish(fig, title, scale=scale)
 
 
-def step_time_length_chart(ms_per_step: dict[str, dict[int, float]], *, scale: float = 1.0) -> go.Figure:
+def step_time_length_chart(ms_per_step: dict[str, dict[int, float]], *, scale: float = 1.0) -> FigureDict:
     """Training wall time per step (ms) of each architecture against sequence length, log-log."""
     title = "Wall time per step against sequence length"
     if not any(ms_per_step.values()):
         return message_figure(title, "No sweep yet: press Start sweep", scale=scale,
                               xlabel="sequence length T", ylabel="ms per step")
-    fig = go.Figure()
+    fig = figure.new()
     lengths = _by_length_lines(fig, ms_per_step, ".2f", " ms per step")
     _length_axis(fig, lengths)
     values = np.array([v for points in ms_per_step.values() for v in points.values()], dtype=float)

@@ -8,17 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explorer import style
+from explorer.charts import figure
+from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
     check_index, clip_log, colourbar, finish, font, hline, log_axis, symmetric_range, token_label,
 )
 
 
 def hidden_trajectory(points: np.ndarray, t_mark: int, *, axis_labels: Sequence[str] | None = None,
-                      scale: float = 1.0) -> go.Figure:
+                      scale: float = 1.0) -> FigureDict:
     """The path of h_t projected to 2 or 3 dimensions (points (T, 2|3)), coloured by t, step t_mark ringed."""
     points = np.asarray(points, dtype=float)
     T, k = points.shape
@@ -31,10 +31,10 @@ def hidden_trajectory(points: np.ndarray, t_mark: int, *, axis_labels: Sequence[
                   colorbar=colourbar("time step t", scale))
     hover = "t=%{customdata}<extra></extra>"
     if k == 2:
-        fig = go.Figure(go.Scatter(x=points[:, 0], y=points[:, 1], mode="lines+markers", marker=marker,
+        fig = figure.new(figure.scatter(x=points[:, 0], y=points[:, 1], mode="lines+markers", marker=marker,
                                    line=dict(color=style.OTHER_CLASS_COLOUR, width=1.5), customdata=t,
                                    hovertemplate=hover, name="h_t"))
-        fig.add_trace(go.Scatter(x=points[[t_mark], 0], y=points[[t_mark], 1], mode="markers+text",
+        fig.add_trace(figure.scatter(x=points[[t_mark], 0], y=points[[t_mark], 1], mode="markers+text",
                                  text=[f"t={t_mark}"], textposition="top right", name=f"t={t_mark}",
                                  marker=dict(symbol="circle-open", size=round(22 * scale), color=style.WRONG_COLOUR,
                                              line=dict(width=3)), hoverinfo="skip"))
@@ -42,10 +42,10 @@ def hidden_trajectory(points: np.ndarray, t_mark: int, *, axis_labels: Sequence[
         fig.update_xaxes(title_text=labels[0])
         fig.update_yaxes(title_text=labels[1])
     else:
-        fig = go.Figure(go.Scatter3d(x=points[:, 0], y=points[:, 1], z=points[:, 2], mode="lines+markers",
+        fig = figure.new(figure.scatter3d(x=points[:, 0], y=points[:, 1], z=points[:, 2], mode="lines+markers",
                                      marker=marker | dict(size=round(4 * scale)), customdata=t, hovertemplate=hover,
                                      line=dict(color=style.OTHER_CLASS_COLOUR, width=2), name="h_t"))
-        fig.add_trace(go.Scatter3d(x=points[[t_mark], 0], y=points[[t_mark], 1], z=points[[t_mark], 2],
+        fig.add_trace(figure.scatter3d(x=points[[t_mark], 0], y=points[[t_mark], 1], z=points[[t_mark], 2],
                                    mode="markers+text", text=[f"t={t_mark}"], name=f"t={t_mark}",
                                    marker=dict(size=round(9 * scale), color=style.WRONG_COLOUR), hoverinfo="skip"))
         axis = dict(tickfont=font(scale, style.FONT_SIZE - 5), title_font=font(scale, style.FONT_SIZE - 1), nticks=5)
@@ -54,23 +54,23 @@ def hidden_trajectory(points: np.ndarray, t_mark: int, *, axis_labels: Sequence[
     return finish(fig, f"Hidden state trajectory (t={t_mark})", scale=scale, height=style.HEIGHT + 60, legend=False)
 
 
-def eigenvalue_chart(eigvals: np.ndarray, radius: float, *, scale: float = 1.0) -> go.Figure:
+def eigenvalue_chart(eigvals: np.ndarray, radius: float, *, scale: float = 1.0) -> FigureDict:
     """Eigenvalues of W_hh in the complex plane, with the unit circle and a circle of the given radius.
 
     |lambda| > 1 along a direction makes it grow step after step (exploding); < 1 makes it fade (vanishing).
     """
     eigvals = np.asarray(eigvals, dtype=complex)
     angle = np.linspace(0, 2 * np.pi, 361)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=np.cos(angle), y=np.sin(angle), mode="lines", name="unit circle |λ| = 1",
+    fig = figure.new()
+    fig.add_trace(figure.scatter(x=np.cos(angle), y=np.sin(angle), mode="lines", name="unit circle |λ| = 1",
                              line=dict(color=style.TEXT_COLOUR, width=2), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=radius * np.cos(angle), y=radius * np.sin(angle), mode="lines",
+    fig.add_trace(figure.scatter(x=radius * np.cos(angle), y=radius * np.sin(angle), mode="lines",
                              name=f"radius {radius:.3g}", line=dict(color=style.MUTED_COLOUR, width=2, dash="dash"),
                              hoverinfo="skip"))
     outside = np.abs(eigvals) > 1
     for mask, label, colour in ((~outside, "|λ| ≤ 1: fades", style.CORRECT_COLOUR),
                                 (outside, "|λ| > 1: grows", style.WRONG_COLOUR)):
-        fig.add_trace(go.Scatter(
+        fig.add_trace(figure.scatter(
             x=eigvals.real[mask], y=eigvals.imag[mask], mode="markers", name=label,
             marker=dict(color=colour, size=round(9 * scale), opacity=0.85), customdata=np.abs(eigvals[mask]),
             hovertemplate="λ = %{x:.3f} %{y:+.3f}i<br>|λ| = %{customdata:.3f}<extra></extra>",
@@ -81,7 +81,7 @@ def eigenvalue_chart(eigvals: np.ndarray, radius: float, *, scale: float = 1.0) 
     return finish(fig, "Recurrent weights: eigenvalues of W_hh", scale=scale, height=style.HEIGHT + 100)
 
 
-def saliency_strip(saliency: np.ndarray, tokens: Sequence[str] | None, t: int, *, scale: float = 1.0) -> go.Figure:
+def saliency_strip(saliency: np.ndarray, tokens: Sequence[str] | None, t: int, *, scale: float = 1.0) -> FigureDict:
     """How much each input step s moves the output at step t (saliency (T,)), as one coloured strip."""
     saliency = np.asarray(saliency, dtype=float)
     T = saliency.shape[0]
@@ -94,7 +94,7 @@ def saliency_strip(saliency: np.ndarray, tokens: Sequence[str] | None, t: int, *
         colourscale = style.SALIENCY_SCALE
     tokens = [str(s) for s in tokens] if tokens is not None and len(tokens) == T else None
     hover_tokens = [f" ({token_label(s, 20)})" for s in tokens] if tokens else [""] * T
-    fig = go.Figure(go.Heatmap(
+    fig = figure.new(figure.heatmap(
         z=saliency[None, :], x=np.arange(T), y=["input"], zmin=zmin, zmax=zmax, colorscale=colourscale,
         customdata=[hover_tokens], colorbar=colourbar("saliency", scale, len=1.2),
         hovertemplate="input step s=%{x}%{customdata}<br>saliency %{z:.3g}<extra></extra>",
@@ -125,7 +125,7 @@ def _strip_style(name: str, values: np.ndarray, ranges: dict) -> tuple[str, tupl
 
 
 def step_strips(rows: Sequence[tuple[str, np.ndarray]], title: str, *, ranges: dict | None = None,
-                scale: float = 1.0) -> go.Figure:
+                scale: float = 1.0) -> FigureDict:
     """One time step's vectors as 1 x H heat strips, one row each (rows: (name, values (H,))), unit on x.
 
     Names are gate letters (i f g o, r z n: ranges from style) or "h_t", "c_t" (diverging; pass the
@@ -143,7 +143,7 @@ def step_strips(rows: Sequence[tuple[str, np.ndarray]], title: str, *, ranges: d
             groups[-1].append(pos)
         else:
             groups.append([pos])
-    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=min(0.04, 0.3 / len(rows)))
+    fig = figure.make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=min(0.04, 0.3 / len(rows)))
     text = dict(texttemplate="%{z:.2f}", textfont=font(scale, style.FONT_SIZE - 5)) if H <= STRIP_TEXT_MAX_UNITS else {}
     for group in groups:
         alone = len(group) == 1 and len(rows) > 1
@@ -152,7 +152,7 @@ def step_strips(rows: Sequence[tuple[str, np.ndarray]], title: str, *, ranges: d
             colourscale, (zmin, zmax) = styles[order[pos]]
             label = style.GATE_NAMES.get(name, STATE_LABELS.get(name, name))
             shown = label + (f" (±{zmax:.2g})" if alone and zmin == -zmax else f" ({zmin:.2g}..{zmax:.2g})" if alone else "")
-            fig.add_trace(go.Heatmap(
+            fig.add_trace(figure.heatmap(
                 z=[np.asarray(values, dtype=float)], x=np.arange(H), y=[shown], zmin=zmin, zmax=zmax,
                 colorscale=colourscale, showscale=pos == group[0] and not alone, name=label, xgap=1, **text,
                 hovertemplate=f"{label}<br>unit %{{x}}: %{{z:.4f}}<extra></extra>",
@@ -173,7 +173,7 @@ def step_strips(rows: Sequence[tuple[str, np.ndarray]], title: str, *, ranges: d
 
 
 def step_jacobian_chart(norms: np.ndarray, *, bounds: np.ndarray | None = None, lstm: bool = False,
-                        scale: float = 1.0) -> go.Figure:
+                        scale: float = 1.0) -> FigureDict:
     """Spectral norm of each step's Jacobian ds_t/ds_{t-1} over input step t (norms (D, T)), log axis.
 
     bounds (D, T): the running product of the norms read after t, an upper bound on ||ds_last/ds_t||.
@@ -183,13 +183,13 @@ def step_jacobian_chart(norms: np.ndarray, *, bounds: np.ndarray | None = None, 
     D, T = norms.shape
     symbol = "ds_t/ds_{t-1}" if lstm else "dh_t/dh_{t-1}"
     last = "ds_last/ds_t" if lstm else "dh_last/dh_t"
-    fig = go.Figure()
+    fig = figure.new()
     t = np.arange(T)
     shown = [norms]
     for d in range(D):
         where = f" ({style.DIRECTION_NAMES[d]})" if D == 2 else ""
         drawn, reason = clip_log(norms[d])
-        fig.add_trace(go.Scatter(
+        fig.add_trace(figure.scatter(
             x=t, y=drawn, mode="lines+markers" if T <= 60 else "lines", name=f"||{symbol}||{where}",
             line=dict(color=style.SERIES_COLOURS[0], dash=style.DIRECTION_DASH[d], width=2.5),
             marker=dict(size=round(5 * scale)), customdata=np.stack([norms[d], reason], axis=-1),
@@ -199,7 +199,7 @@ def step_jacobian_chart(norms: np.ndarray, *, bounds: np.ndarray | None = None, 
             b = np.atleast_2d(np.asarray(bounds, dtype=float))[d]
             drawn, reason = clip_log(b)
             shown.append(drawn)
-            fig.add_trace(go.Scatter(
+            fig.add_trace(figure.scatter(
                 x=t, y=drawn, mode="lines", name=f"product of later norms ≥ ||{last}||{where}",
                 line=dict(color=style.SERIES_COLOURS[1], dash=style.DIRECTION_DASH[d], width=2),
                 customdata=np.stack([b, reason], axis=-1),
@@ -217,7 +217,7 @@ def step_jacobian_chart(norms: np.ndarray, *, bounds: np.ndarray | None = None, 
 
 
 def attention_row(weights: np.ndarray, t: int, tokens: Sequence[str] | None = None, *, layer: int = 0,
-                  scale: float = 1.0) -> go.Figure:
+                  scale: float = 1.0) -> FigureDict:
     """Where query step t looks: weights (heads, T) over key steps s, one row per head, fixed range [0, 1]."""
     weights = np.asarray(weights, dtype=float)
     heads, T = weights.shape
@@ -225,7 +225,7 @@ def attention_row(weights: np.ndarray, t: int, tokens: Sequence[str] | None = No
     tokens = [str(s) for s in tokens] if tokens is not None and len(tokens) == T else None
     text = dict(texttemplate="%{z:.2f}", textfont=font(scale, style.FONT_SIZE - 4)) if T <= STRIP_TEXT_MAX_UNITS else {}
     hover = np.array([[f" ({token_label(s, 20)})" for s in tokens]] * heads) if tokens else None
-    fig = go.Figure(go.Heatmap(
+    fig = figure.new(figure.heatmap(
         z=weights, x=np.arange(T), y=[f"head {h}" for h in range(heads)], zmin=style.ATTENTION_RANGE[0],
         zmax=style.ATTENTION_RANGE[1], colorscale=style.ATTENTION_SCALE, xgap=1, ygap=2, customdata=hover,
         colorbar=colourbar("attention weight", scale), **text,

@@ -5,9 +5,10 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-import plotly.graph_objects as go
 
 from explorer import style
+from explorer.charts import figure
+from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
     check_index, clip_log, colourbar, finish, font, log_axis, message_figure,
 )
@@ -23,7 +24,7 @@ def _line_name(layer: int, direction: int, D: int) -> str:
     return f"layer {layer}" + (f" {style.DIRECTION_NAMES[direction]}" if D == 2 else "")
 
 
-def _grad_lines(fig: go.Figure, grad_norm: np.ndarray, layers: list[int], colours: list[str], *,
+def _grad_lines(fig: FigureDict, grad_norm: np.ndarray, layers: list[int], colours: list[str], *,
                 initial: bool) -> bool:
     """Add one line per layer and direction; returns True when a value had to be clipped for the log axis."""
     L, D, T = grad_norm.shape  # (L, D, T)
@@ -35,7 +36,7 @@ def _grad_lines(fig: go.Figure, grad_norm: np.ndarray, layers: list[int], colour
             clipped_any |= bool(np.any(reason != ""))
             name = _line_name(layer, d, D) + (" at init" if initial else "")
             dash = ("dash" if d == 0 else "dashdot") if initial else style.DIRECTION_DASH[d]
-            fig.add_trace(go.Scatter(
+            fig.add_trace(figure.scatter(
                 x=np.arange(T), y=np.where(np.isnan(y), None, y), mode="lines", name=name,
                 line=dict(color=colour, dash=dash, width=2 if initial else 3), opacity=0.45 if initial else 1.0,
                 customdata=raw, text=reason,
@@ -45,7 +46,7 @@ def _grad_lines(fig: go.Figure, grad_norm: np.ndarray, layers: list[int], colour
 
 
 def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | None = None, *,
-                    scale: float = 1.0) -> go.Figure:
+                    scale: float = 1.0) -> FigureDict:
     """||dL/dh_t|| (batch mean, total derivative) against t on a log axis; one line per layer and direction.
 
     `initial` (the trace at initialisation) is drawn faint and dashed for reference. Zeros and
@@ -57,7 +58,7 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
     layers = list(range(L)) if layer is None else [layer]
     colours = ([style.arch_colour(trace.arch)] if len(layers) == 1
                else [style.SERIES_COLOURS[k % len(style.SERIES_COLOURS)] for k in layers])
-    fig = go.Figure()
+    fig = figure.new()
     clipped = False
     if initial is not None and initial.grad_norm.shape[0] > max(layers):
         clipped |= _grad_lines(fig, initial.grad_norm, layers, colours, initial=True)
@@ -115,7 +116,7 @@ def _step_ticks(steps: np.ndarray) -> list[int]:
     return ticks
 
 
-def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, scale: float = 1.0) -> go.Figure:
+def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, scale: float = 1.0) -> FigureDict:
     """log10 ||dL/dh_t|| for time step t (x) and training step (y, the real step values).
 
     Vanishing gradients show as a dark band at early t; learning to carry memory shows as
@@ -133,7 +134,7 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
     zmax = math.ceil(np.log10(real.max())) if real.size else zmin + 1
     zmax = max(zmax, zmin + 1)
     N, T = z.shape
-    fig = go.Figure(go.Heatmap(
+    fig = figure.new(figure.heatmap(
         z=z, x=np.arange(T), y=steps, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=raw,
         colorbar=colourbar("log10 ||dL/dh_t||", scale, tickvals=_log_ticks(zmin, zmax)),
         hovertemplate="step %{y}, t=%{x}<br>||dL/dh_t||=%{customdata:.3e}<extra></extra>",

@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import plotly.graph_objects as go
 
 from explorer import style
+from explorer.charts import figure
+from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
     check_index, colourbar, example_tokens, finish, finite_or_none, hline, message_figure, time_axis,
     token_label,
@@ -34,22 +35,22 @@ def _hover_tokens(trace: Trace, example: int, T: int) -> list[str]:
     return [f" ({token_label(t, 20)})" for t in tokens] if tokens else [""] * T
 
 
-def _regress(trace: Trace, example: int, scale: float) -> go.Figure:
+def _regress(trace: Trace, example: int, scale: float) -> FigureDict:
     """Prediction at every step as a line; the target, drawn on top, only where it is scored."""
     targets, preds = trace.targets[example], trace.predictions[example]  # (T, O), (T, O)
     T, O = preds.shape
     t = np.arange(T)
     scored = trace.scored[example]  # (T,)
     tokens = _hover_tokens(trace, example, T)
-    fig = go.Figure()
+    fig = figure.new()
     for o in range(O):
         colour = style.PREDICTION_COLOUR if O == 1 else style.SERIES_COLOURS[o % len(style.SERIES_COLOURS)]
         suffix = "" if O == 1 else f" {o}"
-        fig.add_trace(go.Scatter(
+        fig.add_trace(figure.scatter(
             x=t, y=finite_or_none(preds[:, o]), mode="lines", name=f"prediction{suffix}", customdata=tokens,
             line=dict(color=colour, width=3), hovertemplate="t=%{x}%{customdata}<br>prediction %{y:.4g}<extra></extra>",
         ))
-        fig.add_trace(go.Scatter(
+        fig.add_trace(figure.scatter(
             x=t[scored], y=finite_or_none(targets[scored, o]), name=f"target{suffix}",
             mode="lines+markers" if scored.all() else "markers",
             line=dict(color=style.TARGET_COLOUR, width=2), customdata=np.asarray(tokens)[scored],
@@ -63,7 +64,7 @@ def _regress(trace: Trace, example: int, scale: float) -> go.Figure:
     return finish(fig, f"Prediction vs target (example {example})", scale=scale)
 
 
-def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> go.Figure:
+def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> FigureDict:
     """Every step scored: p(target class) per step as bars, coloured and marked by correct / wrong."""
     T, C = probs.shape
     target = trace.targets[example]  # (T,) int, -100 where not scored
@@ -74,7 +75,7 @@ def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> go
     names = np.asarray(_class_names(trace, C), dtype=object)
     tokens = np.asarray(_hover_tokens(trace, example, T), dtype=object)[t]
     info = np.stack([tokens, names[target[t]], names[predicted]], axis=-1)
-    fig = go.Figure(go.Bar(
+    fig = figure.new(figure.bar(
         x=t, y=p_target, marker_color=np.where(correct, style.CORRECT_COLOUR, style.WRONG_COLOUR),
         customdata=info, showlegend=False, name="p(target)",
         hovertemplate="t=%{x}%{customdata[0]}<br>target %{customdata[1]}, predicted %{customdata[2]}"
@@ -83,7 +84,7 @@ def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> go
     size = round((12 if len(t) <= 60 else 6) * scale)
     for mask, label, symbol, colour in ((correct, "correct", "circle", style.CORRECT_COLOUR),
                                         (~correct, "wrong", "x", style.WRONG_COLOUR)):
-        fig.add_trace(go.Scatter(x=t[mask], y=np.full(mask.sum(), 1.07), mode="markers", name=label,
+        fig.add_trace(figure.scatter(x=t[mask], y=np.full(mask.sum(), 1.07), mode="markers", name=label,
                                  marker=dict(symbol=symbol, size=size, color=colour), hoverinfo="skip"))
     hline(fig, 1.0 / C, f"uniform 1/{C}", scale=scale)
     time_axis(fig, trace, example, T)
@@ -93,7 +94,7 @@ def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> go
     return finish(fig, title, scale=scale)
 
 
-def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale: float) -> go.Figure:
+def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale: float) -> FigureDict:
     """One scored step: the probability of each class, the target's bar highlighted."""
     p = probs[step]  # (C,)
     C = len(p)
@@ -107,7 +108,7 @@ def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale:
     colours = [style.CORRECT_COLOUR if c == target else style.WRONG_COLOUR if c == predicted else
                style.OTHER_CLASS_COLOUR for c in shown]
     labels = [names[c] for c in shown]
-    fig = go.Figure(go.Bar(x=labels, y=p[shown], marker_color=colours, name="probability",
+    fig = figure.new(figure.bar(x=labels, y=p[shown], marker_color=colours, name="probability",
                            hovertemplate="class %{x}<br>p=%{y:.3f}<extra></extra>"))
     fig.add_annotation(x=names[target], y=p[target], text="target", showarrow=True, arrowhead=2, ay=-30,
                        font=dict(color=style.CORRECT_COLOUR))
@@ -121,18 +122,18 @@ def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale:
     return finish(fig, f"Prediction at t={step}: {verdict} (example {example})", scale=scale, legend=False)
 
 
-def _prob_table(trace: Trace, example: int, probs: np.ndarray, steps: np.ndarray, scale: float) -> go.Figure:
+def _prob_table(trace: Trace, example: int, probs: np.ndarray, steps: np.ndarray, scale: float) -> FigureDict:
     """A few scored steps (copy): probability per class (y) and scored step (x), each target outlined."""
     C = probs.shape[1]
     names = _class_names(trace, C)
     target = trace.targets[example, steps]  # (n,)
     x = [str(s) for s in steps]
-    fig = go.Figure(go.Heatmap(
+    fig = figure.new(figure.heatmap(
         z=probs[steps].T, x=x, y=names, zmin=0, zmax=1, colorscale=style.PROBABILITY_SCALE,
         colorbar=colourbar("probability", scale), hovertemplate="t=%{x}, class %{y}<br>p=%{z:.3f}<extra></extra>",
     ))
     wrong = probs[steps].argmax(-1) != target
-    fig.add_trace(go.Scatter(
+    fig.add_trace(figure.scatter(
         x=x, y=[names[c] for c in target], mode="markers", name="target",
         marker=dict(symbol="square-open", size=round(22 * scale), color=style.WRONG_COLOUR, line=dict(width=3)),
         hovertemplate="t=%{x}<br>target %{y}<extra></extra>",
@@ -144,7 +145,7 @@ def _prob_table(trace: Trace, example: int, probs: np.ndarray, steps: np.ndarray
     return finish(fig, title, scale=scale, height=max(style.HEIGHT, 40 * C + 140))
 
 
-def prediction_chart(trace: Trace, example: int = 0, *, scale: float = 1.0) -> go.Figure:
+def prediction_chart(trace: Trace, example: int = 0, *, scale: float = 1.0) -> FigureDict:
     """Prediction against target for one probe example.
 
     regress: target and prediction over t. classify with most steps scored (parity, text, lookahead):

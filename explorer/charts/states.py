@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explorer import style
+from explorer.charts import figure
+from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
     check_index, colourbar, example_tokens, finish, message_figure, state_range, symmetric_range, time_axis,
 )
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def unit_heatmap(z: np.ndarray, zrange: tuple[float, float], colourscale: str, symbol: str, *,
                  tokens: list[str] | None = None, name: str = "", showscale: bool = True,
-                 colorbar: dict | None = None) -> go.Heatmap:
+                 colorbar: dict | None = None) -> dict:
     """One (H, T) panel: unit on y, time step t on x, exact value in the hover."""
     H, T = z.shape
     token_hover = ""
@@ -26,7 +26,7 @@ def unit_heatmap(z: np.ndarray, zrange: tuple[float, float], colourscale: str, s
     if tokens is not None and T <= style.TOKEN_TICKS_MAX_T:
         customdata = np.tile(np.asarray(tokens, dtype=object), (H, 1))  # (H, T)
         token_hover = " (%{customdata})"
-    return go.Heatmap(
+    return figure.heatmap(
         z=z, x=np.arange(T), y=np.arange(H), zmin=zrange[0], zmax=zrange[1], colorscale=colourscale,
         customdata=customdata, name=name, showscale=showscale, colorbar=colorbar,
         hovertemplate=f"t=%{{x}}{token_hover}<br>unit %{{y}}<br>{symbol}=%{{z:.4f}}<extra>{name}</extra>",
@@ -34,13 +34,13 @@ def unit_heatmap(z: np.ndarray, zrange: tuple[float, float], colourscale: str, s
 
 
 def _directions_figure(values: np.ndarray, trace: Trace, layer: int, example: int, title: str,
-                       symbol: str, zrange: tuple[float, float], scale: float) -> go.Figure:
+                       symbol: str, zrange: tuple[float, float], scale: float) -> FigureDict:
     """values (L, D, B, T, H): one panel per direction, side by side, both indexed by input step t."""
     L, D, B, T, H = values.shape
     check_index("layer", layer, L)
     check_index("example", example, B)
     names = style.DIRECTION_NAMES[:D]
-    fig = make_subplots(rows=1, cols=D, shared_yaxes=True, horizontal_spacing=0.05,
+    fig = figure.make_subplots(rows=1, cols=D, shared_yaxes=True, horizontal_spacing=0.05,
                         subplot_titles=list(names) if D == 2 else None)
     tokens = example_tokens(trace, example, T)
     for d in range(D):
@@ -52,7 +52,7 @@ def _directions_figure(values: np.ndarray, trace: Trace, layer: int, example: in
     return finish(fig, title, scale=scale, legend=False)
 
 
-def hidden_state_heatmap(trace: Trace, layer: int = 0, example: int = 0, *, scale: float = 1.0) -> go.Figure:
+def hidden_state_heatmap(trace: Trace, layer: int = 0, example: int = 0, *, scale: float = 1.0) -> FigureDict:
     """h_t of one layer for one probe example; [-1, 1] unless the values exceed it (relu RNN, transformer)."""
     values = trace.hidden  # (L, D, B, T, H)
     check_index("layer", layer, values.shape[0])
@@ -61,7 +61,7 @@ def hidden_state_heatmap(trace: Trace, layer: int = 0, example: int = 0, *, scal
                               zrange, scale)
 
 
-def cell_state_heatmap(trace: Trace, layer: int = 0, example: int = 0, *, scale: float = 1.0) -> go.Figure:
+def cell_state_heatmap(trace: Trace, layer: int = 0, example: int = 0, *, scale: float = 1.0) -> FigureDict:
     """LSTM c_t of one layer; c_t is unbounded, so the range is symmetric about 0 from the data."""
     title = f"Cell state c_t (layer {layer})"
     if trace.cell is None:
@@ -80,14 +80,14 @@ def _gate_title(trace: Trace, layer: int, direction: int) -> str:
     return f"Gates ({label} {', '.join(gates)}), {where}"
 
 
-def _no_gates(trace: Trace, scale: float) -> go.Figure:
+def _no_gates(trace: Trace, scale: float) -> FigureDict:
     label = style.ARCH_LABELS.get(trace.arch, trace.arch)
     return message_figure(f"Gates (none in a {label})", f"A {label} has no gates: only the LSTM and the GRU do.",
                           scale=scale, xlabel="time step t", ylabel="unit")
 
 
 def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int = 0, *,
-                  scale: float = 1.0) -> go.Figure:
+                  scale: float = 1.0) -> FigureDict:
     """Every gate of one layer and direction: LSTM i f / g o in a 2x2 grid, GRU r z n stacked.
 
     Each panel has its gate's fixed range; sigmoid gates share one colourbar, tanh gates (g, n) another.
@@ -101,7 +101,7 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
     check_index("example", example, B)
     cols = 2 if len(gates) == 4 else 1
     rows = -(-len(gates) // cols)
-    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.12,
+    fig = figure.make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.12,
                         horizontal_spacing=0.05, subplot_titles=[style.GATE_NAMES[g] for g in gates])
     tokens = example_tokens(trace, example, T)
     scale_shown: set[str] = set()
@@ -127,7 +127,7 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
 
 
 def gate_heatmap(trace: Trace, gate: str, layer: int = 0, direction: int = 0, example: int = 0, *,
-                 scale: float = 1.0) -> go.Figure:
+                 scale: float = 1.0) -> FigureDict:
     """One gate of one layer and direction, on its fixed range from style.GATE_RANGES."""
     if not trace.gates:
         return _no_gates(trace, scale)
@@ -138,7 +138,7 @@ def gate_heatmap(trace: Trace, gate: str, layer: int = 0, direction: int = 0, ex
     check_index("layer", layer, L)
     check_index("direction", direction, D)
     check_index("example", example, B)
-    fig = go.Figure(unit_heatmap(values[layer, direction, example].T, style.GATE_RANGES[gate], style.gate_scale(gate),
+    fig = figure.new(unit_heatmap(values[layer, direction, example].T, style.GATE_RANGES[gate], style.gate_scale(gate),
                                  gate, tokens=example_tokens(trace, example, T), name=style.GATE_NAMES[gate],
                                  colorbar=colourbar(style.GATE_NAMES[gate], scale)))
     time_axis(fig, trace, example, T)

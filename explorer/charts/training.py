@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from explorer import style
+from explorer.charts import figure
+from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
     clip_log, finish, finite_or_none, hline, log_axis, message_figure, smooth,
 )
@@ -23,25 +23,25 @@ def _all_positive(values: np.ndarray) -> bool:
     return finite.size > 0 and bool(np.all(finite > 0))
 
 
-def _loss_traces(fig: go.Figure, x: np.ndarray, loss: np.ndarray, name: str, colour: str, *,
+def _loss_traces(fig: FigureDict, x: np.ndarray, loss: np.ndarray, name: str, colour: str, *,
                  faint: bool = False, say_smoothed: bool = True, **where) -> None:
     """The loss curve; past SMOOTH_FROM points, the raw curve goes faint under a smoothed one."""
     dash = "dash" if faint else "solid"
     if len(loss) >= SMOOTH_FROM:
-        fig.add_trace(go.Scatter(x=x, y=finite_or_none(loss), mode="lines", name=f"{name} (raw)",
+        fig.add_trace(figure.scatter(x=x, y=finite_or_none(loss), mode="lines", name=f"{name} (raw)",
                                  line=dict(color=colour, width=1), opacity=0.2 if faint else 0.3, showlegend=False,
                                  hovertemplate="step %{x}<br>loss %{y:.4g}<extra>" + name + "</extra>"), **where)
         loss = smooth(loss, span=max(5, len(loss) // 40))
         name = f"{name} (smoothed)" if say_smoothed else name
-    fig.add_trace(go.Scatter(x=x, y=finite_or_none(loss), mode="lines", name=name,
+    fig.add_trace(figure.scatter(x=x, y=finite_or_none(loss), mode="lines", name=name,
                              line=dict(color=colour, width=2 if faint else 3, dash=dash), opacity=0.6 if faint else 1,
                              hovertemplate="step %{x}<br>loss %{y:.4g}<extra>" + name + "</extra>"), **where)
 
 
-def _metric_on_second_axis(fig: go.Figure, history: History, a: dict[str, np.ndarray], scale: float) -> None:
+def _metric_on_second_axis(fig: FigureDict, history: History, a: dict[str, np.ndarray], scale: float) -> None:
     """The metric and its chance line on the right-hand axis: percent for accuracy, log for positive errors."""
     name = history.metric_name
-    fig.add_trace(go.Scatter(x=a["step"], y=finite_or_none(a["metric"]), mode="lines", name=name,
+    fig.add_trace(figure.scatter(x=a["step"], y=finite_or_none(a["metric"]), mode="lines", name=name,
                              line=dict(color=style.METRIC_COLOUR, width=2.5),
                              hovertemplate="step %{x}<br>" + name + " %{y:.4g}<extra></extra>"), secondary_y=True)
     log = not history.higher_is_better and _all_positive(a["metric"]) and history.chance > 0
@@ -55,7 +55,7 @@ def _metric_on_second_axis(fig: go.Figure, history: History, a: dict[str, np.nda
 
 
 def loss_chart(history: History, *, compare: History | dict[str, History] | None = None,
-               scale: float = 1.0) -> go.Figure:
+               scale: float = 1.0) -> FigureDict:
     """Loss over training steps (log axis when positive), the metric on a second axis and its chance level.
 
     When the metric is the loss itself (MSE on a regression task) one axis carries both.
@@ -67,7 +67,7 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
                               xlabel="training step", ylabel="loss")
     a = history.arrays()
     same = bool(np.allclose(a["loss"], a["metric"], equal_nan=True))
-    fig = make_subplots(specs=[[{"secondary_y": not same}]])
+    fig = figure.make_subplots(specs=[[{"secondary_y": not same}]])
     others = {"previous run": compare} if compare is not None and not isinstance(compare, dict) else (compare or {})
     others = {name: other for name, other in others.items() if len(other)}
     for name, other in others.items():
@@ -88,7 +88,7 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
     return finish(fig, title, scale=scale)
 
 
-def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale: float = 1.0) -> go.Figure:
+def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale: float = 1.0) -> FigureDict:
     """Loss curves of several runs overlaid (labels = dict keys), against training step or wall time."""
     if x not in ("step", "wall"):
         raise ValueError(f"x must be 'step' or 'wall'; got {x!r}")
@@ -97,7 +97,7 @@ def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale:
     runs = {name: h for name, h in histories.items() if len(h)}
     if not runs:
         return message_figure(title, "No training steps yet: press Train", scale=scale, xlabel=xlabel, ylabel="loss")
-    fig = go.Figure()
+    fig = figure.new()
     used: set[str] = set()
     for k, (name, h) in enumerate(runs.items()):
         colour = style.arch_colour(name, default=style.SERIES_COLOURS[k % len(style.SERIES_COLOURS)])
@@ -113,7 +113,7 @@ def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale:
     return finish(fig, title, scale=scale)
 
 
-def param_grad_chart(history: History, *, scale: float = 1.0) -> go.Figure:
+def param_grad_chart(history: History, *, scale: float = 1.0) -> FigureDict:
     """Global gradient norm over all parameters (before clipping) per training step, log axis."""
     title = "Parameter gradients"
     if len(history) == 0:
@@ -121,7 +121,7 @@ def param_grad_chart(history: History, *, scale: float = 1.0) -> go.Figure:
                               xlabel="training step", ylabel="global grad norm")
     a = history.arrays()
     y, reason = clip_log(a["grad_norm"])
-    fig = go.Figure(go.Scatter(
+    fig = figure.new(figure.scatter(
         x=a["step"], y=finite_or_none(y), mode="lines", name="global grad norm",
         line=dict(color=style.LOSS_COLOUR, width=2.5), customdata=a["grad_norm"], text=reason,
         hovertemplate="step %{x}<br>grad norm %{customdata:.3e}%{text}<extra></extra>",

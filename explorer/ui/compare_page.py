@@ -16,10 +16,10 @@ from explorer.style import ARCH_LABELS
 from explorer.config import ARCHITECTURES, RunConfig
 from explorer.evaluate import held_out_metric
 from explorer.run import Run
-from explorer.ui import panels, session, state
+from explorer.ui import live_chart, panels, session, state
 from explorer.ui.worker import Snapshot, Worker
 
-RACE_REFRESH_S = 1.0  # the race's progress and live charts redraw this often while it trains
+RACE_REFRESH_S = 0.15  # the race's progress and live charts: training runs apart, the browser redraws in place
 SWEEP_REFRESH_S = 2.0  # the sweep's: 16 runs, and every redraw takes CPU from them (the browser's too, on a laptop)
 BUDGETS = (50, 100, 200, 300, 500, 1000, 2000, 5000)  # steps per architecture in the race
 ARCHS_KEY, BUDGET_KEY, MATCH_KEY, SWEEP_TASK_KEY = "cmp_archs", "cmp_budget", "cmp_match", "cmp_sweep_task"
@@ -195,8 +195,9 @@ def _race_view(job: Job, was_training: bool) -> None:
     histories = {label: view.history for label, view in zip(job.labels, snap.runs)}
     traces = {label: view.trace for label, view in zip(job.labels, snap.runs) if view.trace is not None}
     initial = {label: view.initial for label, view in zip(job.labels, snap.runs) if view.initial is not None}
-    panels.chart(charts.loss_compare_chart(histories, scale=s), "loss_compare_chart", key="cmp-loss")
-    panels.chart(charts.grad_norm_compare_chart(traces, initial, scale=s), "grad_norm_compare_chart", key="cmp-grad")
+    live_chart.show([(charts.loss_compare_chart(histories, scale=s), "loss_compare_chart"),
+                     (charts.grad_norm_compare_chart(traces, initial, scale=s), "grad_norm_compare_chart")],
+                    "cmp-race", columns=1)
 
 
 # -- the sweep ----------------------------------------------------------------------------------

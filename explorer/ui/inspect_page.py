@@ -242,7 +242,7 @@ def _trajectory(insp: ins.Inspection, layer: int, d: int, t: int, dims: int, s: 
     points, explained = insp.pca(layer, d, dims)
     share = "%" if dims == 3 else "% of variance"  # 3D axis titles must stay short to fit
     labels = [f"PC {k + 1} ({100 * e:.0f}{share})" for k, e in enumerate(explained)]
-    fig = charts.hidden_trajectory(points, t, axis_labels=labels, scale=s)
+    fig = charts.hidden_trajectory(points, t, axis_labels=labels, scale=s).figure()  # plotly's update_traces
     fig.update_traces(cliponaxis=False, selector=dict(type="scatter", mode="markers+text"))  # "t=..." may sit at the edge
     if dims == 3:  # a camera further back keeps the cube and its axis titles inside a half-width column
         fig.update_layout(scene_camera=dict(eye=dict(x=1.9, y=1.9, z=1.3)), margin=dict(l=10, r=10))

@@ -4,14 +4,13 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import charts, style
-from explorer.ui import lecture
+from explorer.ui import lecture, live_chart
 from explorer.ui.worker import RunView, Snapshot, Worker
 
 
 def chart(fig, name: str, key: str) -> None:
-    """A plotly chart (with plotly's PNG download) and the caption that says what to look for."""
-    st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
-    st.caption(charts.CAPTIONS[name])
+    """One chart and the caption that says what to look for, drawn in the browser by plotly.js (PNG button included)."""
+    live_chart.show([(fig if isinstance(fig, dict) else fig.to_plotly_json(), name)], key, columns=1)
 
 
 def scale() -> float:
@@ -40,19 +39,13 @@ def status_line(view: RunView, steps_per_s: float | None = None) -> str:
     return " · ".join(parts)
 
 
-def training_charts(view: RunView, key: str, *, columns: int = 2) -> None:
-    """Loss and parameter gradients over training steps: cheap, redrawn often."""
-    s = scale()
-    figures = [(charts.loss_chart(view.history, scale=s), "loss_chart"),
-               (charts.param_grad_chart(view.history, scale=s), "param_grad_chart")]
-    _grid(figures, key, columns)
-
-
-def internals_charts(view: RunView, key: str, *, example: int = 0, layer: int = 0, columns: int = 2) -> None:
-    """Inside the model on the probe batch: gradients over time, states, gates or attention, prediction."""
+def live_figures(view: RunView, *, example: int = 0, layer: int = 0) -> list[tuple[dict, str]]:
+    """One run's live charts as (figure dict, caption name): training curves, then inside the model on the probe batch."""
     s = scale()
     trace, history = view.trace, view.history
     figures = [
+        (charts.loss_chart(history, scale=s), "loss_chart"),
+        (charts.param_grad_chart(history, scale=s), "param_grad_chart"),
         (charts.grad_norm_chart(trace, initial=view.initial, scale=s), "grad_norm_chart"),
         (charts.gradient_flow_heatmap(history, layer=layer, scale=s), "gradient_flow_heatmap"),
         (charts.hidden_state_heatmap(trace, layer=layer, example=example, scale=s), "hidden_state_heatmap"),
@@ -64,12 +57,4 @@ def internals_charts(view: RunView, key: str, *, example: int = 0, layer: int = 
     if trace.cell is not None:
         figures.append((charts.cell_state_heatmap(trace, layer=layer, example=example, scale=s), "cell_state_heatmap"))
     figures.append((charts.prediction_chart(trace, example=example, scale=s), "prediction_chart"))
-    _grid(figures, key, columns)
-
-
-def _grid(figures: list, key: str, columns: int) -> None:
-    for start in range(0, len(figures), columns):
-        cols = st.columns(columns)
-        for col, (fig, name) in zip(cols, figures[start:start + columns]):
-            with col:
-                chart(fig, name, key=f"{key}-{name}")
+    return figures

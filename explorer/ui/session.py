@@ -144,5 +144,5 @@ def _beat() -> None:
     for worker in workers:
         worker.touch()
     if workers:
-        steps = ", ".join(f"step {w.runs[0].step}" for w in workers)
+        steps = ", ".join(f"step {w.snapshot.runs[0].step}" for w in workers)
         st.caption(f"Training in the background ({steps}).")

@@ -32,7 +32,7 @@ def main(run_page: bool = True) -> None:
     _inside.active = True
     try:
         urlsync.restore_once()  # the session's first run: the link's values go to every shell widget
-        state.carry_over([*sidebar.widget_keys(), state.LECTURE])  # before any widget is drawn
+        state.carry_over([*sidebar.widget_keys(), state.LECTURE, state.PACE])  # before any widget is drawn
         st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide",
                            initial_sidebar_state="collapsed" if lecture.on() else "auto")
         config = sidebar.draw()

@@ -13,6 +13,7 @@ LECTURE = "lecture"  # projector mode toggle (a widget key)
 CONFIG = "config"  # the last valid RunConfig built from the sidebar
 INITIALISED = "initialised"
 EXAMPLE = "example"  # probe example shown on the Train page
+PACE = "pace"  # the Train page's Pace control (a widget key): normal | slow | step-by-step
 UPLOAD_ERROR = "upload_error"  # why the last uploaded run file was refused
 SLOT = "slot"  # this session's training workers (explorer.ui.session.Slot)
 COMPARE = "compare"  # the Compare page's race and sweep (explorer.ui.compare_page.Holder)

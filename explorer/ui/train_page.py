@@ -1,17 +1,17 @@
-"""The Train page: controls outside, a live view fragment inside that redraws from the worker's snapshots."""
+"""The Train page: controls outside, one live fragment inside that sends the worker's newest snapshot to the browser."""
 from __future__ import annotations
 
 import streamlit as st
 
-from explorer.ui import files, lecture, panels, presets_ui, session, state
+from explorer.config import PACES
+from explorer.ui import files, lecture, live_chart, panels, presets_ui, session, state
 from explorer.ui.plain import plain
 from explorer.ui.worker import Snapshot, Worker
 
-# While training, three fragments redraw at their own pace: chart building holds the GIL, and
-# the training thread shares it, so the costly charts redraw least often.
-STATUS_REFRESH_S = 0.4  # the status line: step, loss, steps/s
-CURVES_REFRESH_S = 1.2  # Loss and Parameter gradients
-INTERNALS_REFRESH_S = 3.0  # the look inside on the probe batch
+# While training, the live fragment runs this often: it reads the newest snapshot (training runs in
+# its own process) and sends its numbers; the browser redraws the charts in place.
+LIVE_REFRESH_S = 0.1
+SLOW_REFRESH_S = 0.05  # at a slow pace each step waits until the browser has drawn the one before
 
 
 def render() -> None:
@@ -22,16 +22,17 @@ def render() -> None:
     st.title(preset.title if preset else "Train")
     if preset:
         st.markdown(preset.narration)
+    _pace(worker)
     worker = _controls(worker)
+    worker.pace = state.get(state.PACE) or "normal"  # Reset builds a new worker
     if state.pop(state.AUTOSTART):
         worker.start()
     if preset:
         presets_ui.verdict(preset, worker)
     example, layer = (0, 0) if lecture.on() else _view_options(worker)
     training = worker.training
-    st.fragment(run_every=STATUS_REFRESH_S if training else None)(_live_status)(worker, training)
-    st.fragment(run_every=CURVES_REFRESH_S if training else None)(_live_curves)(worker)
-    st.fragment(run_every=INTERNALS_REFRESH_S if training else None)(_live_internals)(worker, example, layer)
+    every = SLOW_REFRESH_S if worker.pace != "normal" else LIVE_REFRESH_S
+    st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer)
     if not lecture.on():
         files.save_and_load(worker)
 
@@ -49,6 +50,21 @@ def _controls(worker: Worker) -> Worker:
     return worker
 
 
+def _pace(worker: Worker) -> None:
+    """Pace: normal (as fast as it trains), slow (about 20 steps a second, every step traced and shown),
+    step-by-step (one step a second, each shown). A change while training restarts at the new pace."""
+    pace = st.segmented_control("Pace", PACES, key=state.PACE,
+                                help="Slow the live view down to narrate it: slow shows every step at about "
+                                     "20 steps a second, step-by-step one step a second.") or "normal"
+    if pace != worker.pace:
+        training = worker.training
+        if training:
+            worker.pause()
+        worker.pace = pace
+        if training:
+            worker.start()
+
+
 def _view_options(worker: Worker) -> tuple[int, int]:
     run = worker.runs[0]
     cols = st.columns([2, 2, 5])
@@ -60,33 +76,24 @@ def _view_options(worker: Worker) -> tuple[int, int]:
     return int(example), int(layer)
 
 
-def _live_status(worker: Worker, was_training: bool) -> None:
-    """The status line, redrawn often while training."""
-    _status(panels.watch(worker, was_training))
-
-
-def _live_curves(worker: Worker) -> None:
-    """Loss and Parameter gradients over training steps."""
-    _per_run(worker, worker.snapshot, lambda view, key, cols: panels.training_charts(view, key, columns=cols), header=True)
-
-
-def _live_internals(worker: Worker, example: int, layer: int) -> None:
-    """The look inside (on the probe batch): heavier charts, redrawn less often."""
-    snap = worker.snapshot
-    _per_run(worker, snap, lambda view, key, cols: panels.internals_charts(view, key, example=example, layer=layer, columns=cols))
-
-
-def _per_run(worker: Worker, snap: Snapshot, draw, header: bool = False) -> None:
+def _live(worker: Worker, was_training: bool, example: int, layer: int) -> None:
+    """The status line and every chart, from the newest snapshot."""
+    snap = panels.watch(worker, was_training)
+    _status(snap)
+    step = snap.runs[0].step if worker.pace != "normal" else None  # the browser reports it drawn
     if len(snap.runs) == 1:
-        draw(snap.runs[0], "run0", 2)
+        drawn = live_chart.show(panels.live_figures(snap.runs[0], example=example, layer=layer), "run0",
+                                columns=2, step=step)
+        worker.shown(drawn)
         return
     for index, (col, view) in enumerate(zip(st.columns(len(snap.runs)), snap.runs)):
         with col:
-            if header:
-                st.markdown(f"**{presets_ui.label(worker.runs, index)}** · " + panels.status_line(view))
-                if view.status != "ok":
-                    st.error(plain(view.message))  # a loaded run's message comes from its file
-            draw(view, f"run{index}", 1)
+            st.markdown(f"**{presets_ui.label(worker.runs, index)}** · " + panels.status_line(view))
+            if view.status != "ok":
+                st.error(plain(view.message))  # a loaded run's message comes from its file
+            drawn = live_chart.show(panels.live_figures(view, example=example, layer=layer), f"run{index}",
+                                    columns=1, step=step if index == len(snap.runs) - 1 else None)
+    worker.shown(drawn)
 
 
 def _status(snap: Snapshot) -> None:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from explorer.config import RunConfig
 from explorer.ui import sidebar, state
-from explorer.urlstate import config_from_params, params_from_config
+from explorer.urlstate import config_from_params, pace_from_params, params_from_config
 
 
 def restore_once() -> None:
@@ -15,8 +15,10 @@ def restore_once() -> None:
     state.put(state.INITIALISED, True)
     params = {key: st.query_params.get(key) for key in st.query_params}
     config, notices = config_from_params(params, RunConfig())
-    for notice in notices:
+    pace, bad_pace = pace_from_params(params)
+    for notice in notices + bad_pace:
         state.add_notice(notice)
+    state.put(state.PACE, pace)
     preset = params.get("preset")
     if preset:
         from explorer.presets import PRESETS  # the presets pull in every task; only when asked
@@ -40,6 +42,8 @@ def publish(config: RunConfig) -> None:
         wanted["preset"] = preset
     if state.get(state.LECTURE):
         wanted["lecture"] = "1"
+    if (state.get(state.PACE) or "normal") != "normal":
+        wanted["pace"] = state.get(state.PACE)
     current = {key: st.query_params.get(key) for key in st.query_params}
     if current != wanted:
         st.query_params.from_dict(wanted)

@@ -1,24 +1,56 @@
-"""The live-training worker: trains runs in a background thread and publishes snapshots under a lock.
+"""The page's side of live training: one Worker per session starts a training process and keeps its newest snapshot.
 
-No Streamlit here (the page reads snapshots; the worker never calls st.*), and nothing specific to
-an architecture: it drives Run.train_step() and Run.trace(), as minGPT's trainer drives its model.
+No Streamlit here (the page reads snapshots; nothing here calls st.*), and nothing specific to an
+architecture. Training runs in its own process (explorer/trainer.py) from a bounded pool shared by the
+server: no GIL shared with the page, a memory limit, a crash stays there, and close() ends it at once.
+The process forks from a forkserver that has imported torch once, so it starts in milliseconds (the
+first Train after a server start waits a few seconds while the forkserver imports torch).
+While it trains, `runs` are the page's copies as they were at start(); they catch up when it stops.
 """
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
+import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import torch
 
 from explorer.config import LIMITS
 from explorer.history import History
 from explorer.records import Trace
 from explorer.run import Run
+from explorer.trainer import PACES, serve
+
+_CONTEXT = multiprocessing.get_context("forkserver")  # never fork this threaded server process itself
+_CONTEXT.set_forkserver_preload(["explorer.preload"])  # torch imported once, in the forkserver
+PAUSE_WAIT_S = 2.0  # Pause waits this long for the step in progress and the final state
+MEMORY_MB = int(os.environ.get("RNNX_WORKER_MEMORY_MB", 2048))  # address space a training process may add
+
+
+_main_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _plain_main():
+    """multiprocessing re-runs the __main__ script in a new process; under Streamlit that is the page
+    script (app.py), which must not run there. Show it a bare __main__ while the process starts."""
+    with _main_lock:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
 
 
 class TrainerPool:
-    """Bounds concurrent training threads in this process (deliberately shared by all sessions)."""
+    """Bounds concurrent training processes started by this server process (shared by all sessions)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -68,73 +100,106 @@ class Snapshot:
 
 
 class Worker:
-    """One per browser session. start() trains in a thread until the budget, pause(), divergence or idleness."""
+    """One per browser session. start() trains in a process until the budget, pause(), divergence or idleness."""
 
     def __init__(self, runs: list[Run], *, budget: int | None = None, pool: TrainerPool = POOL,
-                 publish_every: float = 0.25, idle_stop_s: float = LIMITS.idle_stop_s) -> None:
+                 publish_every: float = 0.1, idle_stop_s: float = LIMITS.idle_stop_s, pace: str = "normal",
+                 memory_mb: int = MEMORY_MB) -> None:
         self.runs = list(runs)
         self.budget = budget if budget is not None else LIMITS.max_steps_per_run  # steps per run
         self.pool = pool
         self.publish_every = publish_every
         self.idle_stop_s = idle_stop_s
-        self._lock = threading.Lock()  # guards the snapshot
-        self._run_lock = threading.Lock()  # one thread touches the models at a time
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.pace = pace
+        self.memory_mb = memory_mb
+        self._lock = threading.Lock()  # guards the snapshot and the process handles
+        self._run_lock = threading.Lock()  # Step and models() touch the page's copies one at a time
+        self._process = None
+        self._conn = None
+        self._reader: threading.Thread | None = None
+        self._stopping = False  # Pause asked: later snapshots are not shown
+        self._waiting = False  # at a slow pace, the process waits for a page to draw the last snapshot
+        self._stop_message = ""
+        self._synced = threading.Condition()
+        self._sync_states: list[bytes] | None = None
         self._last_seen = time.monotonic()
-        self._rate: list[tuple[float, int]] = []
         self._version = 0
         self._initial = [run.trace() for run in self.runs]
-        self._traces = list(self._initial)
-        self._snapshot = self._make_snapshot("idle", "")
+        self._views = [self._view(run, trace) for run, trace in zip(self.runs, self._initial)]
+        self._snapshot = self._make_snapshot("idle", "", 0.0)
 
     # -- controls (called from the page's script thread) ------------------------------------
 
     @property
     def training(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """A training process runs (or is handing back its final state)."""
+        return self._reader is not None and self._reader.is_alive()
 
     @property
     def finished(self) -> bool:
         """Every run has spent its budget or diverged: there is nothing left to train."""
-        return not self._active()
+        return not any(v.status == "ok" and v.step < self.budget for v in self._views)
 
     def start(self) -> bool:
-        """Train (or resume) in the background. False when the process's trainer pool is full."""
-        if self.training:
+        """Train (or resume) in a process. False when the server's trainer pool is full."""
+        with self._lock:
+            if self.training:
+                return True
+            if self.finished:
+                self._publish("done", self._done_message())
+                return True
+            if not self.pool.acquire():
+                self._publish("busy", f"The server is busy: {self.pool.size} runs are training. Wait a moment and press Train again.")
+                return False
+            try:
+                self._spawn()
+            except Exception:
+                self.pool.release()
+                raise
+            self.touch()
+            self._publish("training", "")
             return True
-        if self.finished:
-            self._publish("done", self._done_message())
-            return True
-        if not self.pool.acquire():
-            self._publish("busy", f"The server is busy: {self.pool.size} runs are training. Wait a moment and press Train again.")
-            return False
-        self._stop.clear()
-        self.touch()
-        self._rate = [(time.monotonic(), self._total_steps())]
-        self._thread = threading.Thread(target=self._loop, name="rnnx-trainer", daemon=True)
-        self._publish("training", "")
-        self._thread.start()
-        return True
+
+    def _spawn(self) -> None:
+        with self._run_lock:
+            states = [run.to_bytes() for run in self.runs]
+        parent, child = _CONTEXT.Pipe()
+        self._process = _CONTEXT.Process(
+            target=serve, name="rnnx-trainer", daemon=True,
+            args=(child, states, self.budget, self.publish_every, self.pace, torch.get_num_threads(), self.memory_mb))
+        with _plain_main():
+            self._process.start()
+        child.close()
+        self._conn, self._stopping, self._stop_message = parent, False, ""
+        self._reader = threading.Thread(target=self._read, args=(parent, self._process), name="rnnx-reader", daemon=True)
+        self._reader.start()
 
     def pause(self, message: str = "") -> None:
-        """Stop at the end of the current step and wait for it; the last state is published."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
-        state = self._snapshot.state
-        if state == "training" or (message and state == "paused"):
-            self._publish("paused", message)  # the thread published "paused" without the reason
+        """Stop training: nothing new is shown from now on; the final state arrives after the step in progress."""
+        reader = self._reader
+        if reader is None or not reader.is_alive():
+            if message and self._snapshot.state == "paused":
+                self._publish("paused", message)
+            return
+        with self._lock:
+            self._stopping, self._stop_message = True, message
+            self._publish("paused", message)  # at once: the charts stop moving with the click
+            self._send("stop")
+        if reader is not threading.current_thread():
+            reader.join(timeout=PAUSE_WAIT_S)
+        if reader.is_alive():  # a step at the caps takes longer: end it now, keep the state from start()
+            self._kill()
+            reader.join(timeout=PAUSE_WAIT_S)
 
     def step(self) -> None:
-        """One training step on every run, then a fresh trace. Ignored while training."""
+        """One training step on every run, then a fresh trace, in this process. Ignored while training."""
         if self.training:
             return
         with self._run_lock:
             for run in self.runs:
                 run.train_step()
-            self._traces = [run.trace() for run in self.runs]
+            traces = [run.trace() for run in self.runs]
+            self._views = [self._view(run, trace) for run, trace in zip(self.runs, traces)]
         state = "done" if any(run.status != "ok" for run in self.runs) else "paused"
         self._publish(state, self._done_message() if state == "done" else "")
 
@@ -143,16 +208,19 @@ class Worker:
         self._last_seen = time.monotonic()
 
     def close(self) -> None:
-        """The session ended: stop training and free the pool slot."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout=10)
+        """The session ended: end the process at once (its progress is not kept) and free the pool slot."""
+        self._stopping = True
+        self._kill()
+        reader = self._reader
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(timeout=PAUSE_WAIT_S)
         self._publish("stopped", "")
 
     @contextlib.contextmanager
     def models(self) -> Iterator[list[Run]]:
-        """Hold the models still: no training step runs while the block reads or runs them."""
+        """The page's copies of the runs, brought up to date first when a process is training them."""
+        if self.training:
+            self._sync()
         with self._run_lock:
             yield self.runs
 
@@ -161,69 +229,117 @@ class Worker:
         with self._lock:
             return self._snapshot
 
-    # -- the training thread ---------------------------------------------------------------
+    def shown(self, step: int | None) -> None:
+        """A page has drawn `step`. At a slow pace the process waits for this before its next step."""
+        with self._lock:
+            snap = self._snapshot
+            if self._waiting and snap.state == "training" and step is not None and step >= snap.runs[0].step:
+                self._waiting = False
+                self._send("next")
 
-    def _loop(self) -> None:
-        message, state = "", "paused"
-        last_trace, trace_cost = time.monotonic(), 0.0
+    # -- the reader thread: the newest message from the process wins ------------------------
+
+    def _read(self, conn, process) -> None:
+        state, message, speed = "paused", "", 0.0
         try:
-            while not self._stop.is_set():
-                active = self._active()
-                if not active:
-                    state, message = "done", self._done_message()
+            while True:
+                if time.monotonic() - self._last_seen > self.idle_stop_s and not self._stopping:
+                    self._stopping = True
+                    self._stop_message = f"Paused after {self.idle_stop_s:.0f} s with no page watching. Press Train to go on."
+                    self._send("stop")
+                if not conn.poll(0.25):
+                    if not process.is_alive() and not conn.poll(0):
+                        raise EOFError
+                    continue
+                note = conn.recv()
+                if note["kind"] == "snapshot":
+                    speed = note["steps_per_s"]
+                    if not self._stopping:
+                        self._take(note["runs"])
+                        self._waiting = PACES[self.pace].trace_every_step
+                        self._publish("training", "", speed)
+                elif note["kind"] == "sync":
+                    self._load(note["states"])
+                elif note["kind"] == "final":
+                    self._load(note["states"])
+                    self._take(note["runs"])
+                    state = "done" if note["message"] == "done" else "paused"
+                    message = self._done_message() if state == "done" else self._stop_message
                     break
-                if time.monotonic() - self._last_seen > self.idle_stop_s:
-                    message = f"Paused after {self.idle_stop_s:.0f} s with no page watching. Press Train to go on."
+                else:  # error
+                    state, message = "done", note["message"]
                     break
-                with self._run_lock:
-                    for run in active:  # round robin: runs stay aligned in steps
-                        run.train_step()
-                    now = time.monotonic()
-                    # trace at the publish rate, but never spend more than a fifth of the time tracing
-                    if now - last_trace >= max(self.publish_every, 4 * trace_cost):
-                        self._traces = [run.trace() for run in self.runs]
-                        trace_cost, last_trace = time.monotonic() - now, time.monotonic()
-                        self._publish("training", "")
-        except Exception as error:  # noqa: BLE001 - a bug must not kill the session silently
-            state, message = "done", f"Training stopped by an error: {type(error).__name__}: {error}"
+        except (EOFError, OSError):
+            process.join(timeout=1)
+            code = process.exitcode
+            state = "stopped" if self._stopping and code is not None and code < 0 else "done"
+            message = "" if state == "stopped" else (
+                f"The training process ended unexpectedly (exit code {code}); the run is back at step "
+                f"{self.runs[0].step}. Press Train to try again.")
+            if self._stopping and state == "stopped" and self._stop_message:
+                state, message = "paused", self._stop_message
         finally:
-            with self._run_lock:
-                self._traces = [run.trace() for run in self.runs]
-            self.pool.release()
-            self._thread = None
-            self._publish(state, message)
+            self._finish(process, conn)
+            with self._lock:
+                self._publish(state, message, 0.0)
+            with self._synced:
+                self._synced.notify_all()
 
-    def _active(self) -> list[Run]:
-        return [run for run in self.runs if run.status == "ok" and run.step < self.budget]
+    def _finish(self, process, conn) -> None:
+        process.join(timeout=1)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=1)
+        conn.close()
+        self.pool.release()
+
+    def _take(self, views: list[dict]) -> None:
+        self._views = [RunView(initial=initial, **v) for v, initial in zip(views, self._initial)]
+
+    def _load(self, states: list[bytes]) -> None:
+        with self._run_lock:
+            self.runs = [Run.load(state) for state in states]
+        with self._synced:
+            self._sync_states = states
+            self._synced.notify_all()
+
+    def _sync(self, timeout: float = PAUSE_WAIT_S) -> None:
+        with self._synced:
+            self._sync_states = None
+            self._send("sync")
+            self._synced.wait_for(lambda: self._sync_states is not None or not self.training, timeout=timeout)
+
+    def _send(self, command: str) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.send(command)
+        except (OSError, ValueError):
+            pass  # the process has already gone: the reader reports it
+
+    def _kill(self) -> None:
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
+
+    # -- snapshots ----------------------------------------------------------------------
+
+    def _view(self, run: Run, trace: Trace | None) -> RunView:
+        return RunView(step=run.step, status=run.status, message=run.message, history=run.history.copy(),
+                       trace=trace, initial=self._initial[self.runs.index(run)] if run in self.runs else None,
+                       wall=run.wall, num_parameters=run.num_parameters)
 
     def _done_message(self) -> str:
-        diverged = [run.message for run in self.runs if run.status != "ok"]
+        diverged = [v.message for v in self._views if v.status != "ok"]
         if diverged:
             return " ".join(diverged)
         if self.budget >= LIMITS.max_steps_per_run:
             return f"Reached the cap of {self.budget:,} steps per run (RNNX_MAX_STEPS). Reset to train again."
         return f"Finished the budget of {self.budget} steps."
 
-    def _total_steps(self) -> int:
-        return sum(run.step for run in self.runs)
-
-    def _steps_per_s(self) -> float:
-        now, steps = time.monotonic(), self._total_steps()
-        self._rate.append((now, steps))
-        self._rate = [(t, s) for t, s in self._rate if now - t <= 3.0] or [(now, steps)]
-        t0, s0 = self._rate[0]
-        return (steps - s0) / (now - t0) if now > t0 else 0.0
-
-    def _make_snapshot(self, state: str, message: str) -> Snapshot:
-        views = tuple(
-            RunView(step=run.step, status=run.status, message=run.message, history=run.history.copy(),
-                    trace=trace, initial=initial, wall=run.wall, num_parameters=run.num_parameters)
-            for run, trace, initial in zip(self.runs, self._traces, self._initial)
-        )
+    def _make_snapshot(self, state: str, message: str, steps_per_s: float) -> Snapshot:
         self._version += 1
-        return Snapshot(state=state, message=message, runs=views, steps_per_s=self._steps_per_s(),
+        return Snapshot(state=state, message=message, runs=tuple(self._views), steps_per_s=steps_per_s,
                         version=self._version)
 
-    def _publish(self, state: str, message: str) -> None:
-        with self._lock:
-            self._snapshot = self._make_snapshot(state, message)
+    def _publish(self, state: str, message: str, steps_per_s: float = 0.0) -> None:
+        self._snapshot = self._make_snapshot(state, message, steps_per_s)

@@ -53,6 +53,7 @@ def test_a_short_comparison_runs_to_the_end_and_overlays_the_losses(page, app_ur
     loss.wait_for()
     legend = page.locator(".js-plotly-plot", has=loss).locator(".legendtext")
     assert sorted(legend.all_text_contents()) == ["GRU", "LSTM", "RNN", "Transformer"]
+    page.locator(".gtitle", has_text="Gradient norm over time").wait_for()  # drawn in the browser after the run
     assert page.locator(".gtitle", has_text="Gradient norm over time").count() == 1
     assert page.get_by_role("table").get_by_text("Transformer", exact=True).count() == 1
     screenshot(page, "compare_race")

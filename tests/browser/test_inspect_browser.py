@@ -45,7 +45,8 @@ def test_play_moves_the_time_slider_and_stop_holds_it(page, app_url):
     held = time_step(page)
     time.sleep(1.5)
     assert time_step(page) == held, "t moved on after Stop"
-    assert page.locator(".js-plotly-plot").filter(has_text=f"at t={held}").count() >= 1
+    # the browser draws the charts after the script run: wait for the held step's chart
+    page.locator(".js-plotly-plot").filter(has_text=f"at t={held}").first.wait_for(timeout=15_000)
     no_exception(page)
 
 

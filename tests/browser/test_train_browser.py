@@ -102,7 +102,74 @@ def test_a_shared_link_works_first_on_a_fresh_server(page, fresh_app_url):
     wait_idle(page)
     assert step_of(page) == 1  # the very first click counts
     assert "arch=rnn" in page.url and "seq_len=30" in page.url
-    assert any(t.startswith("Hidden state") for t in titles(page))
+    wait_for_title(page, "Hidden state")  # the browser draws the charts once plotly.js has loaded
+    no_errors(page)
+
+
+RENDERS_JS = "() => Object.fromEntries(Object.entries(window.__rnnxRenders || {}).map(([k, v]) => [v.title.split(' (')[0], v.renders]))"
+
+
+def renders(page) -> dict[str, int]:
+    """Per live chart (by title), how many times plotly has drawn it: counted by plotly's afterplot event."""
+    return page.evaluate(RENDERS_JS)
+
+
+TALL = {"width": 1400, "height": 3200}  # every chart on screen: charts out of view skip frames
+
+
+def test_every_live_chart_moves_while_training_and_none_after_pause(page, app_url):
+    page.set_viewport_size(TALL)
+    open_app(page, app_url, "/train?arch=lstm&seq_len=30&hidden_size=16")
+    click(page, "Train")
+    page.wait_for_function("() => Object.keys(window.__rnnxRenders || {}).length >= 8", timeout=60_000)
+    start = renders(page)
+    # the issue asks for 10 changes within 5 s on an idle 2-core machine (python -m explorer.bench --ui
+    # measures the rate); CI shares its cores, so the count here gets twice the time
+    time.sleep(10)
+    end = renders(page)
+    moved = {title: end[title] - start.get(title, 0) for title in end}
+    assert {"Loss and mse", "Parameter gradients", "Gradient norm over time", "Gradient flow", "Hidden state h_t",
+            "Gates", "Cell state c_t", "Prediction vs target"} <= set(moved), moved
+    assert all(n >= 10 for n in moved.values()), f"changes in 10 s: {moved}"
+    screenshot(page, "train_live")
+    click(page, "Pause")
+    wait_idle(page)
+    time.sleep(0.5)  # the click's own rerun draws the paused state once
+    before = renders(page)
+    time.sleep(2)
+    assert renders(page) == before, "a chart changed after Pause"
+    assert "paused" in status(page)
+    no_errors(page)
+
+
+def test_slow_pace_shows_every_traced_step(page, app_url):
+    page.set_viewport_size(TALL)
+    open_app(page, app_url, "/train?arch=gru&seq_len=20&hidden_size=8&pace=slow")
+    click(page, "Train")
+    page.wait_for_function("() => (window.__rnnxRenders || {})['run0-grad_norm_chart']", timeout=60_000)
+    time.sleep(6)
+    click(page, "Pause")
+    titles = page.evaluate("() => window.__rnnxRenders['run0-grad_norm_chart'].titles")
+    steps = sorted({int(m.group(1)) for t in titles if (m := re.search(r"step (\d+)", t))})
+    assert len(steps) >= 8, steps
+    assert steps == list(range(steps[0], steps[-1] + 1)), f"steps not shown: {sorted(set(range(steps[0], steps[-1])) - set(steps))}"
+    assert steps[-1] - steps[0] <= 6 * 20 + 5  # about 20 steps a second at most
+    assert "pace=slow" in page.url
+    no_errors(page)
+
+
+def test_a_presets_side_by_side_runs_both_move(page, app_url):
+    page.set_viewport_size(TALL)
+    open_app(page, app_url, "/train?preset=lstm_memory")
+    page.wait_for_function("() => ['run0-loss_chart', 'run1-loss_chart'].every(k => (window.__rnnxRenders || {})[k])",
+                           timeout=60_000)
+    count = "() => [0, 1].map(i => window.__rnnxRenders[`run${i}-grad_norm_chart`].renders)"
+    before = page.evaluate(count)
+    time.sleep(5)
+    after = page.evaluate(count)
+    screenshot(page, "preset_side_by_side")
+    assert all(a - b >= 2 for a, b in zip(after, before)), (before, after)  # each run's charts moved on
+    click(page, "Pause")  # leave no lesson training for the tests after this one
     no_errors(page)
 
 

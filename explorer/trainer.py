@@ -1,0 +1,119 @@
+"""The training process: trains runs round robin and publishes snapshots through a pipe. Not the page's side.
+
+Knows nothing of Streamlit, pages or architectures (it drives Run.train_step() and Run.trace(), as
+minGPT's trainer drives its model); explorer/ui/worker.py starts it and reads what it sends.
+Messages to the parent, each a dict with "kind":
+  snapshot  {"runs": [view dicts], "steps_per_s"}            while training, at most every publish_every s
+  final     {"runs": [view dicts], "states": [bytes], "message"}  on stop, budget, divergence; then it exits
+  error     {"message"}                                       a Python error in training; then it exits
+Messages from the parent: "stop" (send final and exit), "sync" (send the states, go on) and, at a
+slow pace, "next" (the page has shown the last step: take the next one).
+"""
+from __future__ import annotations
+
+import math
+import os
+import resource
+import time
+from dataclasses import dataclass
+
+import torch
+
+from explorer.run import Run
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast the live view moves: at most max_steps_per_s (None: as fast as it trains), a trace every
+    `trace_every_step` step or at the publish rate."""
+
+    name: str
+    max_steps_per_s: float | None
+    trace_every_step: bool  # and wait until the page has shown it ("next") before the next step
+
+
+PACES = {  # keys: explorer.config.PACES
+    "normal": Pace("normal", None, False),
+    "slow": Pace("slow", 20.0, True),  # a lecturer can narrate: every step traced and shown
+    "step-by-step": Pace("step-by-step", 1.0, True),  # one step a second, each shown
+}
+
+
+def view(run: Run, trace) -> dict:
+    """What the page may show of one run (copies: the page reads them while this process trains on)."""
+    return dict(step=run.step, status=run.status, message=run.message, history=run.history.copy(),
+                trace=trace, wall=run.wall, num_parameters=run.num_parameters)
+
+
+def limit_memory(mb: int) -> None:
+    """Address space this process may add to what it has mapped now (torch maps much it never touches)."""
+    if mb <= 0:
+        return
+    with open(f"/proc/{os.getpid()}/status") as status:
+        vm = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+    limit = vm + mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def serve(conn, states: list[bytes], budget: int, publish_every: float, pace: str, threads: int,
+          memory_mb: int) -> None:
+    """Process entry point: load the runs, train until told to stop or nothing is left, report, exit."""
+    try:
+        torch.set_num_threads(threads)
+        limit_memory(memory_mb)
+        runs = [Run.load(state) for state in states]
+        message = _train(conn, runs, budget, publish_every, PACES[pace])
+        traces = [run.trace() for run in runs]
+        conn.send(dict(kind="final", runs=[view(r, t) for r, t in zip(runs, traces)],
+                       states=[run.to_bytes() for run in runs], message=message))
+    except MemoryError:
+        conn.send(dict(kind="error", message=f"Training stopped: the run needs more than the worker's memory limit ({memory_mb} MB)."))
+    except Exception as error:  # noqa: BLE001 - the parent shows it; this process ends either way
+        conn.send(dict(kind="error", message=f"Training stopped by an error: {type(error).__name__}: {error}"))
+    finally:
+        conn.close()
+
+
+def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace) -> str:
+    """The loop. Returns why it ended: "" when told to stop, else the reason."""
+    last_publish, trace_cost = 0.0, 0.0
+    rate = [(time.monotonic(), sum(r.step for r in runs))]
+    gap = 1.0 / pace.max_steps_per_s if pace.max_steps_per_s else 0.0
+    next_step, shown = time.monotonic(), True
+    while True:
+        if conn.poll() or not shown:
+            command = conn.recv() if shown else _wait(conn)
+            if command == "stop":
+                return ""
+            if command == "sync":
+                conn.send(dict(kind="sync", states=[run.to_bytes() for run in runs]))
+            shown = shown or command in ("next", None)
+            continue
+        active = [run for run in runs if run.status == "ok" and run.step < budget]
+        if not active:
+            return "done"
+        if gap:
+            wait = next_step - time.monotonic()
+            if wait > 0:
+                conn.poll(wait)  # sleeps, but wakes at once for a command
+                continue
+            next_step = max(next_step + gap, time.monotonic() - gap)
+        for run in active:  # round robin: runs stay aligned in steps
+            run.train_step()
+        now = time.monotonic()
+        # trace at the publish rate, but never spend more than a fifth of the time tracing
+        if pace.trace_every_step or now - last_publish >= max(publish_every, 4 * trace_cost):
+            traces = [run.trace() for run in runs]
+            trace_cost, last_publish = time.monotonic() - now, time.monotonic()
+            steps = sum(r.step for r in runs)
+            rate = [(t, s) for t, s in rate if last_publish - t <= 3.0] + [(last_publish, steps)]
+            span = rate[-1][0] - rate[0][0]
+            speed = (steps - rate[0][1]) / span if span > 0 else 0.0
+            conn.send(dict(kind="snapshot", runs=[view(r, t) for r, t in zip(runs, traces)],
+                           steps_per_s=speed if math.isfinite(speed) else 0.0))
+            shown = not pace.trace_every_step
+
+
+def _wait(conn, timeout: float = 2.0):
+    """The next command; None after `timeout` (a page that stopped looking: go on, the idle stop ends it)."""
+    return conn.recv() if conn.poll(timeout) else None

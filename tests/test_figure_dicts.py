@@ -1,0 +1,74 @@
+"""Chart builders return plain figure dicts with the same content as the plotly figures they used to build."""
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from explorer import Run, RunConfig, charts
+from explorer.charts import figure
+
+torch.set_num_threads(1)
+SETUPS = [("lstm", "adding", False, 1), ("gru", "parity", True, 2), ("transformer", "recall", False, 2),
+          ("rnn", "text", False, 1), ("lstm", "sine", False, 1), ("gru", "copy", False, 1)]
+
+
+def figures(run, trace):
+    h = run.history
+    out = [charts.loss_chart(h), charts.loss_chart(h, compare=h), charts.param_grad_chart(h),
+           charts.grad_norm_chart(trace, initial=trace), charts.gradient_flow_heatmap(h),
+           charts.hidden_state_heatmap(trace), charts.prediction_chart(trace),
+           charts.loss_compare_chart({"LSTM": h, "GRU": h}),
+           charts.grad_norm_compare_chart({"LSTM": trace}, {"LSTM": trace})]
+    if trace.gates:
+        out += [charts.gate_heatmaps(trace), charts.gate_heatmap(trace, next(iter(trace.gates)))]
+    if trace.cell is not None:
+        out.append(charts.cell_state_heatmap(trace))
+    if trace.attention is not None:
+        out += [charts.attention_heatmaps(trace), charts.attention_grid(trace)]
+    return out
+
+
+def canonical(fig) -> str:
+    """A figure's content as plotly sees it: through go.Figure (checked), then JSON."""
+    fig = fig if isinstance(fig, go.Figure) else go.Figure(fig)
+    return json.dumps(fig.to_plotly_json(), sort_keys=True, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
+
+
+@pytest.mark.parametrize("arch,task,bidirectional,num_layers", SETUPS)
+def test_figure_dicts_equal_the_plotly_figures(arch, task, bidirectional, num_layers):
+    run = Run(RunConfig(arch=arch, task=task, bidirectional=bidirectional, num_layers=num_layers, seq_len=16,
+                        hidden_size=8, clip_grad_norm=1.0))
+    run.train(12)
+    trace = run.trace()
+    dicts = figures(run, trace)
+    with figure.reference():
+        reference = figures(run, trace)
+    assert all(isinstance(d, figure.FigureDict) for d in dicts)
+    assert all(isinstance(r, go.Figure) for r in reference)
+    for d, r in zip(dicts, reference):
+        assert canonical(d) == canonical(r)
+
+
+def test_other_builders_give_equal_dicts():
+    values = np.linspace(-1, 1, 6)
+    calls = [
+        lambda: charts.step_strips([("h_t", values), ("f", values / 2 + 0.5)], "Hidden state h_t at t=3"),
+        lambda: charts.hidden_trajectory(np.random.default_rng(0).normal(size=(10, 2)), 3),
+        lambda: charts.eigenvalue_chart(np.array([0.5 + 0.5j, 0.5 - 0.5j, 1.2]), 1.2),
+        lambda: charts.accuracy_length_chart({"LSTM": {10: 0.9, 25: 0.5}}, chance=0.25, solved_at=0.9),
+        lambda: charts.step_time_length_chart({"RNN": {10: 1.0, 100: 5.0}}),
+    ]
+    for call in calls:
+        d = call()
+        with figure.reference():
+            r = call()
+        assert canonical(d) == canonical(r)
+
+
+def test_a_figure_dict_is_json_and_wraps_in_go_figure():
+    h = Run(RunConfig(seq_len=10, hidden_size=4)).history
+    d = charts.loss_chart(h)
+    assert json.loads(json.dumps(figure.to_json_ready(d)))["layout"]["title"]["text"].startswith("Loss")
+    assert d.figure().layout.title.text.startswith("Loss")
