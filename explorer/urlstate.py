@@ -100,3 +100,14 @@ def pace_from_params(params: Mapping[str, str]) -> tuple[str, list[str]]:
     if str(text).strip().lower() in PACES:
         return str(text).strip().lower(), []
     return "normal", [f"Ignored pace={text!r}: not a valid value ({', '.join(PACES)})."]
+
+
+def lecture_from_params(params: Mapping[str, str]) -> tuple[bool, list[str]]:
+    """`lecture=` of a link -> (on, notices): 1/0 and their spellings; off, with a notice, when bad."""
+    text = params.get("lecture")
+    if text is None:
+        return False, []
+    low = str(text).strip().lower()
+    if low in _TRUE + _FALSE:
+        return low in _TRUE, []
+    return False, [f"Ignored lecture={text!r}: not a valid value (1 or 0)."]

@@ -1,6 +1,6 @@
 """Shared links: every RunConfig field round-trips through query parameters; bad values become notices."""
 from explorer.config import LIMITS, RunConfig
-from explorer.urlstate import config_from_params, params_from_config
+from explorer.urlstate import config_from_params, lecture_from_params, params_from_config
 
 
 def test_every_field_round_trips():
@@ -40,3 +40,10 @@ def test_inconsistent_values_keep_the_rest():
 def test_preset_and_lecture_are_not_config_fields():
     config, notices = config_from_params({"preset": "lstm_memory", "lecture": "1"})
     assert config == RunConfig() and notices == []
+
+
+def test_lecture_takes_one_or_zero_and_a_bad_value_gets_a_notice():
+    assert lecture_from_params({"lecture": "1"}) == (True, []) and lecture_from_params({"lecture": "true"}) == (True, [])
+    assert lecture_from_params({"lecture": "0"}) == (False, []) and lecture_from_params({}) == (False, [])
+    on, notices = lecture_from_params({"lecture": "banana"})
+    assert on is False and notices == ["Ignored lecture='banana': not a valid value (1 or 0)."]

@@ -5,7 +5,7 @@ import streamlit as st
 
 from explorer.config import RunConfig
 from explorer.ui import sidebar, state
-from explorer.urlstate import config_from_params, pace_from_params, params_from_config
+from explorer.urlstate import config_from_params, lecture_from_params, pace_from_params, params_from_config
 
 
 def restore_once() -> None:
@@ -16,7 +16,8 @@ def restore_once() -> None:
     params = {key: st.query_params.get(key) for key in st.query_params}
     config, notices = config_from_params(params, RunConfig())
     pace, bad_pace = pace_from_params(params)
-    for notice in notices + bad_pace:
+    lecture, bad_lecture = lecture_from_params(params)
+    for notice in notices + bad_pace + bad_lecture:
         state.add_notice(notice)
     state.put(state.PACE, pace)
     preset = params.get("preset")
@@ -30,7 +31,7 @@ def restore_once() -> None:
             state.put(state.OPEN_TRAIN, True)
         else:
             state.add_notice(f"Ignored unknown preset '{preset[:40]}'. Presets: {', '.join(PRESETS)}.")
-    state.put(state.LECTURE, params.get("lecture") in ("1", "true"))
+    state.put(state.LECTURE, lecture)
     sidebar.set_widgets(config)
 
 
