@@ -97,9 +97,9 @@ def initial_ratio(run) -> float:
 
 
 def _fmt(v: float) -> str:
-    """A figure as a reader wants it: 0.25, 100, 3.2e-12, inf."""
-    if not math.isfinite(v) or v == int(v) and abs(v) < 1e6:
-        return f"{v:g}"
+    """A figure as a reader wants it: 0.25, 1.00, 100, 3.2e-12, inf."""
+    if not math.isfinite(v) or v == int(v) and 2 <= abs(v) < 1e6:
+        return f"{v:g}"  # inf, 100
     return f"{v:.2g}" if abs(v) < 1e-2 or abs(v) >= 1e3 else f"{v:.2f}"
 
 
