@@ -32,6 +32,7 @@ def wait_for_charts(page, count: int, timeout_s: float = 60) -> None:
 
 
 def test_play_moves_the_time_slider_and_stop_holds_it(page, app_url):
+    page.set_viewport_size({"width": 1400, "height": 3000})  # charts out of view skip frames: keep all in view
     open_app(page, app_url, f"/inspect?arch=gru&{SMALL}")
     time_slider(page).wait_for(timeout=60_000)
     assert time_step(page) == 0
