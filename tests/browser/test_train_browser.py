@@ -161,7 +161,8 @@ def test_slow_pace_shows_every_traced_step(page, app_url):
 def test_a_presets_side_by_side_runs_both_move(page, app_url):
     page.set_viewport_size(TALL)
     open_app(page, app_url, "/train?preset=lstm_memory")
-    page.wait_for_function("() => ['run0-loss_chart', 'run1-loss_chart'].every(k => (window.__rnnxRenders || {})[k])",
+    # the charts this test counts must have drawn once (the browser draws one chart at a time)
+    page.wait_for_function("() => ['run0-grad_norm_chart', 'run1-grad_norm_chart'].every(k => (window.__rnnxRenders || {})[k])",
                            timeout=60_000)
     count = "() => [0, 1].map(i => window.__rnnxRenders[`run${i}-grad_norm_chart`].renders)"
     before = page.evaluate(count)
