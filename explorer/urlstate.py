@@ -92,22 +92,23 @@ def params_from_config(config: RunConfig) -> dict[str, str]:
     return out
 
 
+def _choice(params: Mapping[str, str], name: str, values: Mapping[str, object], default, allowed: str):
+    """A link's non-RunConfig value -> (value, notices): `values` maps each accepted spelling to its value;
+    absent gives `default`, anything else `default` and a notice."""
+    text = params.get(name)
+    if text is None:
+        return default, []
+    low = str(text).strip().lower()
+    if low in values:
+        return values[low], []
+    return default, [f"Ignored {name}={str(text)[:40]!r}: not a valid value ({allowed})."]
+
+
 def pace_from_params(params: Mapping[str, str]) -> tuple[str, list[str]]:
     """`pace=` of a link -> (pace, notices): one of config.PACES, "normal" when absent or bad."""
-    text = params.get("pace")
-    if text is None:
-        return "normal", []
-    if str(text).strip().lower() in PACES:
-        return str(text).strip().lower(), []
-    return "normal", [f"Ignored pace={text!r}: not a valid value ({', '.join(PACES)})."]
+    return _choice(params, "pace", {p: p for p in PACES}, "normal", ", ".join(PACES))
 
 
 def lecture_from_params(params: Mapping[str, str]) -> tuple[bool, list[str]]:
     """`lecture=` of a link -> (on, notices): 1/0 and their spellings; off, with a notice, when bad."""
-    text = params.get("lecture")
-    if text is None:
-        return False, []
-    low = str(text).strip().lower()
-    if low in _TRUE + _FALSE:
-        return low in _TRUE, []
-    return False, [f"Ignored lecture={text!r}: not a valid value (1 or 0)."]
+    return _choice(params, "lecture", {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}, False, "1 or 0")
