@@ -84,7 +84,7 @@ def for_arch(base: RunConfig, arch: str, hidden_size: int | None = None) -> RunC
 
 def allowed_hidden_sizes(base: RunConfig, arch: str) -> tuple[list[int], str]:
     """(hidden sizes `arch` may take at base's batch, length and layers, why no larger one may).
-    Within every cap RunConfig enforces (the activation cap among them); multiples of num_heads
+    Within every cap RunConfig enforces (the per-visitor budget among them); multiples of num_heads
     for the transformer."""
     step = base.num_heads if arch == "transformer" else 1
     sizes = []
@@ -98,9 +98,12 @@ def allowed_hidden_sizes(base: RunConfig, arch: str) -> tuple[list[int], str]:
 
 
 def matched_hidden_size(base: RunConfig, arch: str, target: int, sizes: tuple[int, int]) -> int:
-    """The allowed hidden size whose parameter count is closest to `target` (transformer: a multiple of num_heads)."""
-    return min(allowed_hidden_sizes(base, arch)[0],
-               key=lambda h: (abs(parameters_of(for_arch(base, arch, h), sizes) - target), h))
+    """The allowed hidden size whose parameter count is closest to `target` (transformer: a multiple of num_heads).
+    ValueError saying why when no hidden size is allowed at base's length, batch and layers."""
+    allowed, why = allowed_hidden_sizes(base, arch)
+    if not allowed:
+        raise ValueError(f"{ARCH_LABELS[arch]} cannot take part at this setup, at any hidden size: {why}")
+    return min(allowed, key=lambda h: (abs(parameters_of(for_arch(base, arch, h), sizes) - target), h))
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def matched_configs(base: RunConfig, archs: tuple[str, ...], match: bool) -> tup
 
     match=True picks each hidden size so the parameter count is closest to the LSTM's at base's
     hidden size; match=False keeps base's hidden size for all (the transformer rounds down to a
-    multiple of num_heads).
+    multiple of num_heads). ValueError naming the architecture when one of them does not fit the budget.
     """
     unknown = [a for a in archs if a not in ARCHITECTURES]
     if unknown or not archs:
@@ -133,7 +136,10 @@ def matched_configs(base: RunConfig, archs: tuple[str, ...], match: bool) -> tup
             hidden = max(base.num_heads, base.hidden_size - base.hidden_size % base.num_heads)
         else:
             hidden = base.hidden_size
-        config = for_arch(base, arch, hidden)
+        try:
+            config = for_arch(base, arch, hidden)
+        except ValueError as error:
+            raise ValueError(f"{ARCH_LABELS[arch]} cannot take part at hidden {hidden}: {error}") from None
         n = parameters_of(config, sizes)
         allowed, why = allowed_hidden_sizes(base, arch) if match and n < target else ([hidden], "")
         out.append(Matched(config, n, n / target - 1 if match else 0.0, why if hidden == allowed[-1] else ""))

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from explorer import budget
+
 ARCHITECTURES = ("rnn", "lstm", "gru", "transformer")
 TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead")
 NONLINEARITIES = ("tanh", "relu")
@@ -24,6 +26,17 @@ def _env_int(name: str, default: int) -> int:
         return max(1, int(os.environ.get(name, default)))
     except ValueError:
         return default
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value > 0 else default
+
+
+_VISITOR_MB = _env_int("RNNX_VISITOR_MEMORY_MB", 512)
 
 
 @dataclass(frozen=True)
@@ -45,8 +58,12 @@ class Limits:
     max_trainers: int = _env_int("RNNX_MAX_TRAINERS", 4)  # concurrent training workers per process
     idle_stop_s: float = float(_env_int("RNNX_IDLE_STOP_S", 30))  # worker pauses when no open page has looked for this long
     max_upload_mb: int = 20
-    # batch_size * seq_len * hidden_size * num_layers * directions: bounds one step's memory and time
-    max_activations: int = _env_int("RNNX_MAX_ACTIVATIONS", 2**24)
+    # the per-visitor budget (explorer/budget.py estimates each config's cost; RunConfig refuses one beyond it)
+    visitor_memory_mb: int = _VISITOR_MB  # peak of a step, a trace or Inspect
+    step_seconds: float = _env_float("RNNX_STEP_SECONDS", 1.0)  # CPU time of one training step on one core
+    # the hard limit of a training (or Inspect) process: address space it may add to what it maps at start.
+    # Above the budget because the estimate has its margin and address space runs ahead of resident memory.
+    worker_memory_mb: int = _env_int("RNNX_WORKER_MEMORY_MB", 2 * _VISITOR_MB + 256)
 
 
 LIMITS = Limits()
@@ -160,9 +177,6 @@ def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
     _check_int("batch_size", c.batch_size, 1, limits.max_batch_size)
     _check_float("clip_grad_norm", c.clip_grad_norm, 1e-6, limits.max_clip, optional=True)
     _check_int("seed", c.seed, 0, limits.max_seed)
-    size = c.batch_size * c.seq_len * c.hidden_size * c.num_layers * (2 if c.bidirectional else 1)
-    if size > limits.max_activations:
-        raise ValueError(
-            f"batch_size x seq_len x hidden_size x num_layers x directions must be at most "
-            f"{limits.max_activations:,}; got {size:,}. Lower one of them."
-        )
+    problem = budget.over(c, limits)
+    if problem:
+        raise ValueError(problem[0].upper() + problem[1:])

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import torch
 
+from explorer import budget
+from explorer.config import LIMITS
 from explorer.run import Run
 from explorer.trace import _cell, _run_direction
 
@@ -19,7 +21,6 @@ BLOCK_ROWS = {"g": 2, "n": 2}  # its index in torch's chunk order (i, f, g, o) /
 EXACT_MAX_STATE = 64  # state sizes up to this: exact spectral norm (SVD); above: Lanczos
 LANCZOS_STEPS = 24  # Krylov dimension for the spectral norm of large Jacobians
 SALIENCY_BUDGET = 2e8  # (output rows) x T x max(H, 32)^2 for the full saliency matrix; above: one step at a time
-ROW_CHUNK = 1_000_000  # (batch rows) x T x H per forward/backward pass: bounds memory
 
 
 def frozen(run: Run) -> Run:
@@ -84,7 +85,7 @@ def saliency(run: Run, x: torch.Tensor, steps: list[int] | None = None) -> np.nd
     O = run.task.output_size
     rows = [(k, t, o) for k, t in enumerate(steps) for o in range(O)]
     squared = torch.zeros(len(steps), T, dtype=torch.float64)
-    chunk = max(1, ROW_CHUNK // (T * run.config.hidden_size))
+    chunk = budget.rows_per_pass(run.config, LIMITS.visitor_memory_mb)  # a pass holds this many sequences
     with torch.enable_grad():
         for start in range(0, len(rows), chunk):
             part = torch.tensor(rows[start:start + chunk])  # (R, 3): k, t, o

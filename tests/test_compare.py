@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer import Run, RunConfig, compare
+from explorer import Run, RunConfig, budget, compare
 from explorer.compare import Measured, memory_verdict, speed_verdict, step_times_ms, steps_to_threshold
 from explorer.config import LIMITS
 
@@ -226,13 +226,16 @@ def test_a_speed_difference_within_the_noise_is_not_a_verdict():
 
 def test_matched_configs_stay_within_the_caps_and_say_why_a_match_falls_short():
     """Issue 18.5: /compare?hidden_size=16&seq_len=1000&batch_size=512 crashed building sizes beyond the cap."""
-    for hidden in (16, 32):
-        base = RunConfig(hidden_size=hidden, seq_len=1000, batch_size=512, num_heads=2)
-        matched, _ = compare.matched_configs(base, ARCHS, match=True)
-        by_arch = {m.config.arch: m for m in matched}
-        assert all(m.config.batch_size * m.config.seq_len * m.config.hidden_size <= LIMITS.max_activations for m in matched)
-        assert by_arch["rnn"].config.hidden_size == 32 and "must be at most 16,777,216" in by_arch["rnn"].capped
-        assert by_arch["lstm"].capped == "" and by_arch["lstm"].config.hidden_size == hidden
-    assert by_arch["gru"].capped and by_arch["gru"].gap < 0  # at hidden 32 the GRU falls short, and says why
+    matched = {m.config.arch: m for m in compare.matched_configs(RunConfig(hidden_size=256, seq_len=100, batch_size=32),
+                                                                  ARCHS, match=True)[0]}
+    assert matched["rnn"].config.hidden_size == 512 and "at most 512" in matched["rnn"].capped
+    assert matched["lstm"].capped == "" and matched["lstm"].config.hidden_size == 256
+    long = RunConfig(hidden_size=16, seq_len=1000, batch_size=32)  # within the budget for the LSTM
+    with pytest.raises(ValueError, match="Transformer cannot take part at this setup.*Lower"):
+        compare.matched_configs(long, ARCHS, match=True)  # too slow at any size: says so, builds nothing
+    with pytest.raises(ValueError, match="Transformer cannot take part at hidden 16"):
+        compare.matched_configs(long, ARCHS, match=False)
+    recurrent = compare.matched_configs(long, ("rnn", "lstm", "gru"), match=True)[0]
+    assert all(budget.over(m.config, LIMITS) == "" for m in recurrent)
     small = compare.matched_configs(RunConfig(hidden_size=16), ARCHS, match=True)[0]
     assert not any(m.capped for m in small)

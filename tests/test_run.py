@@ -187,9 +187,9 @@ def test_invalid_config_names_the_field():
         Run(small()).train(-1)
 
 
-def test_one_step_is_bounded_by_the_activation_cap():
-    RunConfig(batch_size=64, seq_len=1000, hidden_size=256)  # the largest common setting fits
-    with pytest.raises(ValueError, match="batch_size x seq_len x hidden_size"):
+def test_one_step_is_bounded_by_the_visitor_budget():
+    RunConfig(batch_size=16, seq_len=1000, hidden_size=128)  # a long sequence at a middling size fits
+    with pytest.raises(ValueError, match="over the budget of 512 MB per visitor"):
         RunConfig(batch_size=512, seq_len=1000, hidden_size=512)
 
 

@@ -131,7 +131,7 @@ def test_a_crashed_process_gives_a_message_and_the_page_goes_on():
 
 
 def test_the_memory_limit_stops_a_run_that_needs_more_with_a_message():
-    big = RunConfig(arch="lstm", seq_len=400, hidden_size=512, batch_size=64)
+    big = RunConfig(arch="lstm", seq_len=200, hidden_size=128, batch_size=32)
     worker = Worker([Run(big)], pool=TrainerPool(1), memory_mb=1)
     worker.start()
     assert wait_for(lambda: not worker.training)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
+from explorer import budget as costs
 from explorer import charts, compare
 from explorer.style import ARCH_LABELS
 from explorer.config import ARCHITECTURES, RunConfig
@@ -144,7 +145,15 @@ def _options() -> tuple[tuple[str, ...], int, bool]:
 
 def _race_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], budget: int, match: bool) -> None:
     st.subheader("Race: loss and gradients, side by side")
-    matched, target = compare.matched_configs(config, archs or ("lstm",), match)
+    try:
+        matched, target = compare.matched_configs(config, archs or ("lstm",), match)
+        together = costs.together([m.config for m in matched])
+    except ValueError as error:
+        st.warning(f"{error} Lower the sequence length or batch size in the sidebar, or leave it out.")
+        return
+    if together:
+        st.warning(together)
+        return
     note = _matching_note(config, matched, target, match)
     st.caption(note)
     job = _job_controls(holder, "race", "Start comparison", "cmp", tuple(m.config for m in matched), budget,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from explorer.trainer import PACES, serve
 _CONTEXT = multiprocessing.get_context("forkserver")  # never fork this threaded server process itself
 _CONTEXT.set_forkserver_preload(["explorer.preload"])  # torch imported once, in the forkserver
 PAUSE_WAIT_S = 2.0  # Pause waits this long for the step in progress and the final state
-MEMORY_MB = int(os.environ.get("RNNX_WORKER_MEMORY_MB", 2048))  # address space a training process may add
+MEMORY_MB = LIMITS.worker_memory_mb  # address space a training process may add (the hard limit)
 
 
 _main_lock = threading.Lock()

@@ -1,0 +1,226 @@
+"""What one visitor's run may cost: an estimate of peak memory (a training step, a trace, Inspect) and of one
+step's CPU time, and the check that refuses a config beyond the per-visitor budget, naming what to lower.
+
+Pure arithmetic on a config's sizes (no torch), so RunConfig can check every config it builds. Not the caps on
+single fields (explorer/config.py, which calls check()) and not the measurement that calibrates the
+coefficients below (explorer/bench_budget.py: `python -m explorer.bench --budget`).
+
+Model (bytes; N = batch x length "token steps", U = hidden x layers x directions "units per token"):
+  step    = STEP_UNIT[arch] N U + TOKEN (I + O) N + STEP_LOOP[arch] (T L D) + PARAM params + FIXED
+            (the transformer's attention is fused in training: no T x T term)
+  trace   = TRACE_UNIT[arch] (8 T U) for the probe batch of 8 through the explicit time loop, plus the
+            transformer's attention maps, which the trace keeps: 8 x heads x T x T x layers weights, ATTENTION each
+  inspect = a trace of one sequence + one saliency pass (rows_per_pass() sequences at once, like a step) + Jacobians
+  seconds = MAC_S x multiply-adds (forward and backward) + ELEMENT_S x gate values (transformer: attention
+            scores) + LOOP_S x steps of the time loop (T L D)
+Each coefficient is the largest per-unit figure measured on this machine, and MARGIN multiplies the sum.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+MB = 2**20
+PROBE = 8  # explorer.run.PROBE_SIZE: sequences in the probe batch every trace looks at
+MARGIN = 1.25  # over the largest measured per-unit figure: allocator slack, other tasks, other library versions
+# (input_size, output_size) of each task (tests check them against explorer.tasks)
+TASK_SIZES = {"adding": (2, 1), "copy": (10, 8), "recall": (9, 4), "parity": (1, 2), "sine": (1, 1),
+              "sunspots": (1, 1), "text": (36, 36), "sentiment": (40, 2), "lookahead": (4, 4)}
+GATES = {"rnn": 1, "gru": 3, "lstm": 4, "transformer": 12}  # weight blocks of H x H per layer (transformer: 12 H^2)
+# Coefficients: the largest figure measured per unit on this machine (explorer/bench_budget.py, CPU time under
+# load, so the time coefficients are fitted and then raised until no measured step took longer than predicted).
+STEP_UNIT = {"rnn": 27.0, "gru": 70.0, "lstm": 76.0, "transformer": 160.0}  # bytes per unit per token step
+STEP_LOOP = {"rnn": 8e3, "gru": 24e3, "lstm": 12e3, "transformer": 0.0}  # bytes per step of the time loop (autograd's nodes)
+TRACE_UNIT = {"rnn": 115.0, "gru": 100.0, "lstm": 125.0, "transformer": 80.0}  # the explicit loop keeps every internal
+TOKEN = 80.0  # bytes per (input + output feature) per token step: one-hot inputs, logits, their gradients
+PARAM = 28.0  # bytes per parameter: weights, gradients, Adam's two moments, two kept copies, one spare
+ATTENTION = 15.0  # bytes per traced attention weight: the maps, their stack, the numpy copy
+FIXED_MB = 24.0  # a run's own constants: task data, the probe batch, buffers
+MAC_S = {"rnn": 3.3e-11, "gru": 3.0e-11, "lstm": 3.4e-11, "transformer": 3.8e-11}  # CPU s per multiply-add
+ELEMENT_S = {"rnn": 2.4e-8, "gru": 1.7e-8, "lstm": 2.2e-8, "transformer": 1.45e-8}  # per gate value (attention score)
+LOOP_S = {"rnn": 4.8e-5, "gru": 1.7e-4, "lstm": 7e-6, "transformer": 0.0}  # per step of the time loop
+SALIENCY_SHARE = 0.5  # of the budget, for one saliency pass: the rest holds the trace and the Jacobians
+
+
+class Cost(NamedTuple):
+    step_mb: float  # peak memory a run adds while it is built and trains
+    trace_mb: float  # ... while it traces the probe batch
+    inspect_mb: float  # ... while Inspect looks at one sequence (saliency in passes of rows_per_pass())
+    step_s: float  # CPU seconds of one training step on one core
+
+
+def _sizes(c) -> tuple[int, int, int, int, int]:
+    """(I, O, L, D, units per token) of a config."""
+    inputs, outputs = TASK_SIZES.get(c.task, (64, 64))
+    D = 2 if c.bidirectional and c.arch != "transformer" else 1
+    return inputs, outputs, c.num_layers, D, c.hidden_size * c.num_layers * D
+
+
+def parameters(c) -> int:
+    """Trainable parameters of the model config c describes (tests check it against torch)."""
+    inputs, outputs, L, D, _ = _sizes(c)
+    H = c.hidden_size
+    if c.arch == "transformer":
+        return inputs * H + L * (GATES["transformer"] * H * H + 13 * H) + 3 * H + H * outputs + outputs
+    G = GATES[c.arch]
+    first = D * G * H * (inputs + H + 2)
+    return first + (L - 1) * D * G * H * (D * H + H + 2) + D * H * outputs + outputs
+
+
+def _sequences_mb(c, batch: int, unit: dict[str, float]) -> float:
+    """Memory of `batch` sequences through the model, activations only."""
+    inputs, outputs, _, _, units = _sizes(c)
+    tokens = batch * c.seq_len
+    return (unit[c.arch] * tokens * units + TOKEN * tokens * (inputs + outputs)) / MB
+
+
+def rows_per_pass(c, budget_mb: float) -> int:
+    """Sequences one saliency pass may hold at once so that it stays within SALIENCY_SHARE of the budget."""
+    per_sequence = _sequences_mb(c, 1, STEP_UNIT) * MARGIN
+    return max(1, int(SALIENCY_SHARE * budget_mb / per_sequence))
+
+
+def estimate(c, budget_mb: float = 512.0) -> Cost:
+    """Peak memory (MB) and one step's CPU seconds of config c, with MARGIN."""
+    inputs, outputs, L, D, units = _sizes(c)
+    T, H = c.seq_len, c.hidden_size
+    params = parameters(c)
+    loops = T * L * D  # steps of the time loop
+    step = _sequences_mb(c, c.batch_size, STEP_UNIT) + (STEP_LOOP[c.arch] * loops + PARAM * params) / MB + FIXED_MB
+    attention = ATTENTION * PROBE * c.num_heads * T * T * L / MB if c.arch == "transformer" else 0.0
+    trace = _sequences_mb(c, PROBE, TRACE_UNIT) + attention + 8.0 * params / MB + FIXED_MB
+    rows = min(rows_per_pass(c, budget_mb), T * outputs)
+    jacobian = 4.0 * T * (2 * H) * max(2 * H, 4 * GATES.get(c.arch, 1) * 4) / MB if c.arch != "transformer" else 0.0
+    inspect = (_sequences_mb(c, 1, TRACE_UNIT) + attention / PROBE + _sequences_mb(c, rows, STEP_UNIT)
+               + min(jacobian, 64.0) + 8.0 * params / MB + FIXED_MB)
+    macs = 3 * c.batch_size * T * _multiply_adds_per_token(c, inputs)  # forward and backward
+    elements = (c.batch_size * c.num_heads * T * T * L if c.arch == "transformer"
+                else c.batch_size * T * units * GATES[c.arch])
+    seconds = MAC_S[c.arch] * macs + ELEMENT_S[c.arch] * elements + LOOP_S[c.arch] * loops
+    return Cost(step * MARGIN, trace * MARGIN, inspect * MARGIN, seconds * MARGIN)
+
+
+def _multiply_adds_per_token(c, inputs: int) -> float:
+    H, L = c.hidden_size, c.num_layers
+    if c.arch == "transformer":
+        return L * (GATES["transformer"] * H * H + 2 * c.seq_len * H)  # weights, then scores and mixing
+    D, G = (2 if c.bidirectional else 1), GATES[c.arch]
+    return D * G * H * (inputs + H) + (L - 1) * D * G * H * (D * H + H)
+
+
+# the settings a visitor can lower, in the order a message names them
+LOWER = ("batch_size", "seq_len", "hidden_size", "num_layers", "num_heads")
+
+
+def over(c, limits) -> str:
+    """'' when c fits the budget; else which part is over, by how much, and what to lower."""
+    cost = estimate(c, limits.visitor_memory_mb)
+    memory = max(cost.step_mb, cost.trace_mb, cost.inspect_mb)
+    if memory > limits.visitor_memory_mb:
+        what = {cost.step_mb: "a training step", cost.trace_mb: "a trace of the probe batch",
+                cost.inspect_mb: "Inspect"}[memory]
+        problem = (f"this setup needs about {memory:,.0f} MB for {what}, over the budget of "
+                   f"{limits.visitor_memory_mb:,} MB per visitor (RNNX_VISITOR_MEMORY_MB)")
+    elif cost.step_s > limits.step_seconds:
+        problem = (f"one training step of this setup takes about {cost.step_s:.1f} s, over the budget of "
+                   f"{limits.step_seconds:g} s per step (RNNX_STEP_SECONDS)")
+    else:
+        return ""
+    return f"{problem}. {_advice(c, limits)}"
+
+
+def _fits(c, limits) -> bool:
+    cost = estimate(c, limits.visitor_memory_mb)
+    return max(cost.step_mb, cost.trace_mb, cost.inspect_mb) <= limits.visitor_memory_mb and \
+        cost.step_s <= limits.step_seconds
+
+
+def largest_value(c, field: str, limits, low: int = 1, high: int | None = None) -> int | None:
+    """The largest value of `field` from low to high (default: c's own; the others as in c) that fits the
+    budget, or None if none does."""
+    step = c.num_heads if field == "hidden_size" and c.arch == "transformer" else 1
+    if field == "num_heads" and c.arch != "transformer":
+        return None
+    candidates = [v for v in range(low, (high or getattr(c, field)) + 1)
+                  if v % step == 0 and not (field == "num_heads" and c.hidden_size % v)]
+    lo, hi = 0, len(candidates) - 1  # fits() is monotone in every size: bisect
+    best = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if _fits(_with(c, field, candidates[mid]), limits):
+            best, lo = candidates[mid], mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def _with(c, field: str, value):
+    return _Sizes(c, field, value)
+
+
+class _Sizes:
+    """A config's sizes with one changed, without validating it (RunConfig would call check() again)."""
+
+    def __init__(self, c, field: str, value) -> None:
+        for name in ("arch", "task", "seq_len", "hidden_size", "num_layers", "bidirectional", "num_heads",
+                     "batch_size"):
+            setattr(self, name, getattr(c, name))
+        setattr(self, field, value)
+
+
+GROW = ("seq_len", "hidden_size", "num_layers", "batch_size")  # the order largest() fills in the free sizes
+CAPS = {"seq_len": "max_seq_len", "hidden_size": "max_hidden_size", "num_layers": "max_num_layers",
+        "batch_size": "max_batch_size"}
+
+
+def largest(base, fixed: dict, limits):
+    """The largest config around `base` that the budget allows: the `fixed` settings kept, each other size
+    (in the order of GROW) from its smallest value raised as far as the budget lets it. None if even the
+    smallest does not fit. Used to measure the worst allowed configs (explorer/bench_budget.py, tests)."""
+    smallest = {"seq_len": 2, "hidden_size": base.num_heads if base.arch == "transformer" else 1,
+                "num_layers": 1, "batch_size": 1}
+    sizes = {name: fixed.get(name, value) for name, value in smallest.items()}
+    if not _fits(_configured(base, fixed, sizes), limits):
+        return None
+    for name in GROW:
+        if name in fixed:
+            continue
+        value = largest_value(_configured(base, fixed, sizes), name, limits, low=sizes[name],
+                              high=getattr(limits, CAPS[name]))
+        sizes[name] = value or sizes[name]
+    return base.replace(**fixed, **{k: v for k, v in sizes.items() if k not in fixed})
+
+
+def _configured(base, fixed: dict, sizes: dict) -> "_Sizes":
+    config = _Sizes(base, "bidirectional", fixed.get("bidirectional", base.bidirectional))
+    for name, value in sizes.items():
+        setattr(config, name, value)
+    return config
+
+
+def _advice(c, limits) -> str:
+    options = []
+    for field in LOWER:
+        value = largest_value(c, field, limits, low=2 if field == "seq_len" else 1)
+        if value is not None:
+            options.append(f"{field} to {value}")
+    if c.bidirectional and _fits(_with(c, "bidirectional", False), limits):
+        options.append("bidirectional off")
+    if not options:
+        return "Lower batch_size, seq_len and hidden_size together."
+    return "Lower " + ", or ".join(options) + "."
+
+
+def together(configs, limits=None) -> str:
+    """'' when these runs fit the budget trained side by side in one process (Compare's race); else why not.
+
+    The process holds every run and its latest trace at once, so their peaks add up (conservatively).
+    """
+    if limits is None:
+        from explorer.config import LIMITS as limits
+    total = sum(max(cost.step_mb, cost.trace_mb) for cost in (estimate(c, limits.visitor_memory_mb) for c in configs))
+    if total <= limits.visitor_memory_mb or len(configs) < 2:
+        return ""
+    return (f"These {len(configs)} runs train side by side in one process and together need about {total:,.0f} MB, "
+            f"over the budget of {limits.visitor_memory_mb:,} MB per visitor (RNNX_VISITOR_MEMORY_MB). Lower the "
+            "batch size, sequence length or hidden size in the sidebar, or compare fewer architectures.")
