@@ -11,6 +11,7 @@ slow pace, "next" (the page has shown the last step: take the next one).
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import resource
@@ -20,6 +21,12 @@ from dataclasses import dataclass
 import torch
 
 from explorer.run import Run
+
+
+log = logging.getLogger(__name__)
+MEMORY_MESSAGE = ("Training stopped: the run needed more than the training process's memory limit ({memory_mb:,} MB). "
+                  "Lower the batch size, sequence length or hidden size.")
+ERROR_MESSAGE = "Training stopped by an error in the training process (the server's log has the details). Press Reset to start again."
 
 
 @dataclass(frozen=True)
@@ -67,9 +74,10 @@ def serve(conn, states: list[bytes], budget: int, publish_every: float, pace: st
         conn.send(dict(kind="final", runs=[view(r, t) for r, t in zip(runs, traces)],
                        states=[run.to_bytes() for run in runs], message=message))
     except MemoryError:
-        conn.send(dict(kind="error", message=f"Training stopped: the run needs more than the worker's memory limit ({memory_mb} MB)."))
-    except Exception as error:  # noqa: BLE001 - the parent shows it; this process ends either way
-        conn.send(dict(kind="error", message=f"Training stopped by an error: {type(error).__name__}: {error}"))
+        conn.send(dict(kind="error", message=MEMORY_MESSAGE.format(memory_mb=memory_mb)))
+    except Exception:  # noqa: BLE001 - the detail goes to the server's log, never to the page
+        log.exception("training process %s: run stopped by an error", os.getpid())
+        conn.send(dict(kind="error", message=ERROR_MESSAGE))
     finally:
         conn.close()
 
