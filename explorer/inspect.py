@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Callable
 
 import numpy as np
 import torch
@@ -334,6 +335,26 @@ class Inspection:
         self.T = x.shape[1]
         self._cache: dict[tuple, object] = {}
         self._rows: dict[int, np.ndarray] = {}
+        # computes saliency rows [t] -> (1, T) elsewhere (a pool process); None: here
+        self.row_source: Callable[[list[int]], np.ndarray] | None = None
+
+    def prepare(self) -> "Inspection":
+        """Compute now what the page shows first: the whole saliency matrix when affordable, and every
+        layer's eigenvalues and Jacobian norms (so a pool process does the work, not the page)."""
+        if full_saliency_fits(self.run, self.x):
+            self.saliency_row(0)
+        if self.run.config.arch != "transformer":
+            L, D = self.trace.shape[:2]
+            for layer in range(L):
+                for direction in range(D):
+                    self.eigenvalues(layer, direction), self.jacobian_norms(layer, direction)
+        return self
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__, row_source=None)  # a page's callable stays with the page
+        state["run"] = copy.copy(self.run)
+        state["run"].generator = None  # training batches: an inspection never draws them
+        return state
 
     def _cached(self, key: tuple, compute):
         if key not in self._cache:
@@ -347,7 +368,8 @@ class Inspection:
         if t not in self._rows:
             if len(self._rows) >= self.MAX_ROWS:
                 self._rows.pop(next(iter(self._rows)))
-            self._rows[t] = saliency(self.run, self.x, [t])[0]
+            rows = self.row_source([t]) if self.row_source is not None else saliency(self.run, self.x, [t])
+            self._rows[t] = rows[0]
         return self._rows[t]
 
     def eigenvalues(self, layer: int, direction: int) -> tuple[np.ndarray, float]:
@@ -378,3 +400,15 @@ class Inspection:
         if tr.cell is not None:
             out["c"] = tr.cell[layer, direction, 0]
         return out
+
+
+# -- in a pool process (explorer/ui/jobs.py): the page sends a saved run, never computes itself ------------
+
+def look(state: bytes, x: torch.Tensor, y: torch.Tensor) -> Inspection:
+    """The prepared Inspection of sequence x, y through the run saved in `state`."""
+    return Inspection(frozen(Run.load(state)), x, y).prepare()
+
+
+def saliency_rows(state: bytes, x: torch.Tensor, steps: list[int]) -> np.ndarray:
+    """saliency() of the run saved in `state` at these output steps."""
+    return saliency(frozen(Run.load(state)), x, steps)

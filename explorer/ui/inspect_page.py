@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer import charts, style
 from explorer import inspect as ins
 from explorer.config import LIMITS
 from explorer.charts._common import state_range, symmetric_range
 from explorer.tasks import IGNORE
-from explorer.ui import panels, presets_ui, session, state
+from explorer.ui import jobs, panels, presets_ui, session, state
 from explorer.ui.worker import Worker
 
 SOURCE = "inspect_source"  # which sequence: a probe example index, or OWN
@@ -113,11 +115,27 @@ def _inspection(worker: Worker, index: int, x, y, source) -> ins.Inspection:
     elif cached is not None and cached[0] == key and not stale:
         return cached[1]
     with worker.models() as runs:
-        snapshot = ins.frozen(runs[index])  # copy under the lock; the look inside needs no lock
+        saved = runs[index].to_bytes()  # under the lock; the look inside runs in a pool process
+    should_stop = _page_closed()
     with st.spinner("Looking inside…"):
-        insp = ins.Inspection(snapshot, x, y)
+        try:
+            insp = jobs.run(ins.look, saved, x, y, should_stop=should_stop,
+                            on_wait=lambda: st.toast("The server is busy: your Inspect view waits for a free slot."))
+        except jobs.JobError as error:
+            st.warning(str(error))
+            st.stop()
+    insp.row_source = lambda steps: jobs.run(ins.saliency_rows, saved, x, steps, should_stop=should_stop)
     state.put(VIEW, (key, insp))
     return insp
+
+
+def _page_closed():
+    """A test for the pool's jobs: this browser session has gone (its tab closed or its connection dropped)."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return lambda: False
+    session_id, runtime = ctx.session_id, Runtime.instance() if Runtime.exists() else None
+    return lambda: runtime is not None and not runtime.is_active_session(session_id)
 
 
 def _start() -> None:
@@ -182,8 +200,12 @@ def _step_view(insp: ins.Inspection, layer: int, unit: int, dims: int, advance: 
         for d, col in enumerate(st.columns(2)):
             with col:
                 _trajectory(insp, layer, d, t, dims, s)
-    panels.chart(charts.saliency_strip(insp.saliency_row(t), tr.tokens[0], t, scale=s), "saliency_strip",
-                 key="inspect-saliency")
+    try:
+        row = insp.saliency_row(t)
+    except jobs.JobError as error:
+        st.info(f"Saliency at t = {t}: {error}")
+    else:
+        panels.chart(charts.saliency_strip(row, tr.tokens[0], t, scale=s), "saliency_strip", key="inspect-saliency")
     if state.get(PLAYING) and t >= last:
         state.put(PLAYING, False)
         st.rerun()  # the end: redraw the page once, without the timer
