@@ -91,16 +91,22 @@ def measure(configs: list[RunConfig], phases: tuple[str, ...] = PHASES) -> list[
 
 
 def corners(arch: str, limits=LIMITS) -> list[RunConfig]:
-    """The largest configs the budget allows for `arch`: each of hidden size, length, layers (bidirectional
-    where it applies) and batch pushed to its cap, the others then as large as the budget lets them be."""
+    """The largest configs the budget allows for `arch`: hidden size at its cap, then the length and batch as
+    far as the budget goes; the length at its cap, then hidden size and batch; the most layers (bidirectional
+    where it applies) at T=200, then hidden size and batch; the batch at its cap, then length and hidden size.
+    The transformer with 8 heads and with 1 (its trace keeps heads x T x T attention weights)."""
     recurrent = arch != "transformer"
+    shapes = (({"hidden_size": limits.max_hidden_size}, ("seq_len", "batch_size")),
+              ({"seq_len": limits.max_seq_len}, ("hidden_size", "batch_size")),
+              ({"num_layers": limits.max_num_layers, "bidirectional": recurrent, "seq_len": 200},
+               ("hidden_size", "batch_size")),
+              ({"batch_size": limits.max_batch_size}, ("seq_len", "hidden_size")))
     out = []
-    for heads, fixed in ((heads, fixed) for heads in ((8, 1) if not recurrent else (2,)) for fixed in ({"hidden_size": limits.max_hidden_size}, {"seq_len": limits.max_seq_len},
-                  {"num_layers": limits.max_num_layers, "bidirectional": recurrent},
-                  {"batch_size": limits.max_batch_size})):
-        config = budget.largest(RunConfig(arch=arch, num_heads=heads), fixed, limits)
-        if config is not None and config not in out:
-            out.append(config)
+    for heads in ((8, 1) if not recurrent else (2,)):
+        for fixed, order in shapes:
+            config = budget.largest(RunConfig(arch=arch, num_heads=heads), fixed, limits, order)
+            if config is not None and config not in out:
+                out.append(config)
     return out
 
 

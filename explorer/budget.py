@@ -10,7 +10,8 @@ Model (bytes; N = batch x length "token steps", U = hidden x layers x directions
             (the transformer's attention is fused in training: no T x T term)
   trace   = TRACE_UNIT[arch] (8 T U) for the probe batch of 8 through the explicit time loop, plus the
             transformer's attention maps, which the trace keeps: 8 x heads x T x T x layers weights, ATTENTION each
-  inspect = a trace of one sequence + one saliency pass (rows_per_pass() sequences at once, like a step) + Jacobians
+  inspect = a trace of one sequence (INSPECT_LOOP per loop step) + one saliency pass (rows_per_pass() sequences at
+            once, like a step) + Jacobians
   seconds = MAC_S x multiply-adds (forward and backward) + ELEMENT_S x gate values (transformer: attention
             scores) + LOOP_S x steps of the time loop (T L D)
 Each coefficient is the largest per-unit figure measured on this machine, and MARGIN multiplies the sum.
@@ -32,12 +33,17 @@ GATES = {"rnn": 1, "gru": 3, "lstm": 4, "transformer": 12}  # weight blocks of H
 STEP_UNIT = {"rnn": 27.0, "gru": 70.0, "lstm": 76.0, "transformer": 160.0}  # bytes per unit per token step
 STEP_LOOP = {"rnn": 8e3, "gru": 24e3, "lstm": 12e3, "transformer": 0.0}  # bytes per step of the time loop (autograd's nodes)
 TRACE_UNIT = {"rnn": 115.0, "gru": 100.0, "lstm": 125.0, "transformer": 80.0}  # the explicit loop keeps every internal
+TRACE_LOOP = {"rnn": 20e3, "gru": 20e3, "lstm": 20e3, "transformer": 0.0}  # bytes per loop step, probe batch
+# Inspect traces one sequence: per loop step torch keeps about as much as for 8 (measured: RNN 4 x 2 layers,
+# T=1000, 536 MB for one sequence against 143 MB for eight)
+INSPECT_LOOP = {"rnn": 75e3, "gru": 25e3, "lstm": 25e3, "transformer": 0.0}
 TOKEN = 80.0  # bytes per (input + output feature) per token step: one-hot inputs, logits, their gradients
 PARAM = 28.0  # bytes per parameter: weights, gradients, Adam's two moments, two kept copies, one spare
 ATTENTION = 15.0  # bytes per traced attention weight: the maps, their stack, the numpy copy
 FIXED_MB = 24.0  # a run's own constants: task data, the probe batch, buffers
 MAC_S = {"rnn": 3.3e-11, "gru": 3.0e-11, "lstm": 3.4e-11, "transformer": 3.8e-11}  # CPU s per multiply-add
 ELEMENT_S = {"rnn": 2.4e-8, "gru": 1.7e-8, "lstm": 2.2e-8, "transformer": 1.45e-8}  # per gate value (attention score)
+MAC_BATCH = {"rnn": 1, "gru": 16, "lstm": 1, "transformer": 1}  # GRU H=512, batch 6: 1.5 s, as much as batch 16
 LOOP_S = {"rnn": 4.8e-5, "gru": 1.7e-4, "lstm": 7e-6, "transformer": 0.0}  # per step of the time loop
 SALIENCY_SHARE = 0.5  # of the budget, for one saliency pass: the rest holds the trace and the Jacobians
 
@@ -88,12 +94,13 @@ def estimate(c, budget_mb: float = 512.0) -> Cost:
     loops = T * L * D  # steps of the time loop
     step = _sequences_mb(c, c.batch_size, STEP_UNIT) + (STEP_LOOP[c.arch] * loops + PARAM * params) / MB + FIXED_MB
     attention = ATTENTION * PROBE * c.num_heads * T * T * L / MB if c.arch == "transformer" else 0.0
-    trace = _sequences_mb(c, PROBE, TRACE_UNIT) + attention + 8.0 * params / MB + FIXED_MB
+    trace = _sequences_mb(c, PROBE, TRACE_UNIT) + attention + (TRACE_LOOP[c.arch] * loops + 8.0 * params) / MB + FIXED_MB
     rows = min(rows_per_pass(c, budget_mb), T * outputs)
     jacobian = 4.0 * T * (2 * H) * max(2 * H, 4 * GATES.get(c.arch, 1) * 4) / MB if c.arch != "transformer" else 0.0
     inspect = (_sequences_mb(c, 1, TRACE_UNIT) + attention / PROBE + _sequences_mb(c, rows, STEP_UNIT)
-               + min(jacobian, 64.0) + 8.0 * params / MB + FIXED_MB)
-    macs = 3 * c.batch_size * T * _multiply_adds_per_token(c, inputs)  # forward and backward
+               + min(jacobian, 64.0) + (INSPECT_LOOP[c.arch] * loops + 8.0 * params) / MB + FIXED_MB)
+    # forward and backward; a small batch costs as much as MAC_BATCH[arch] (the weights are read each step)
+    macs = 3 * max(c.batch_size, MAC_BATCH[c.arch]) * T * _multiply_adds_per_token(c, inputs)
     elements = (c.batch_size * c.num_heads * T * T * L if c.arch == "transformer"
                 else c.batch_size * T * units * GATES[c.arch])
     seconds = MAC_S[c.arch] * macs + ELEMENT_S[c.arch] * elements + LOOP_S[c.arch] * loops
@@ -173,16 +180,16 @@ CAPS = {"seq_len": "max_seq_len", "hidden_size": "max_hidden_size", "num_layers"
         "batch_size": "max_batch_size"}
 
 
-def largest(base, fixed: dict, limits):
+def largest(base, fixed: dict, limits, order: tuple[str, ...] = GROW):
     """The largest config around `base` that the budget allows: the `fixed` settings kept, each other size
-    (in the order of GROW) from its smallest value raised as far as the budget lets it. None if even the
+    (in `order`) from its smallest value raised as far as the budget lets it. None if even the
     smallest does not fit. Used to measure the worst allowed configs (explorer/bench_budget.py, tests)."""
     smallest = {"seq_len": 2, "hidden_size": base.num_heads if base.arch == "transformer" else 1,
                 "num_layers": 1, "batch_size": 1}
     sizes = {name: fixed.get(name, value) for name, value in smallest.items()}
     if not _fits(_configured(base, fixed, sizes), limits):
         return None
-    for name in GROW:
+    for name in order:
         if name in fixed:
             continue
         value = largest_value(_configured(base, fixed, sizes), name, limits, low=sizes[name],

@@ -10,11 +10,14 @@ ensure_venv requirements-dev.txt requirements.txt
 
 chromium="${RNNX_CHROMIUM:-/usr/bin/chromium}"  # the browser tests read the same variable
 why="installing it needs apt-get as root"
-if [ ! -x "$chromium" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+missing=()  # Debian packages the tests use: chromium (browser tests), nginx (deploy/local.sh's test)
+[ -x "$chromium" ] || missing+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     mkdir -p artifacts
     log=artifacts/apt-get.log
-    echo "Installing Debian's chromium for the browser tests (log: $log)"
-    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >"$log" 2>&1 || true
+    echo "Installing Debian's ${missing[*]} for the tests (log: $log)"
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; } >"$log" 2>&1 || true
     why="apt-get did not install it, see $log"
 fi
 if [ ! -x "$chromium" ]; then

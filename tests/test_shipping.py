@@ -130,3 +130,23 @@ def test_nginx_example_is_sticky_and_upgrades_websockets():
 def test_app_script_passes_extra_args_to_streamlit():
     argv = shlex.split((REPO / "scripts" / "app.sh").read_text().splitlines()[-1])
     assert argv[:4] == ["exec", ".venv/bin/streamlit", "run", "app.py"] and argv[-1] == "$@"
+
+
+def _without_upstreams(text: str) -> list[str]:
+    body = text[text.index("upstream rnn_explorer"):]
+    return [ln for ln in body.splitlines() if not ln.strip().startswith("server ") or "server_name" in ln]
+
+
+def test_deploy_examples_limit_memory_and_clients():
+    """Issue 18.7: container memory requests and limits; per-IP connection and request limits in nginx."""
+    nginx = (REPO / "deploy" / "nginx.conf").read_text()
+    assert "limit_conn_zone $binary_remote_addr" in nginx and "limit_req_zone $binary_remote_addr" in nginx
+    assert re.search(r"limit_conn rnnx_conn \d+;", nginx) and nginx.count("limit_req zone=rnnx_req") == 2
+    compose_proxy = (REPO / "deploy" / "compose-nginx.conf").read_text()
+    assert _without_upstreams(compose_proxy) == _without_upstreams(nginx)  # the same proxy, other upstreams
+    compose = (REPO / "deploy" / "compose.yaml").read_text()
+    assert "mem_limit: 3g" in compose and "mem_reservation:" in compose
+    k8s = (REPO / "deploy" / "kubernetes.yaml").read_text()
+    for needed in ("kind: Deployment", "kind: Service", "kind: Ingress", "path: /_stcore/health",
+                   "requests: {cpu:", "limits: {cpu:", 'affinity: "cookie"', "secretKeyRef"):
+        assert needed in k8s, needed

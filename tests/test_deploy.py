@@ -1,0 +1,83 @@
+"""deploy/local.sh for real (issue 15): Debian's nginx in front of two replicas, sticky, websockets upgraded,
+per-IP request limits, and everything gone after SIGTERM. Needs nginx (scripts/test.sh installs it as root)."""
+from __future__ import annotations
+
+import base64
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) and os.environ.get("CI") != "true",
+                                reason="nginx is not installed (scripts/test.sh installs it as root)")
+
+
+def _free_port_run(count: int) -> int:
+    """A port P with P .. P + count free."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + count < 65535 and all(_free(port + k) for k in range(count + 1)):
+            return port
+    raise RuntimeError("no free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _get(port: int, path: str) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+def _upgrade(port: int) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                   f"Sec-WebSocket-Protocol: streamlit\r\nOrigin: http://localhost:{port}\r\n\r\n").encode())
+        return s.recv(200).decode(errors="replace")
+
+
+def test_local_sh_runs_replicas_behind_nginx_and_stops_them_all():
+    port = _free_port_run(2)
+    log = ROOT / "artifacts" / "deploy-local.log"
+    log.parent.mkdir(exist_ok=True)
+    with open(log, "w") as out:
+        script = subprocess.Popen(["bash", "deploy/local.sh", "--replicas", "2", "--port", str(port)], cwd=ROOT,
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while "Ctrl-C stops everything" not in log.read_text():
+            assert script.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        health = [_get(port, "/_stcore/health") for _ in range(4)]
+        assert all(r.status == 200 for r in health)
+        replicas = {r.getheader("X-RNNX-Replica") for r in health}
+        assert len(replicas) == 1 and replicas <= {f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}"}  # sticky
+        assert _upgrade(port).startswith("HTTP/1.1 101")  # the websocket reaches the replica through nginx
+        statuses = [_get(port, "/_stcore/health").status for _ in range(400)]  # a client in a loop
+        assert 429 in statuses and statuses[0] == 200
+    finally:
+        script.send_signal(signal.SIGTERM)
+        script.wait(timeout=60)
+    time.sleep(1)
+    assert all(_free(port + k) for k in range(3)), "a port is still served after SIGTERM"
+    left = subprocess.run(["pgrep", "-s", str(script.pid)], capture_output=True, text=True).stdout.split()
+    assert not left, f"processes of the script's session still running: {left}"
