@@ -54,8 +54,10 @@ def _run_direction(rnn: nn.RNNBase, arch: str, layer_input: torch.Tensor, layer:
     hs, cs, gates = [None] * T, [None] * T, [None] * T
     order = range(T - 1, -1, -1) if direction else range(T)
     nonlinearity = getattr(rnn, "nonlinearity", "tanh")
+    steps = xw.unbind(1)  # views of every t at once: backward stacks their gradients into one buffer,
+    # where xw[:, t] would allocate a zero-filled (B, T, G*H) gradient per step
     for t in order:
-        h, c, g = _cell(arch, nonlinearity, xw[:, t], h, c, w_hh, b_hh)
+        h, c, g = _cell(arch, nonlinearity, steps[t], h, c, w_hh, b_hh)
         hs[t], cs[t], gates[t] = h, c, g
     return hs, cs, gates
 
@@ -76,6 +78,7 @@ def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     rnn, arch = model.rnn, model.arch
     D = 2 if rnn.bidirectional else 1
     hidden, cells, gates = [], [], []
+    x = x.detach().requires_grad_(True)  # the backward pass below runs to x, through every h_t
     layer_input = x
     for layer in range(rnn.num_layers):
         runs = [_run_direction(rnn, arch, layer_input, layer, d) for d in range(D)]
@@ -86,8 +89,12 @@ def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     predictions = model.head(layer_input)  # (B, T, O)
     loss = loss_fn(predictions, y)
     flat = [h for dirs in hidden for ts in dirs for h in ts]
-    grads = torch.autograd.grad(loss, flat, allow_unused=True)
-    norms = [_norm(g) if g is not None else torch.zeros(()) for g in grads]
+    # Each h_t's gradient is reduced to its norm as soon as it is known (a hook), not returned: returned
+    # gradients can hold large shared buffers alive (measured: RNN 4 x 2 layers, H=119, T=400, 1.7 GB).
+    norms = [torch.zeros(())] * len(flat)
+    for i, h in enumerate(flat):
+        h.register_hook(lambda g, i=i: norms.__setitem__(i, _norm(g)))
+    torch.autograd.grad(loss, x)
     T = x.shape[1]
     grad_norm = torch.stack(norms).reshape(rnn.num_layers, D, T).numpy()  # (L, D, T)
     names = GATES[arch]
