@@ -1,6 +1,9 @@
 """Download the session's run and upload one back: Run.save / Run.load behind size and safety checks."""
 from __future__ import annotations
 
+import weakref
+from functools import partial
+
 import streamlit as st
 
 from explorer.config import LIMITS
@@ -35,7 +38,7 @@ def save_and_load(worker: Worker) -> None:
     with st.expander("Save or load a run"):
         run = worker.runs[0]
         st.download_button(
-            "Download run", data=lambda: _bytes(worker), mime="application/octet-stream",
+            "Download run", data=partial(_bytes, weakref.ref(worker)), mime="application/octet-stream",
             file_name=f"rnn-explorer-{run.config.arch}-{run.config.task}-step{run.step}.pt",
             help="Config, weights, optimizer state and history in one file (Run.load reads it in a notebook).",
             disabled=worker.training, on_click="ignore",
@@ -48,6 +51,11 @@ def save_and_load(worker: Worker) -> None:
             st.error(plain(error))  # the file name and the file's values are the visitor's
 
 
-def _bytes(worker: Worker) -> bytes:
+def _bytes(ref: weakref.ref) -> bytes:
+    """The run's file, made when the button is clicked. A weak reference: Streamlit keeps this callable
+    after the session ends, and it must not keep the session's worker (and its runs) alive."""
+    worker = ref()
+    if worker is None:
+        return b""
     with worker.models():
         return worker.runs[0].to_bytes()

@@ -1,7 +1,12 @@
-"""Process-wide settings made once at start-up. torch's thread count is global to the process."""
+"""Process-wide settings made once at start-up (torch's thread count is global to the process), and giving
+memory back when a session ends."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import os
+import threading
 
 import torch
 
@@ -24,3 +29,16 @@ def configure_torch() -> int:
     return torch.get_num_threads()
 
 
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
+_collecting = threading.Lock()
+
+
+def give_back_memory() -> None:
+    """After a session ends (off the page's path): collect the cycles that held its runs and traces
+    (runner.postScriptGC is off), then hand freed heap pages back to the system (glibc keeps them)."""
+    with _collecting:  # one at a time; a second session's end collects again after the first
+        gc.collect()
+        if _libc is not None and hasattr(_libc, "malloc_trim"):
+            _libc.malloc_trim(0)

@@ -6,10 +6,12 @@ import weakref
 from typing import Callable, TypeVar
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.config import RunConfig
 from explorer.run import Run
 from explorer.ui import state
+from explorer.ui.runtime import give_back_memory
 from explorer.ui.worker import Worker
 
 T = TypeVar("T")
@@ -25,6 +27,7 @@ class Slot:
         self.others: weakref.WeakSet[Worker] = weakref.WeakSet()  # other pages' workers (Compare)
         self.closers: list[Callable[[], None]] = []  # other pages' session objects, closed with the slot
         self.lease = 0  # counts the session's leases: a new one means the browser came back
+        self.session_state = None  # the session's st.session_state, emptied when the session ends
 
     def close(self) -> None:
         if self.worker is not None:
@@ -35,6 +38,21 @@ class Slot:
     def close_unless_leased_since(self, lease: int) -> None:
         if self.lease == lease:
             self.close()
+            self.forget()
+            give_back_memory()  # in the lease's timer thread, after the session has ended
+
+    def forget(self) -> None:
+        """Drop what the ended session held. Streamlit keeps an ended session in its reconnect store
+        until another session connects or leaves, so its state would hold the runs and traces till then."""
+        self.worker, self.closers = None, []
+        values, self.session_state = self.session_state, None
+        if values is None:
+            return
+        for key in list(values.filtered_state):
+            try:
+                del values[key]
+            except (KeyError, AttributeError, RuntimeError):
+                pass  # a widget's value, or the session is shutting down: nothing more to drop
 
 
 class _Lease:
@@ -71,6 +89,8 @@ def _slot() -> Slot:
         slot = Slot()
         state.put(state.SLOT, slot)
     _lease(slot)  # once per connection: cached until the websocket drops
+    ctx = get_script_run_ctx()
+    slot.session_state = ctx.session_state if ctx is not None else None
     return slot
 
 
