@@ -4,6 +4,7 @@ train_ratio: Run.train steps/s over a plain hand-written PyTorch loop's steps/s,
 torch.nn module, task batches and optimizer, measured interleaved in one process (median of rounds).
 trace_over_step: trace() time over one training step's time.
 --ui drives headless Chromium against a local server (see explorer/bench_ui.py).
+--budget measures the largest configs the per-visitor budget allows (see explorer/bench_budget.py).
 """
 from __future__ import annotations
 
@@ -81,7 +82,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--presets", action="store_true", help="time every preset headless and in the app")
     parser.add_argument("--only", nargs="*", default=None, help="with --presets: these presets only")
+    parser.add_argument("--budget", action="store_true",
+                        help="peak memory and step time of the largest configs the budget allows")
     args = parser.parse_args(argv)
+    if args.budget:
+        from explorer.bench_budget import main as budget_main
+
+        budget_main(as_json=args.json)
+        return
     if args.presets:
         from explorer.bench_presets import main as presets_main
 

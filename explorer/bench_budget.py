@@ -1,4 +1,4 @@
-"""Measures what one visitor's run costs: `python -m explorer.bench --budget [--arch lstm ...]`. Prints figures; not a test.
+"""Measures what one visitor's run costs: `python -m explorer.bench --budget` (or `python -m explorer.bench_budget --arch lstm`). Prints figures; not a test.
 
 For each config, in a fresh process forked from the training forkserver (so torch is imported and
 its code pages are shared, as in the app's workers): a tiny run of the same architecture first
