@@ -93,17 +93,21 @@ def test_idle_worker_pauses_itself():
     assert worker.pool.active == 0
 
 
-def test_a_full_pool_tells_the_visitor_to_wait():
+def test_a_full_pool_queues_the_visitor_who_starts_when_a_slot_frees():
+    """Issue 15: a queue, not a refusal; the first in the queue starts by itself, and closing leaves the queue."""
     pool = TrainerPool(1)
-    first = Worker([Run(small())], pool=pool)
-    second = Worker([Run(small())], pool=pool)
+    first, second, third = (Worker([Run(small())], pool=pool) for _ in range(3))
     assert first.start()
-    assert not second.start()
-    assert second.snapshot.state == "busy" and "busy" in second.snapshot.message
+    assert not second.start() and not third.start()
+    assert second.snapshot.state == "queued" and "busy" in second.snapshot.message
+    assert (second.queue_place, third.queue_place) == (1, 2)
+    third.close()  # the tab closed: out of the queue
+    assert third.queue_place is None
     first.pause()
-    assert second.start()  # the slot came back
+    assert wait_for(lambda: second.training) and second.snapshot.state == "training"  # started by itself
+    assert pool.active == 1 and third.snapshot.state == "stopped"
     second.close()
-    assert pool.active == 0
+    assert wait_for(lambda: pool.active == 0)
 
 
 def test_close_ends_the_process_at_once_and_frees_the_slot():

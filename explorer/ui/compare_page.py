@@ -187,8 +187,8 @@ def _progress(job: Job, snap: Snapshot, what: str) -> None:
     total = budget * len(snap.runs)
     rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.state == "training" else ""
     st.progress(done / total if total else 0.0, text=f"{what}: {done:,} of {total:,} training steps · {snap.state}{rate}")
-    if snap.state == "busy":
-        st.warning(snap.message)
+    if snap.state == "queued":
+        st.warning(panels.queue_note(snap, job.worker))
     elif snap.state != "training" and (job.notice or snap.message):
         st.info(job.notice or snap.message)
     for view in snap.runs:

@@ -2,8 +2,8 @@
 
 No Streamlit here; the page passes `should_stop` (the visitor's tab has closed). The computation runs in a
 process forked from the training forkserver, under the same memory limit as a training process, holding one
-slot of the server's bounded pool while it runs: a visitor's Inspect cannot take the server's memory or cores,
-and it ends at once when the tab closes. Not the live training (explorer/ui/worker.py).
+slot of a bounded pool of its own (as many slots as the trainer pool) while it runs: a visitor's Inspect cannot
+take the server's memory or cores, and it ends at once when the tab closes. Not the live training (explorer/ui/worker.py).
 """
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ import torch
 
 from explorer.config import LIMITS
 from explorer.trainer import limit_memory
-from explorer.ui.worker import _CONTEXT, POOL, TrainerPool, _plain_main
+from explorer.ui.worker import _CONTEXT, TrainerPool, _plain_main
 
 log = logging.getLogger(__name__)
+# Short computations have their own bounded pool: behind long training runs they would wait minutes
+POOL = TrainerPool(LIMITS.max_trainers)
 POLL_S = 0.1
 QUEUE_WAIT_S = 60.0  # how long a computation waits for a free slot before it gives up with a message
 

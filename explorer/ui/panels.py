@@ -22,9 +22,15 @@ def watch(worker: Worker, was_training: bool) -> Snapshot:
     timed for has ended, reruns the whole page so it redraws once more without the timer."""
     worker.touch()
     snap = worker.snapshot
-    if was_training and snap.state != "training":
+    if was_training and snap.state not in ("training", "queued"):
         st.rerun()
     return snap
+
+
+def queue_note(snap: Snapshot, worker: Worker) -> str:
+    """The queued visitor's message with their place in the queue now."""
+    place = worker.queue_place
+    return f"{snap.message} You are number {place} in the queue." if place else snap.message
 
 
 def status_line(view: RunView, steps_per_s: float | None = None) -> str:

@@ -33,7 +33,7 @@ def render() -> None:
     if preset:
         presets_ui.verdict(preset, worker)
     example, layer = (0, 0) if lecture.on() else _view_options(worker)
-    training = worker.training
+    training = worker.training or worker.snapshot.state == "queued"  # queued: refresh to see it start
     every = SLOW_REFRESH_S if worker.pace != "normal" else LIVE_REFRESH_S
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer)
     if not lecture.on():
@@ -82,7 +82,7 @@ def _view_options(worker: Worker) -> tuple[int, int]:
 def _live(worker: Worker, was_training: bool, example: int, layer: int) -> None:
     """The status line and every chart, from the newest snapshot."""
     snap = panels.watch(worker, was_training)
-    _status(snap)
+    _status(snap, worker)
     step = snap.runs[0].step if worker.pace != "normal" else None  # the browser reports it drawn
     if len(snap.runs) == 1:
         drawn = live_chart.show(panels.live_figures(snap.runs[0], example=example, layer=layer), "run0",
@@ -99,14 +99,14 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int) -> None:
     worker.shown(drawn)
 
 
-def _status(snap: Snapshot) -> None:
+def _status(snap: Snapshot, worker: Worker) -> None:
     view = snap.runs[0]
     line = panels.status_line(view, snap.steps_per_s if snap.state == "training" else None)
     rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.state == "training" else ""
     text = f"{line} · *{snap.state}*" if len(snap.runs) == 1 else f"*{snap.state}*{rate}"
     st.container(key="train-status").markdown(text)  # the key gives browser tests a stable handle
-    if snap.state == "busy":
-        st.warning(snap.message)
+    if snap.state == "queued":
+        st.warning(panels.queue_note(snap, worker))
     elif len(snap.runs) == 1 and view.status != "ok":
         st.error(plain(view.message))
     elif snap.message and snap.state != "training":

@@ -49,23 +49,52 @@ def _plain_main():
 
 
 class TrainerPool:
-    """Bounds concurrent training processes started by this server process (shared by all sessions)."""
+    """Bounds concurrent training processes started by this server process (shared by all sessions).
+
+    A trainer that finds it full waits in a queue, first come first served: a released slot passes
+    straight to the first in the queue (its callback starts it).
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._active = 0
+        self._waiting: list = []  # callbacks of queued trainers, first come first served
         self._lock = threading.Lock()
 
     def acquire(self) -> bool:
         with self._lock:
-            if self._active >= self.size:
+            if self._active >= self.size or self._waiting:
                 return False
             self._active += 1
             return True
 
+    def acquire_or_queue(self, granted) -> bool:
+        """A slot now (True), or `granted` queued to be called with the slot when one frees (False)."""
+        with self._lock:
+            if self._active < self.size and not self._waiting:
+                self._active += 1
+                return True
+            if granted not in self._waiting:
+                self._waiting.append(granted)
+            return False
+
+    def leave(self, granted) -> None:
+        with self._lock:
+            if granted in self._waiting:
+                self._waiting.remove(granted)
+
+    def place(self, granted) -> int | None:
+        """1 for the first in the queue; None when not queued."""
+        with self._lock:
+            return self._waiting.index(granted) + 1 if granted in self._waiting else None
+
     def release(self) -> None:
         with self._lock:
-            self._active = max(0, self._active - 1)
+            granted = self._waiting.pop(0) if self._waiting else None
+            if granted is None:
+                self._active = max(0, self._active - 1)
+        if granted is not None:
+            granted()  # the slot passes on: the next trainer starts (it releases the slot if it cannot)
 
     @property
     def active(self) -> int:
@@ -91,7 +120,7 @@ class RunView:
 
 @dataclass(frozen=True)
 class Snapshot:
-    state: str  # "idle" | "training" | "paused" | "done" | "busy" | "stopped"
+    state: str  # "idle" | "training" | "queued" | "paused" | "done" | "stopped"
     message: str  # why training stopped, when it did
     runs: tuple[RunView, ...]
     steps_per_s: float  # training steps per second, summed over runs, over the last few seconds
@@ -147,17 +176,42 @@ class Worker:
             if self.finished:
                 self._publish("done", self._done_message())
                 return True
-            if not self.pool.acquire():
-                self._publish("busy", f"The server is busy: {self.pool.size} runs are training. Wait a moment and press Train again.")
+            self.touch()
+            if not self.pool.acquire_or_queue(self._granted):
+                self._publish("queued", f"The server is busy: {self.pool.size} runs are training. Training starts by "
+                                        "itself when one ends; leaving the page leaves the queue.")
                 return False
             try:
                 self._spawn()
             except Exception:
                 self.pool.release()
                 raise
-            self.touch()
             self._publish("training", "")
             return True
+
+    @property
+    def queue_place(self) -> int | None:
+        """This worker's place in the server's queue (1 = next), or None when not queued."""
+        return self.pool.place(self._granted)
+
+    def _granted(self) -> None:
+        """A slot passed on from the queue: train now, unless the page has gone or stopped asking."""
+        with self._lock:
+            gone = self._stopping or time.monotonic() - self._last_seen > self.idle_stop_s
+            if gone or self.training or self._snapshot.state != "queued":
+                started = False
+            else:
+                try:
+                    self._spawn()
+                    started = True
+                except Exception:  # noqa: BLE001 - the slot must pass on whatever happened here
+                    started = False
+            if started:
+                self._publish("training", "")
+            elif self._snapshot.state == "queued":
+                self._publish("paused", f"Left the queue: no page watched for {self.idle_stop_s:.0f} s. Press Train to queue again.")
+        if not started:
+            self.pool.release()
 
     def _spawn(self) -> None:
         with self._run_lock:
@@ -175,6 +229,10 @@ class Worker:
 
     def pause(self, message: str = "") -> None:
         """Stop training: nothing new is shown from now on; the final state arrives after the step in progress."""
+        if self.queue_place is not None:  # Pause while queued: leave the queue
+            self.pool.leave(self._granted)
+            self._publish("paused", message)
+            return
         reader = self._reader
         if reader is None or not reader.is_alive():
             if message and self._snapshot.state == "paused":
@@ -209,6 +267,7 @@ class Worker:
     def close(self) -> None:
         """The session ended: end the process at once (its progress is not kept) and free the pool slot."""
         self._stopping = True
+        self.pool.leave(self._granted)
         self._kill()
         reader = self._reader
         if reader is not None and reader is not threading.current_thread():

@@ -1,0 +1,49 @@
+"""Issue 15: with the trainer pool full, a visitor waits in a queue, sees their place, and starts by themselves."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .conftest import VIEWPORT, open_app, serve_app, wait_idle
+
+pytestmark = pytest.mark.browser
+SMALL = "/train?arch=gru&seq_len=20&hidden_size=8"
+
+
+def _status(page) -> str:
+    return page.locator(".st-key-train-status").inner_text()
+
+
+def _wait_text(page, what: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while what not in page.inner_text("body"):
+        assert time.monotonic() < deadline, f"no {what!r}; status: {_status(page)}"
+        time.sleep(0.25)
+
+
+def _wait_status(page, what: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while what not in _status(page):
+        assert time.monotonic() < deadline, f"status {_status(page)!r}, waiting for {what!r}"
+        time.sleep(0.25)
+
+
+def test_a_visitor_beyond_the_pool_queues_and_starts_by_itself(browser, monkeypatch):
+    monkeypatch.setenv("RNNX_MAX_TRAINERS", "1")
+    with serve_app("streamlit-server-queue") as url:
+        first, second = (browser.new_context(viewport=VIEWPORT).new_page() for _ in range(2))
+        for page in (first, second):
+            open_app(page, url, SMALL)
+        first.get_by_role("button", name="Train").click()
+        _wait_status(first, "training")
+        second.get_by_role("button", name="Train").click()
+        wait_idle(second)
+        _wait_text(second, "number 1 in the queue")
+        assert "queued" in _status(second)
+        first.get_by_role("button", name="Pause").click()  # the slot frees: the queued visitor starts
+        _wait_status(first, "paused")
+        _wait_status(second, "training")
+        assert "in the queue" not in second.inner_text("body")
+        for page in (first, second):
+            page.context.close()
