@@ -322,11 +322,16 @@ def _ignore() -> None:
     """The drawn step is read where the element is drawn; its change needs no callback of its own."""
 
 
+_SCALARS = {int, float, str, bool, type(None)}
+
+
 def _ready(value):
     """JSON-ready: numeric arrays as plotly's base64 typed arrays, everything else as plain lists."""
     if isinstance(value, dict):
         return {k: _ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if all(type(v) in _SCALARS for v in value):  # a series: one pass, no call per point
+            return [None if v != v else v for v in value]
         return [_ready(v) for v in value]
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "fiu" and value.size and value.ndim <= 2:
