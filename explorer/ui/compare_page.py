@@ -65,9 +65,14 @@ class Holder:
             if job is not None:
                 job.worker.close()
 
+    def summary(self) -> str:
+        """What a visitor would lose with these jobs ("" when nothing was started)."""
+        return " and ".join(name for name, job in (("the Compare race", self.race), ("the sweep", self.sweep))
+                            if job is not None)
+
 
 def _holder() -> Holder:
-    return session.kept(state.COMPARE, Holder, Holder.close)
+    return session.kept(state.COMPARE, Holder, Holder.close, Holder.summary)
 
 
 def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: int, note: str = "") -> None:
