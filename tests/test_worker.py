@@ -169,7 +169,8 @@ def test_a_pause_that_ends_a_long_step_says_the_run_went_back(monkeypatch):
     version = worker.snapshot.version
     assert wait_for(lambda: worker.snapshot.version > version, timeout=60)  # a step has just begun
     shown = shown_step(worker)
-    worker.pause()
+    worker.pause()  # its second wait, for the ended process, is cut short too: wait here instead
+    assert wait_for(lambda: not worker.training)
     snap = worker.snapshot
     assert snap.state == "paused" and "back at step 0, where Train was pressed" in snap.message, snap.message
     assert f"the {shown} steps since are lost" in snap.message
