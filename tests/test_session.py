@@ -31,12 +31,10 @@ def test_no_note_while_another_tab_of_the_browser_holds_its_runs(monkeypatch):
     assert session._gone_note(Browser("new", "")) == ""
 
 
-def test_a_slot_says_what_would_be_lost_and_its_first_run_says_why_the_earlier_one_is_gone():
+def test_a_slot_says_what_would_be_lost():
     slot = session.Slot("me")
-    slot.note = "Your earlier run is gone."
     config = RunConfig(arch="gru", seq_len=10, hidden_size=8, batch_size=8)
     worker = slot.replace(Worker([Run(config)], pool=TrainerPool(1)), ((config,), None))
-    assert worker.snapshot.message == "Your earlier run is gone." and slot.note == ""
     assert slot.summary() == ""  # a run at step 0 is nothing to lose
     worker.step()
     assert wait_for(lambda: worker.snapshot.state == "paused", timeout=30)

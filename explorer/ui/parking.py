@@ -106,14 +106,20 @@ class Parking:
         with self._lock:
             if slot.holders != 0 or slot.parked_at != parked_at:
                 return
-        minutes = self.keep_s / 60
-        self._close(slot, f"no page had it open for {minutes:g} minute{'s' if minutes != 1 else ''}, so the "
-                          "server closed it")
+        self._close(slot, f"no page had it open for {self.window}, so the server closed it")
 
     def gone(self, browser: str | None) -> Gone | None:
         """Why this browser's runs were closed, once (None when none were, or this was already told)."""
         with self._lock:
             return self._gone.pop(browser, None) if browser is not None else None
+
+    @property
+    def window(self) -> str:
+        """keep_s in words: "10 minutes", "45 s"."""
+        minutes = self.keep_s / 60
+        if self.keep_s < 120:
+            return f"{self.keep_s:g} s"
+        return f"{minutes:g} minutes"
 
     @property
     def parked(self) -> int:

@@ -31,7 +31,6 @@ class Slot:
         self.lock = threading.Lock()
         self.others: weakref.WeakSet[Worker] = weakref.WeakSet()  # other pages' workers (Compare)
         self.kept: dict[str, tuple[object, Callable, Callable]] = {}  # key -> (object, close, summary)
-        self.note = ""  # why this browser's earlier runs are gone: the first worker's idle message
 
     def close(self) -> None:
         """Everything: the browser has gone."""
@@ -44,9 +43,6 @@ class Slot:
         if self.worker is not None:
             self.worker.close()
         self.worker, self.key = worker, key
-        if worker is not None and self.note:
-            worker.note(self.note)  # the new run's page says why the earlier one is gone
-            self.note = ""
         return worker
 
     def summary(self) -> str:
@@ -62,8 +58,7 @@ class Slot:
         return "; ".join(parts)
 
 
-REATTACH_S = LIMITS.reattach_s
-PARKING = Parking(keep_s=REATTACH_S, max_parked=LIMITS.max_parked)  # the server's: every browser's slots
+PARKING = Parking(keep_s=LIMITS.reattach_s, max_parked=LIMITS.max_parked)  # the server's: every browser's slots
 
 
 class _Lease:
@@ -72,7 +67,7 @@ class _Lease:
     Streamlit releases session-scoped resources when the websocket drops, though the session itself
     waits server.disconnectedSessionTTL for the browser to reconnect (venue Wi-Fi does this several
     times an hour). So the slot lives in session_state, which a reconnect keeps, and in PARKING, where
-    a reload's new session finds it by the browser's id. A released lease lets it wait REATTACH_S for
+    a reload's new session finds it by the browser's id. A released lease lets it wait LIMITS.reattach_s for
     either (a slot with no browser id, disconnectedSessionTTL and a few seconds more), then closes it.
     """
 
@@ -100,9 +95,9 @@ def _slot() -> Slot:
         slot = PARKING.claim(me.id)  # a reload: the slot this browser's last page let go
         if slot is None:
             slot = Slot(me.id)
-            slot.note = _gone_note(me)
-            if slot.note:
-                state.add_notice(slot.note)
+            note = _gone_note(me)
+            if note:
+                state.add_notice(note)  # shown once, at the top of the first page
             PARKING.add(slot)
         state.put(state.SLOT, slot)
     _lease(slot)  # once per connection: cached until the websocket drops
@@ -119,8 +114,8 @@ def _gone_note(me: browser.Browser) -> str:
     if me.runs_on != browser.BOOT:
         return ("Your earlier run is gone: the server restarted since this browser last had it open, and runs "
                 "live in the server's memory. Press Train to start a new one.")
-    return (f"Your earlier run is gone: no page had it open for {REATTACH_S / 60:g} minutes, so the server "
-            "closed it. Press Train to start a new one.")
+    return (f"Your earlier run is gone: no page had it open for {PARKING.window}, so the server closed it. "
+            "Press Train to start a new one.")
 
 
 def remember() -> None:

@@ -213,12 +213,6 @@ class Worker:
             self._kill()
             reader.join(timeout=PAUSE_WAIT_S)
 
-    def note(self, message: str) -> None:
-        """A message for the page while nothing trains (why an earlier run is gone, say)."""
-        with self._lock:
-            if not self.training:
-                self._publish(self._snapshot.state, message)
-
     def touch(self) -> None:
         """A page looked: the idle clock starts again."""
         self._last_seen = time.monotonic()
