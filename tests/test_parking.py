@@ -94,6 +94,15 @@ def test_the_registry_is_bounded_and_closes_the_oldest_first():
     assert parking.claim("tabs") is mine[2]  # the most recently closed page's runs come back first
 
 
+def test_a_slot_with_a_run_comes_back_before_an_empty_one_parked_later():
+    parking = Parking(keep_s=60, max_parked=8)
+    run = opened(parking, "me")
+    empty = opened(parking, "me", what="")  # a reload seen before the old page's connection closed
+    parking.let_go(run)
+    parking.let_go(empty)
+    assert parking.claim("me") is run
+
+
 def test_has_runs_only_when_a_slot_holds_something_to_lose():
     parking = Parking(keep_s=60, max_parked=8)
     opened(parking, "empty", what="")

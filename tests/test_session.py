@@ -23,11 +23,12 @@ def test_a_visit_after_a_server_restart_says_the_server_restarted(monkeypatch):
     assert "server restarted" in note
 
 
-def test_no_note_while_another_tab_of_the_browser_holds_its_runs(monkeypatch):
+def test_a_second_tab_hears_that_another_tab_has_the_run(monkeypatch):
     parking = Parking(keep_s=60, max_parked=8)
     monkeypatch.setattr(session, "PARKING", parking)
     opened(parking, "me")
-    assert session._gone_note(Browser("me", browser.BOOT)) == ""
+    note = session._gone_note(Browser("me", browser.BOOT))
+    assert "Another tab of this browser has a run open (LSTM on adding at step 229)" in note
     assert session._gone_note(Browser("new", "")) == ""
 
 

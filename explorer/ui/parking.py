@@ -56,21 +56,23 @@ class Parking:
                 self._slots.setdefault(slot.browser, []).append(slot)
 
     def claim(self, browser: str | None) -> Parkable | None:
-        """The browser's most recently parked slot, now taken over (None when it has none)."""
+        """The browser's most recently parked slot that holds something (else the most recent), now taken over.
+        None when it has none. (A page opened while the old one was still closing parks an empty slot later.)"""
         if browser is None:
             return None
         with self._lock:
             parked = [s for s in self._slots.get(browser, []) if s.holders == 0 and s.parked_at is not None]
             if not parked:
                 return None
-            slot = max(parked, key=lambda s: s.parked_at)
+            slot = max(parked, key=lambda s: (bool(s.summary()), s.parked_at))
             slot.parked_at = None  # its expiry timer finds it taken over
             return slot
 
-    def held(self, browser: str | None) -> bool:
-        """Another page of this browser holds a slot right now (so its runs are not lost, just elsewhere)."""
+    def held(self, browser: str | None) -> str:
+        """What the slots other pages of this browser hold right now ("" when none hold anything)."""
         with self._lock:
-            return any(s.holders > 0 for s in self._slots.get(browser, []))
+            slots = [s for s in self._slots.get(browser, []) if s.holders > 0]
+        return "; ".join(text for s in slots if (text := s.summary()))
 
     def has_runs(self, browser: str | None) -> bool:
         """Some slot of this browser holds something a visitor would miss."""

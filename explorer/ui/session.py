@@ -105,11 +105,15 @@ def _slot() -> Slot:
 
 
 def _gone_note(me: browser.Browser) -> str:
-    """Why the runs this browser had are not here (\"\" when it had none, or another page of it holds them)."""
+    """Why the runs this browser had are not here, or where they are ("" when it had none)."""
     gone = PARKING.gone(me.id)
     if gone is not None:
         return f"Your earlier run ({gone.what}) is gone: {gone.why}. Press Train to start a new one."
-    if not me.runs_on or PARKING.held(me.id):
+    elsewhere = PARKING.held(me.id)
+    if elsewhere:  # a second tab, or a reload whose old connection the server has not seen close yet
+        return (f"Another tab of this browser has a run open ({elsewhere}); this tab starts its own. If you have "
+                "just closed or reloaded that tab, reload this one in a few seconds to take its run over.")
+    if not me.runs_on:
         return ""
     if me.runs_on != browser.BOOT:
         return ("Your earlier run is gone: the server restarted since this browser last had it open, and runs "
