@@ -30,7 +30,7 @@ from explorer.trainer import PACES, serve
 _CONTEXT = multiprocessing.get_context("forkserver")  # never fork this threaded server process itself
 _CONTEXT.set_forkserver_preload(["explorer.preload"])  # torch imported once, in the forkserver
 PAUSE_WAIT_S = 2.0  # Pause waits this long for the step in progress and the final state
-STEP_WAIT_S = 2.0  # Step waits this long for its process; a longer step shows when it is done
+STEP_WAIT_S = 10.0  # Step waits this long for its process (as long as a step at the caps, under load); a longer one shows when done
 MEMORY_MB = int(os.environ.get("RNNX_WORKER_MEMORY_MB", 2048))  # address space a training process may add
 
 
@@ -150,7 +150,7 @@ class Worker:
 
     def step(self) -> bool:
         """One training step on every run, then a fresh trace, in a process as start() trains: a step at
-        the caps cannot stall the page or take its memory. Waits up to STEP_WAIT_S for it; a longer step
+        the caps cannot stall the page or take its memory. Waits up to STEP_WAIT_S for it, as the page waited for a Step before; a longer step
         shows as training until it is done. Ignored while training; False when the pool is full."""
         ok = [v.step for v in self._views if v.status == "ok"]
         started = self._launch(min(min(ok, default=0) + 1, self.budget), stepping=True)
