@@ -8,12 +8,6 @@ from explorer.ui import files, lecture, live_chart, panels, presets_ui, session,
 from explorer.ui.plain import plain
 from explorer.ui.worker import Snapshot, Worker
 
-# While training, the live fragment runs this often: it reads the newest snapshot (training runs in
-# its own process) and sends its numbers; the browser redraws the charts in place (heatmaps whose values
-# alone changed are recoloured without a plotly redraw). 0.2 s: measured with `python -m explorer.bench --ui`,
-# every chart then changed 4.5-4.8 times a second with no faded frame and Pause within 0.3 s; at 0.1 s,
-# before the in-place recolouring, the browser fell behind (40% faded frames, Pause 3.1 s).
-LIVE_REFRESH_S = 0.2
 SLOW_REFRESH_S = 0.05  # at a slow pace each step waits until the browser has drawn the one before
 
 
@@ -34,7 +28,7 @@ def render() -> None:
         presets_ui.verdict(preset, worker)
     example, layer = (0, 0) if lecture.on() else _view_options(worker)
     training = worker.training
-    every = SLOW_REFRESH_S if worker.pace != "normal" else LIVE_REFRESH_S
+    every = SLOW_REFRESH_S if worker.pace != "normal" else panels.LIVE_REFRESH_S
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer)
     if not lecture.on():
         files.save_and_load(worker)
