@@ -97,6 +97,8 @@ def test_switching_architecture_shows_its_internals(page, app_url):
 def test_a_shared_link_works_first_on_a_fresh_server(page, fresh_app_url):
     open_app(page, fresh_app_url, "/train?arch=rnn&seq_len=30&hidden_size=16")
     sidebar = page.locator('[data-testid="stSidebar"]')
+    # a first visit by URL reruns once through app.py: the idle wait can end between the two runs
+    sidebar.get_by_text("Architecture", exact=True).first.wait_for(timeout=60_000)
     assert sidebar.get_by_text("Architecture", exact=True).count() == 1
     click(page, "Step")
     wait_idle(page)
