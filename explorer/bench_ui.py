@@ -62,6 +62,11 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _browser_cpu_s(server: int) -> float:
+    """CPU seconds of the browser (with Playwright's driver): every process under this one but the server's."""
+    return _tree_cpu_s(os.getpid()) - _tree_cpu_s(server) - _cpu_s(server)
+
+
 def _tree_cpu_s(root: int) -> float:
     """CPU seconds of every live process under `root` (not root itself): the browser's, or the trainers'."""
     parents = {}
@@ -125,7 +130,7 @@ def measure_page(port: int, pid: int) -> dict:
         page.wait_for_function("() => /· training/.test(document.querySelector('.st-key-train-status')?.innerText || '')")
         page.wait_for_function("() => Object.keys(window.__rnnxRenders || {}).length >= 8", timeout=60_000)
         t0, cpu0, step0 = time.perf_counter(), _cpu_s(pid), _status(page)[0]
-        browser0, trainer0 = _tree_cpu_s(os.getpid()), _tree_cpu_s(pid)
+        browser0, trainer0 = _browser_cpu_s(pid), _tree_cpu_s(pid)
         renders0, draw0, faded, looks = page.evaluate(RENDERS_JS), page.evaluate(DRAW_JS), 0, 0
         while time.perf_counter() - t0 < SOAK_S:
             faded += page.evaluate(FADED_JS) > 0
@@ -139,7 +144,7 @@ def measure_page(port: int, pid: int) -> dict:
         figures["faded_fraction"] = faded / max(looks, 1)
         figures["browser_plotly_ms_per_chart_draw"] = (draw1[0] - draw0[0]) / max(draw1[1] - draw0[1], 1)
         figures["server_cpu_per_core"] = (cpu1 - cpu0) / elapsed
-        figures["browser_cpu_per_core"] = (_tree_cpu_s(os.getpid()) - browser0) / elapsed
+        figures["browser_cpu_per_core"] = (_browser_cpu_s(pid) - browser0) / elapsed
         figures["training_process_cpu_per_core"] = (_tree_cpu_s(pid) - trainer0) / elapsed
         figures["page_steps_per_s"] = (step1 - step0) / elapsed
         figures["browser_heap_mb_end"], figures["server_rss_mb_end"] = heap(), _rss_mb(pid)

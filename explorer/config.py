@@ -57,6 +57,8 @@ class Limits:
     max_profiles: int = 400  # gradient-over-time profiles kept for the Gradient flow chart
     max_trainers: int = _env_int("RNNX_MAX_TRAINERS", 4)  # concurrent training workers per process
     idle_stop_s: float = float(_env_int("RNNX_IDLE_STOP_S", 30))  # worker pauses when no open page has looked for this long
+    reattach_s: float = float(_env_int("RNNX_REATTACH_S", 600))  # a reload or the same link again within this finds its runs
+    max_parked: int = _env_int("RNNX_MAX_PARKED", 32)  # closed pages' runs kept for reattaching (oldest closed first)
     max_upload_mb: int = 20
     # the per-visitor budget (explorer/budget.py estimates each config's cost; RunConfig refuses one beyond it)
     visitor_memory_mb: int = _VISITOR_MB  # peak of a step, a trace or Inspect

@@ -1,9 +1,11 @@
 """Visual constants in one place: colour scales, fixed ranges, fonts and sizes. Not chart code.
 
 A gate, a state or an architecture has the same colour on every page because it comes from here.
-Plain Python only: no plotly, no torch, no streamlit.
+Plain Python only: no figures, no torch, no streamlit (plotly's colour tables give the scales' colours).
 """
 from __future__ import annotations
+
+from plotly.colors import get_colorscale
 
 # Fonts: legible from the back of a lecture hall on a projector; charts multiply by `scale`.
 FONT_FAMILY = "Inter, 'Helvetica Neue', Helvetica, Arial, sans-serif"
@@ -25,18 +27,25 @@ TOKEN_TICKS_MAX_T = 24  # show input tokens as x tick labels up to this many tim
 TOKEN_MAX_CHARS = 6  # longer tokens are shortened in tick labels (hover shows them whole)
 TOKEN_TICKS_MAX_CHARS = 48  # tokens label the time axis only while T x the longest label fits in this
 
-# Colour scales. Sigmoid gates share one sequential scale on a fixed [0, 1]: 0 = closed, 1 = open.
-SIGMOID_SCALE = "Viridis"
+# Colour scales, as explicit [position, colour] lists: plotly.js knows fewer names than plotly.py (no "_r"
+# suffix, no Inferno, Purples or Oranges, and its Blues runs the other way) and draws its default RdBu, with a
+# grey middle, for a name it does not know. A list draws the same in the browser, the notebook and a PNG.
+def _scale(name: str) -> list[list]:
+    return [[float(position), colour] for position, colour in get_colorscale(name)]
+
+
+# Sigmoid gates share one sequential scale on a fixed [0, 1]: 0 = closed, 1 = open.
+SIGMOID_SCALE = _scale("Viridis")
 SIGMOID_RANGE = (0.0, 1.0)
 # tanh values (h_t, g, n, c_t) share one diverging scale, 0 = white, blue < 0 < red.
-DIVERGING_SCALE = "RdBu_r"
+DIVERGING_SCALE = _scale("RdBu_r")
 TANH_RANGE = (-1.0, 1.0)
-ATTENTION_SCALE = "Purples"  # attention weights, fixed [0, 1]
+ATTENTION_SCALE = _scale("Purples")  # attention weights, fixed [0, 1]
 ATTENTION_RANGE = (0.0, 1.0)
-PROBABILITY_SCALE = "Blues"  # predicted class probabilities, fixed [0, 1]
-GRADIENT_SCALE = "Inferno"  # log10 ||dL/dh_t||: dark = vanished, bright = large
-TIME_SCALE = "Cividis"  # colour by time step in trajectories
-SALIENCY_SCALE = "Oranges"
+PROBABILITY_SCALE = _scale("Blues")  # predicted class probabilities, fixed [0, 1]
+GRADIENT_SCALE = _scale("Inferno")  # log10 ||dL/dh_t||: dark = vanished, bright = large
+TIME_SCALE = _scale("Cividis")  # colour by time step in trajectories
+SALIENCY_SCALE = _scale("Oranges")
 
 # Gradient magnitudes span 1e-30 to 1e30 on a log axis; zeros are drawn at the floor.
 GRAD_FLOOR = 1e-30

@@ -183,7 +183,8 @@ def test_hidden_state_range_is_tanh_unless_values_exceed_it():
     assert heatmaps(charts.hidden_state_heatmap(tr))[0].zmin == -1
     tr.hidden = tr.hidden * 7  # a relu RNN
     panel = heatmaps(charts.hidden_state_heatmap(tr))[0]
-    assert panel.zmax == -panel.zmin == pytest.approx(np.abs(tr.hidden[0]).max())
+    top = np.abs(tr.hidden[0]).max()
+    assert panel.zmax == -panel.zmin and top <= panel.zmax < 1.5 * top  # rounded up to a steady step
 
 
 def test_tokens_label_the_time_axis_only_for_short_sequences():
@@ -205,7 +206,8 @@ def test_out_of_range_indices_raise_value_error_naming_them():
 def test_cell_state_is_symmetric_and_only_for_lstm():
     tr = make_trace("lstm")
     panel = heatmaps(charts.cell_state_heatmap(tr))[0]
-    assert panel.zmax == -panel.zmin == pytest.approx(np.abs(tr.cell[0]).max())
+    top = np.abs(tr.cell[0]).max()
+    assert panel.zmax == -panel.zmin and top <= panel.zmax < 1.5 * top
     gru = charts.cell_state_heatmap(make_trace("gru"))
     assert gru.layout.title.text.startswith("Cell state") and not heatmaps(gru)
 
@@ -448,3 +450,10 @@ def test_importing_charts_loads_neither_torch_nor_streamlit():
     result = subprocess.run([sys.executable, "-c", code, str(ROOT / "explorer")], capture_output=True, text=True,
                             cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_symmetric_ranges_round_up_to_steady_steps():
+    from explorer.charts._common import nice_ceil, symmetric_range
+    assert [nice_ceil(v) for v in (0.9, 1.0, 1.01, 1.6, 2.2, 4.0, 6.5, 8.0, 0.021)] == [1, 1, 1.5, 2, 3, 5, 7, 10, 0.03]
+    assert symmetric_range(np.array([-2.21, 0.3, np.nan])) == (-3.0, 3.0)
+    assert symmetric_range(np.array([2.4])) == symmetric_range(np.array([2.9]))  # drift within a step: same scale

@@ -72,3 +72,30 @@ def test_a_figure_dict_is_json_and_wraps_in_go_figure():
     d = charts.loss_chart(h)
     assert json.loads(json.dumps(figure.to_json_ready(d)))["layout"]["title"]["text"].startswith("Loss")
     assert d.figure().layout.title.text.startswith("Loss")
+
+
+def _colour_scales(value):
+    if isinstance(value, dict):
+        for key, v in value.items():
+            if key == "colorscale":
+                yield v
+            else:
+                yield from _colour_scales(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _colour_scales(v)
+
+
+@pytest.mark.parametrize("arch,task,bidirectional,num_layers", SETUPS[:3])
+def test_every_colour_scale_is_an_explicit_list_the_browser_draws_as_named(arch, task, bidirectional, num_layers):
+    # plotly.js draws its default RdBu (grey at 0) for a name it does not know, e.g. "RdBu_r" or "Inferno"
+    run = Run(RunConfig(arch=arch, task=task, bidirectional=bidirectional, num_layers=num_layers, seq_len=16,
+                        hidden_size=8))
+    run.train(2)
+    drawn = [json.loads(json.dumps(figure.to_json_ready(d["data"]))) for d in figures(run, run.trace())]
+    scales = [s for data in drawn for s in _colour_scales(data)]
+    assert scales
+    for scale in scales:
+        assert isinstance(scale, list) and scale[0][0] == 0 and scale[-1][0] == 1, scale
+    from explorer import style
+    assert style.DIVERGING_SCALE[len(style.DIVERGING_SCALE) // 2][1] in ("rgb(247,247,247)", "#f7f7f7")  # white at 0

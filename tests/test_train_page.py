@@ -137,3 +137,32 @@ def test_pace_comes_from_the_link_and_a_bad_one_gives_the_notice():
     bad.run()
     assert not bad.exception
     assert any("pace" in w.value and "not a valid value" in w.value for w in bad.warning)
+
+
+def test_training_goes_on_in_the_same_process_across_a_page_switch():
+    at = open_train("gru")
+    next(b for b in at.button if b.label == "Train").click().run()
+    slot = at.session_state["slot"]
+    worker = slot.worker
+    process = worker._process
+    assert worker.training
+
+    def step():
+        return worker.snapshot.runs[0].step
+
+    deadline = time.monotonic() + 60
+    while step() < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    before = step()
+    at.switch_page("pages/inspect.py").run()
+    assert not at.exception, at.exception
+    assert worker.training and slot.worker is worker
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.session_state["slot"].worker is worker and worker._process is process and process.is_alive()
+    deadline = time.monotonic() + 30
+    while step() <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert step() > before and worker.training
+    next(b for b in at.button if b.label == "Pause").click().run()
+    assert not worker.training

@@ -7,6 +7,7 @@ import time
 import torch
 
 from explorer import Run, RunConfig
+from explorer.ui import worker as worker_module
 from explorer.ui.worker import TrainerPool, Worker
 
 torch.set_num_threads(1)
@@ -148,6 +149,39 @@ def test_step_advances_one_step_and_traces():
     snap = worker.snapshot
     assert snap.runs[0].step == 1 and snap.runs[0].trace.step == 1
     assert snap.runs[0].initial.step == 0
+
+
+def test_step_trains_in_a_process_not_in_the_page(monkeypatch):
+    worker = Worker([Run(small())], pool=TrainerPool(1))
+
+    def in_the_page(self):
+        raise AssertionError("Step trained in the page's process")
+
+    monkeypatch.setattr(Run, "train_step", in_the_page)  # the training process has its own Run
+    worker.step()
+    assert wait_for(lambda: worker.snapshot.state == "paused")
+    assert worker.runs[0].step == worker.snapshot.runs[0].step == 1 and worker.pool.active == 0
+    assert worker._process.pid != os.getpid()
+
+
+def test_a_pause_that_ends_a_long_step_says_the_run_went_back(monkeypatch):
+    monkeypatch.setattr(worker_module, "PAUSE_WAIT_S", 0.05)  # any step is longer than that
+    worker = Worker([Run(small(arch="lstm", seq_len=200, hidden_size=256, batch_size=64))],
+                    pool=TrainerPool(1), publish_every=0.0)
+    worker.start()
+    assert wait_for(lambda: shown_step(worker) >= 2)
+    version = worker.snapshot.version
+    assert wait_for(lambda: worker.snapshot.version > version, timeout=60)  # a step has just begun
+    shown = shown_step(worker)
+    worker.pause()  # its second wait, for the ended process, is cut short too: wait here instead
+    assert wait_for(lambda: not worker.training)
+    snap = worker.snapshot
+    assert snap.state == "paused" and "back at step 0, where Train was pressed" in snap.message, snap.message
+    assert f"the {shown} steps since are lost" in snap.message
+    assert worker.runs[0].step == snap.runs[0].step == 0  # the page's copy and its charts agree
+    assert worker.start()  # and it trains on from there
+    assert wait_for(lambda: shown_step(worker) >= 1, timeout=60)
+    worker.close()
 
 
 def test_slow_pace_traces_every_step():

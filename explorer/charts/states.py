@@ -104,20 +104,21 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
     fig = figure.make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.12,
                         horizontal_spacing=0.05, subplot_titles=[style.GATE_NAMES[g] for g in gates])
     tokens = example_tokens(trace, example, T)
-    scale_shown: set[str] = set()
+    scale_shown: set[str] = set()  # "sigmoid" / "tanh": one colourbar each
     # colourbar (centre, length) beside the panels it serves: LSTM i f / g o, GRU r / z / n
     bars = ({"sigmoid": (0.78, 0.45), "tanh": (0.22, 0.45)} if cols == 2
             else {"sigmoid": (0.68, 0.6), "tanh": (0.16, 0.3)})
     for k, gate in enumerate(gates):
         row, col = k // cols + 1, k % cols + 1
         colourscale = style.gate_scale(gate)
-        sigmoid = colourscale == style.SIGMOID_SCALE
-        y, length = bars["sigmoid" if sigmoid else "tanh"]
+        kind = "sigmoid" if colourscale == style.SIGMOID_SCALE else "tanh"
+        sigmoid = kind == "sigmoid"
+        y, length = bars[kind]
         bar = colourbar("sigmoid gates" if sigmoid else f"tanh {gate}", scale, y=y, len=length, yanchor="middle")
         fig.add_trace(unit_heatmap(trace.gates[gate][layer, direction, example].T, style.GATE_RANGES[gate],
                                    colourscale, gate, tokens=tokens, name=style.GATE_NAMES[gate],
-                                   showscale=colourscale not in scale_shown, colorbar=bar), row=row, col=col)
-        scale_shown.add(colourscale)
+                                   showscale=kind not in scale_shown, colorbar=bar), row=row, col=col)
+        scale_shown.add(kind)
         if row == rows:
             time_axis(fig, trace, example, T, row=row, col=col)
         if col == 1:

@@ -21,7 +21,6 @@ from explorer.ui import live_chart, panels, session, state
 from explorer.ui.worker import Snapshot, Worker
 
 RACE_REFRESH_S = 0.15  # the race's progress and live charts: training runs apart, the browser redraws in place
-SWEEP_REFRESH_S = 2.0  # the sweep's: 16 runs, and every redraw takes CPU from them (the browser's too, on a laptop)
 BUDGETS = (50, 100, 200, 300, 500, 1000, 2000, 5000)  # steps per architecture in the race
 ARCHS_KEY, BUDGET_KEY, MATCH_KEY, SWEEP_TASK_KEY = "cmp_archs", "cmp_budget", "cmp_match", "cmp_sweep_task"
 THRESHOLD_KEY = "cmp_threshold_"  # + task name: each task keeps its own threshold
@@ -66,9 +65,14 @@ class Holder:
             if job is not None:
                 job.worker.close()
 
+    def summary(self) -> str:
+        """What a visitor would lose with these jobs ("" when nothing was started)."""
+        return " and ".join(name for name, job in (("the Compare race", self.race), ("the sweep", self.sweep))
+                            if job is not None)
+
 
 def _holder() -> Holder:
-    return session.kept(state.COMPARE, Holder, Holder.close)
+    return session.kept(state.COMPARE, Holder, Holder.close, Holder.summary)
 
 
 def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: int, note: str = "") -> None:
@@ -228,7 +232,7 @@ def _sweep_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], ma
         st.info("Press **Start sweep** to train every architecture at every length.")
         return
     training = job.worker.training
-    st.fragment(run_every=SWEEP_REFRESH_S if training else None)(_sweep_view)(job, training)
+    st.fragment(run_every=panels.LIVE_REFRESH_S if training else None)(_sweep_view)(job, training)
 
 
 def _by_length(job: Job, values: list[float]) -> dict[str, dict[int, float]]:

@@ -18,7 +18,6 @@ from explorer.run import Run
 from explorer.ui import panels, presets_ui, session
 from explorer.ui.worker import Worker
 
-REFRESH_S = 2.0  # charts from a run that is training redraw this often
 EXAMPLE_STEPS = 200
 _C = RunConfig
 EXAMPLES = {  # small seeded runs that stand in where the session has no run of that kind
@@ -167,7 +166,7 @@ def _equation_and_chart(title: str, tex: str, text: str, kind: str, worker, live
         st.latex(tex)
         st.markdown(text)
     with right:
-        run_every = REFRESH_S if training and kind in live else None
+        run_every = panels.LIVE_REFRESH_S if training and kind in live else None
         st.fragment(run_every=run_every)(_chart)(kind, worker, live, draw)
 
 
@@ -274,7 +273,7 @@ def _gradients(worker, live: dict, training: bool) -> None:
     )
     left, right = st.columns(2)
     with left:
-        run_every = REFRESH_S if training else None
+        run_every = panels.LIVE_REFRESH_S if training else None
         st.fragment(run_every=run_every)(_gradient_chart)(worker)
     with right:
         panels.chart(charts.eigenvalue_chart(eigvals, radius, scale=panels.scale()), "eigenvalue_chart", key="learn-chart-eig")

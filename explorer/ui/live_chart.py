@@ -34,24 +34,133 @@ function loadPlotly(url) {
   }
   return window.__rnnxPlotly;
 }
+function record(gd) {
+  // per-chart renders: the benchmark and browser tests read them
+  const title = ((gd.layout && gd.layout.title && gd.layout.title.text) || '').replace(/<[^>]*>/g, '');
+  const all = window.__rnnxRenders || (window.__rnnxRenders = {});
+  const key = gd.dataset.chart;
+  const seen = ((all[key] || {}).titles || []).concat([title]).slice(-500);
+  all[key] = {title: title, renders: ((all[key] || {}).renders || 0) + 1, at: performance.now(), titles: seen};
+}
 function counted(gd) {
-  // per-chart renders, counted from plotly's own event: the benchmark and browser tests read them
   if (gd.__rnnxCounted) return;
   gd.__rnnxCounted = true;
-  gd.on('plotly_afterplot', () => {
-    const title = ((gd.layout && gd.layout.title && gd.layout.title.text) || '').replace(/<[^>]*>/g, '');
-    const all = window.__rnnxRenders || (window.__rnnxRenders = {});
-    const key = gd.dataset.chart;
-    const seen = ((all[key] || {}).titles || []).concat([title]).slice(-500);
-    all[key] = {title: title, renders: ((all[key] || {}).renders || 0) + 1, at: performance.now(), titles: seen};
-  });
+  gd.on('plotly_afterplot', () => record(gd));  // plotly's own event after every full redraw
 }
 function draw(Plotly, gd, frame) {
   const t0 = performance.now();
-  const done = Plotly.react(gd, frame.data, frame.layout, frame.config);
+  let done;
+  if (recolour(gd, frame)) {
+    record(gd);
+    done = Promise.resolve();
+  } else {
+    const shown = {layout: frame.layout, config: JSON.stringify(frame.config), rests: frame.data.map(rest)};
+    done = Plotly.react(gd, frame.data, frame.layout, frame.config).then(() => {  // it adds uids to the traces
+      if (!gd.__rnnxCounted) record(gd);  // the first drawing: later ones are counted from plotly's event
+      counted(gd);
+      gd.__rnnxShown = shown;
+    });
+  }
   const d = window.__rnnxDraw || (window.__rnnxDraw = {ms: 0, n: 0});
   d.ms += performance.now() - t0; d.n += 1;
-  return done.then(() => counted(gd));
+  return done;
+}
+// -- heatmaps whose values alone changed: recoloured in place ------------------------------------------
+// A full Plotly.react redraws axes, titles and colourbars (about 30 ms a chart on a 2-core machine). When a
+// frame keeps the layout and every trace but z (Hidden state, Gates, Cell state while training), the new
+// values are painted into the heatmap images the way plotly's own "fast" heatmap drawing does (one pixel
+// a cell, scaled up pixelated), with plotly's colour mapping, and hover reads the new values.
+function rest(trace) {
+  const {z, ...others} = trace;
+  return JSON.stringify(others);
+}
+function recolour(gd, frame) {
+  const shown = gd.__rnnxShown;
+  if (!shown || shown.layout !== frame.layout || shown.config !== JSON.stringify(frame.config)) return false;
+  if (frame.data.length !== shown.rests.length || !frame.data.every((t) => t.type === 'heatmap')) return false;
+  if (frame.data.some((t, i) => rest(t) !== shown.rests[i])) return false;
+  const groups = Array.from(gd.querySelectorAll('g.hm'));
+  if (groups.length !== frame.data.length) return false;
+  const plans = [];
+  for (const g of groups) {
+    const cd = g.__data__ && g.__data__[0];
+    const image = g.querySelector('image');
+    if (!cd || !image || !/pixelated/.test(image.getAttribute('style') || '') || cd.trace.zauto !== false) return false;
+    const z = values(frame.data[cd.trace.index].z);
+    if (!z || z.rows !== cd.z.length || z.cols !== cd.z[0].length) return false;
+    plans.push([cd, image, z]);
+  }
+  for (const [cd, image, z] of plans) {
+    paint(gd, cd, image, z);
+    gd.data[cd.trace.index].z = frame.data[cd.trace.index].z;  // what a PNG export or the next redraw reads
+  }
+  return true;
+}
+function values(spec) {
+  // a 2-d array as sent (plotly's typed-array spec); lists take the full redraw
+  if (!spec || spec.bdata === undefined) return null;
+  const shape = String(spec.shape).split(',').map(Number);
+  const kinds = {f4: Float32Array, i4: Int32Array};
+  if (shape.length !== 2 || !kinds[spec.dtype]) return null;
+  const text = atob(spec.bdata);
+  const bytes = new Uint8Array(text.length);
+  for (let k = 0; k < text.length; k++) bytes[k] = text.charCodeAt(k);
+  return {values: new kinds[spec.dtype](bytes.buffer), rows: shape[0], cols: shape[1]};
+}
+function rgba(colour) {
+  // any CSS colour as [r, g, b, a], read back from a canvas (plotly's tinycolor gives the same)
+  const cache = window.__rnnxColours || (window.__rnnxColours = new Map());
+  if (!cache.has(colour)) {
+    const ctx = window.__rnnxCtx || (window.__rnnxCtx = document.createElement('canvas').getContext('2d'));
+    ctx.fillStyle = '#000';
+    ctx.fillStyle = colour;
+    const s = ctx.fillStyle;
+    cache.set(colour, s[0] === '#'
+      ? [parseInt(s.slice(1, 3), 16), parseInt(s.slice(3, 5), 16), parseInt(s.slice(5, 7), 16), 1]
+      : s.slice(s.indexOf('(') + 1, -1).split(',').map(Number));
+  }
+  return cache.get(colour);
+}
+function colourScale(trace) {
+  // plotly's makeColorScaleFunc: stops at zmin + position * (zmax - zmin), linear in RGBA, clamped
+  const scale = trace.reversescale ? trace.colorscale.map(([p, c]) => [1 - p, c]).reverse() : trace.colorscale;
+  const at = scale.map(([p]) => trace.zmin + p * (trace.zmax - trace.zmin));
+  const colours = scale.map(([, c]) => rgba(c));
+  const last = at.length - 1;
+  return (v) => {
+    if (v <= at[0]) return colours[0];
+    if (v >= at[last]) return colours[last];
+    let k = 1;
+    while (k < last && at[k] <= v) k++;
+    const t = (v - at[k - 1]) / (at[k] - at[k - 1]), a = colours[k - 1], b = colours[k];
+    return [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]), a[2] + t * (b[2] - a[2]), a[3] + t * (b[3] - a[3])];
+  };
+}
+function paint(gd, cd, image, z) {
+  const trace = cd.trace, colour = colourScale(trace);
+  const plot = gd._fullLayout._plots[trace.xaxis + trace.yaxis];
+  // plotly's orientation: the image's first column is the leftmost brick, its first row the topmost
+  const xrev = plot.xaxis.c2p(cd.x[cd.x.length - 1]) < plot.xaxis.c2p(cd.x[0]);
+  const yrev = plot.yaxis.c2p(cd.y[cd.y.length - 1]) < plot.yaxis.c2p(cd.y[0]);
+  const {values: v, rows: m, cols: n} = z;
+  const canvas = document.createElement('canvas');
+  canvas.width = n; canvas.height = m;
+  const ctx = canvas.getContext('2d');
+  const pixels = ctx.createImageData(n, m);
+  const px = pixels.data, rows = new Array(m);
+  for (let j = 0; j < m; j++) {
+    rows[j] = Array.from(v.subarray(j * n, (j + 1) * n), (x) => (x === x ? x : undefined));
+    const y = yrev ? m - 1 - j : j;
+    for (let i = 0; i < n; i++) {
+      const value = v[j * n + i], k = (y * n + (xrev ? n - 1 - i : i)) * 4;
+      if (value !== value) { px[k + 3] = 0; continue; }  // NaN: a gap, as plotly draws it
+      const c = colour(value);
+      px[k] = Math.round(c[0]); px[k + 1] = Math.round(c[1]); px[k + 2] = Math.round(c[2]); px[k + 3] = Math.round(c[3] * 255);
+    }
+  }
+  ctx.putImageData(pixels, 0, 0);
+  image.setAttributeNS('http://www.w3.org/1999/xlink', 'xlink:href', canvas.toDataURL('image/png'));
+  cd.z = rows;  // hover reads the values from the calcdata
 }
 function queue() {
   return window.__rnnxQueue || (window.__rnnxQueue = {frames: new Map(), busy: false, acks: []});
@@ -148,6 +257,10 @@ export default function (component) {
 
 CSS = """
 .rnnx-live { display: grid; gap: 1rem; width: 100%; }
+/* Live charts and their status line are redrawn in place: Streamlit's fade of elements whose rerun is under
+   way would only make them flicker between grey and colour. */
+[data-stale="true"]:has(.rnnx-live), .st-key-train-status[data-stale="true"],
+[data-stale="true"]:has(> .st-key-train-status) { opacity: 1 !important; transition: none !important; }
 .rnnx-cell { min-width: 0; }
 .rnnx-caption { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: 0.25rem 0 0.75rem; }
 """
@@ -209,11 +322,16 @@ def _ignore() -> None:
     """The drawn step is read where the element is drawn; its change needs no callback of its own."""
 
 
+_SCALARS = {int, float, str, bool, type(None)}
+
+
 def _ready(value):
     """JSON-ready: numeric arrays as plotly's base64 typed arrays, everything else as plain lists."""
     if isinstance(value, dict):
         return {k: _ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if all(type(v) in _SCALARS for v in value):  # a series: one pass, no call per point
+            return [None if v != v else v for v in value]
         return [_ready(v) for v in value]
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "fiu" and value.size and value.ndim <= 2:

@@ -1,4 +1,4 @@
-"""This session's training worker: created on demand, replaced when the setup changes, stopped when the session ends."""
+"""This session's training worker: created on demand, replaced when the setup changes, kept across a reload, stopped when the browser has gone."""
 from __future__ import annotations
 
 import threading
@@ -6,11 +6,12 @@ import weakref
 from typing import Callable, TypeVar
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explorer.config import RunConfig
+from explorer.config import LIMITS, RunConfig
 from explorer.run import Run
-from explorer.ui import state
+from explorer.style import ARCH_LABELS
+from explorer.ui import browser, state
+from explorer.ui.parking import Parking
 from explorer.ui.runtime import give_back_memory
 from explorer.ui.worker import Worker
 
@@ -18,61 +19,68 @@ T = TypeVar("T")
 
 
 class Slot:
-    """Holds the session's one worker and the setup it was built for."""
+    """Holds one page session's worker and the setup it was built for, and other pages' session objects.
 
-    def __init__(self) -> None:
+    Its browser's next session takes it over after a reload (explorer/ui/parking.py)."""
+
+    def __init__(self, browser: str | None = None) -> None:
+        self.browser = browser  # the browser's id (explorer/ui/browser.py); None: nothing can take it over
+        self.holders = 0  # live connections (counted by PARKING)
+        self.parked_at: float | None = None  # when the last connection let go (set by PARKING)
         self.worker: Worker | None = None
         self.key: tuple | None = None
         self.lock = threading.Lock()
         self.others: weakref.WeakSet[Worker] = weakref.WeakSet()  # other pages' workers (Compare)
-        self.closers: list[Callable[[], None]] = []  # other pages' session objects, closed with the slot
-        self.lease = 0  # counts the session's leases: a new one means the browser came back
-        self.session_state = None  # the session's st.session_state, emptied when the session ends
+        self.kept: dict[str, tuple[object, Callable, Callable]] = {}  # key -> (object, close, summary)
 
     def close(self) -> None:
+        """Everything: the browser has gone."""
+        self.replace(None, None)
+        for obj, close, _ in list(self.kept.values()):
+            close(obj)
+        # collect and trim off the page's path (runner.postScriptGC is off, glibc keeps freed pages)
+        threading.Thread(target=give_back_memory, name="rnnx-gc", daemon=True).start()
+
+    def replace(self, worker: Worker | None, key: tuple | None) -> Worker | None:
+        """The Train page's worker, in place of the old one (which ends); other pages' objects stay."""
         if self.worker is not None:
             self.worker.close()
-        for close in self.closers:
-            close()
+        self.worker, self.key = worker, key
+        return worker
 
-    def close_unless_leased_since(self, lease: int) -> None:
-        if self.lease == lease:
-            self.close()
-            self.forget()
-            give_back_memory()  # in the lease's timer thread, after the session has ended
+    def summary(self) -> str:
+        """What the visitor would lose with this slot, in a few words ("" when nothing)."""
+        parts = []
+        worker = self.worker
+        if worker is not None:
+            view = worker.snapshot.runs[0]
+            if view.step > 0 or worker.training:
+                archs = " and ".join(dict.fromkeys(ARCH_LABELS[r.config.arch] for r in worker.runs))
+                parts.append(f"{archs} on {worker.runs[0].config.task} at step {view.step}")
+        parts += [text for obj, _, summary in list(self.kept.values()) if (text := summary(obj))]
+        return "; ".join(parts)
 
-    def forget(self) -> None:
-        """Drop what the ended session held. Streamlit keeps an ended session in its reconnect store
-        until another session connects or leaves, so its state would hold the runs and traces till then."""
-        self.worker, self.closers = None, []
-        values, self.session_state = self.session_state, None
-        if values is None:
-            return
-        for key in list(values.filtered_state):
-            try:
-                del values[key]
-            except (KeyError, AttributeError, RuntimeError):
-                pass  # a widget's value, or the session is shutting down: nothing more to drop
+
+PARKING = Parking(keep_s=LIMITS.reattach_s, max_parked=LIMITS.max_parked)  # the server's: every browser's slots
 
 
 class _Lease:
-    """Ties the slot's workers to the browser session's end, not to a dropped websocket.
+    """Ties the slot's workers to the browser's sessions, not to a dropped websocket.
 
     Streamlit releases session-scoped resources when the websocket drops, though the session itself
     waits server.disconnectedSessionTTL for the browser to reconnect (venue Wi-Fi does this several
-    times an hour). So the slot lives in session_state, which a reconnect keeps, and a released
-    lease closes the workers only if no new lease came within that TTL and a few seconds more.
+    times an hour). So the slot lives in session_state, which a reconnect keeps, and in PARKING, where
+    a reload's new session finds it by the browser's id. A released lease lets it wait LIMITS.reattach_s for
+    either (a slot with no browser id, disconnectedSessionTTL and a few seconds more), then closes it.
     """
 
     def __init__(self, slot: Slot) -> None:
-        slot.lease += 1
-        self.slot, self.number = slot, slot.lease
+        self.slot = slot
+        PARKING.hold(slot)
 
     def release(self) -> None:
-        grace = float(st.get_option("server.disconnectedSessionTTL")) + RECONNECT_MARGIN_S
-        timer = threading.Timer(grace, self.slot.close_unless_leased_since, args=(self.number,))
-        timer.daemon = True
-        timer.start()
+        grace = None if self.slot.browser else float(st.get_option("server.disconnectedSessionTTL")) + RECONNECT_MARGIN_S
+        PARKING.let_go(self.slot, grace)
 
 
 RECONNECT_MARGIN_S = 5.0
@@ -86,24 +94,53 @@ def _lease(_slot: Slot) -> _Lease:
 def _slot() -> Slot:
     slot = state.get(state.SLOT)
     if slot is None:
-        slot = Slot()
+        me = browser.this()
+        slot = PARKING.claim(me.id)  # a reload: the slot this browser's last page let go
+        if slot is None:
+            slot = Slot(me.id)
+            note = _gone_note(me)
+            if note:
+                state.add_notice(note)  # shown once, at the top of the first page
+            PARKING.add(slot)
         state.put(state.SLOT, slot)
     _lease(slot)  # once per connection: cached until the websocket drops
-    ctx = get_script_run_ctx()
-    slot.session_state = ctx.session_state if ctx is not None else None
     return slot
 
 
-def kept(key: str, factory: Callable[[], T], close: Callable[[T], None]) -> T:
-    """This session's object under `key` (a state key), made once; it survives a dropped websocket and
-    is closed with the session's workers when the browser has not come back."""
+def _gone_note(me: browser.Browser) -> str:
+    """Why the runs this browser had are not here, or where they are ("" when it had none)."""
+    gone = PARKING.gone(me.id)
+    if gone is not None:
+        return f"Your earlier run ({gone.what}) is gone: {gone.why}. Press Train to start a new one."
+    elsewhere = PARKING.held(me.id)
+    if elsewhere:  # a second tab, or a reload whose old connection the server has not seen close yet
+        return (f"Another tab of this browser has a run open ({elsewhere}); this tab starts its own. If you have "
+                "just closed or reloaded that tab, reload this one in a few seconds to take its run over.")
+    if not me.runs_on:
+        return ""
+    if me.runs_on != browser.BOOT:
+        return ("Your earlier run is gone: the server restarted since this browser last had it open, and runs "
+                "live in the server's memory. Press Train to start a new one.")
+    return (f"Your earlier run is gone: no page had it open for {PARKING.window}, so the server closed it. "
+            "Press Train to start a new one.")
+
+
+def remember() -> None:
+    """At the end of a full run: tell the browser's cookies whether this server holds runs for it."""
+    me = browser.this()
+    browser.remember(PARKING.has_runs(me.id))
+
+
+def kept(key: str, factory: Callable[[], T], close: Callable[[T], None],
+         summary: Callable[[T], str] = lambda obj: "") -> T:
+    """This session's object under `key`, made once; it survives a dropped websocket and a reload and is
+    closed with the session's workers when the browser has not come back. `summary` says in a few words
+    what the visitor would lose with it ("" when nothing)."""
     slot = _slot()
-    obj = state.get(key)
-    if obj is None:
-        obj = factory()
-        state.put(key, obj)
-        slot.closers.append(lambda: close(obj))
-    return obj
+    with slot.lock:
+        if key not in slot.kept:
+            slot.kept[key] = (factory(), close, summary)
+        return slot.kept[key][0]
 
 
 def worker_for(configs: tuple[RunConfig, ...], budget: int | None = None) -> Worker:
@@ -112,8 +149,7 @@ def worker_for(configs: tuple[RunConfig, ...], budget: int | None = None) -> Wor
     key = (configs, budget)
     with slot.lock:
         if slot.worker is None or slot.key != key:
-            slot.close()
-            slot.worker, slot.key = Worker([Run(c) for c in configs], budget=budget), key
+            slot.replace(Worker([Run(c) for c in configs], budget=budget), key)
         return slot.worker
 
 
@@ -121,19 +157,15 @@ def reset() -> Worker:
     """New weights from the same setup and seed (so the same initial weights again)."""
     slot = _slot()
     with slot.lock:
-        slot.close()
         configs, budget = slot.key
-        slot.worker = Worker([Run(c) for c in configs], budget=budget)
-        return slot.worker
+        return slot.replace(Worker([Run(c) for c in configs], budget=budget), slot.key)
 
 
 def adopt(run: Run) -> Worker:
     """Make an uploaded run the session's run (its config goes to the sidebar by the caller)."""
     slot = _slot()
     with slot.lock:
-        slot.close()
-        slot.worker, slot.key = Worker([run]), ((run.config,), None)
-        return slot.worker
+        return slot.replace(Worker([run]), ((run.config,), None))
 
 
 def current() -> Worker | None:

@@ -47,6 +47,7 @@ def main(run_page: bool = True) -> None:
             st.switch_page(TRAIN)  # a link with a preset opens straight into the lesson
         if run_page:
             page.run()
+        session.remember()  # after the page: a run it started counts
     finally:
         _inside.active = False
 

@@ -16,7 +16,8 @@ EXAMPLE = "example"  # probe example shown on the Train page
 PACE = "pace"  # the Train page's Pace control (a widget key): normal | slow | step-by-step
 UPLOAD_ERROR = "upload_error"  # why the last uploaded run file was refused
 SLOT = "slot"  # this session's training workers (explorer.ui.session.Slot)
-COMPARE = "compare"  # the Compare page's race and sweep (explorer.ui.compare_page.Holder)
+BROWSER = "browser"  # this session's browser id, from its cookie (explorer.ui.browser.Browser)
+COMPARE = "compare"  # the Compare page's race and sweep (explorer.ui.compare_page.Holder), kept in the Slot
 
 
 def get(key: str, default=None):

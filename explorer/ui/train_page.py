@@ -8,12 +8,6 @@ from explorer.ui import files, lecture, live_chart, panels, presets_ui, session,
 from explorer.ui.plain import plain
 from explorer.ui.worker import Snapshot, Worker
 
-# While training, the live fragment runs this often: it reads the newest snapshot (training runs in
-# its own process) and sends its numbers; the browser redraws the charts in place. 0.25 s, not 0.1:
-# measured with `python -m explorer.bench --ui` on a quiet 2-core machine, every chart then changed
-# as often or more (2.3-3.9/s against 1.8-3.9), faded frames fell from 40% to 4%, Pause latency
-# from 3.1 to 0.7 s and page/headless steps/s rose from 0.41 to 0.56: a busy browser skips frames.
-LIVE_REFRESH_S = 0.25
 SLOW_REFRESH_S = 0.05  # at a slow pace each step waits until the browser has drawn the one before
 
 
@@ -34,7 +28,7 @@ def render() -> None:
         presets_ui.verdict(preset, worker)
     example, layer = (0, 0) if lecture.on() else _view_options(worker)
     training = worker.training or worker.snapshot.state == "queued"  # queued: refresh to see it start
-    every = SLOW_REFRESH_S if worker.pace != "normal" else LIVE_REFRESH_S
+    every = SLOW_REFRESH_S if worker.pace != "normal" else panels.LIVE_REFRESH_S
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer)
     if not lecture.on():
         files.save_and_load(worker)

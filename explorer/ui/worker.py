@@ -29,6 +29,7 @@ from explorer.trainer import PACES, serve
 _CONTEXT = multiprocessing.get_context("forkserver")  # never fork this threaded server process itself
 _CONTEXT.set_forkserver_preload(["explorer.preload"])  # torch imported once, in the forkserver
 PAUSE_WAIT_S = 2.0  # Pause waits this long for the step in progress and the final state
+STEP_WAIT_S = 10.0  # Step waits this long for its process (as long as a step at the caps, under load); a longer one shows when done
 MEMORY_MB = LIMITS.worker_memory_mb  # address space a training process may add (the hard limit)
 
 
@@ -148,6 +149,10 @@ class Worker:
         self._stopping = False  # Pause asked: later snapshots are not shown
         self._waiting = False  # at a slow pace, the process waits for a page to draw the last snapshot
         self._stop_message = ""
+        self._killed = False  # Pause ended the process in the middle of a step
+        self._stepping = False  # the process takes one Step, not a Train
+        self._queued = (self.budget, False)  # (budget, stepping) of a launch waiting in the pool's queue
+        self._start: tuple[list[bytes], list[RunView]] = ([], [])  # states and views the process started from
         self._synced = threading.Condition()
         self._sync_states: list[bytes] | None = None
         self._last_seen = time.monotonic()
@@ -170,6 +175,20 @@ class Worker:
 
     def start(self) -> bool:
         """Train (or resume) in a process. False when the server's trainer pool is full."""
+        return self._launch(self.budget)
+
+    def step(self) -> bool:
+        """One training step on every run, then a fresh trace, in a process as start() trains: a step at
+        the caps cannot stall the page or take its memory. Waits up to STEP_WAIT_S for it, as the page waited for a Step before; a longer step
+        shows as training until it is done. Ignored while training; False when the pool is full."""
+        ok = [v.step for v in self._views if v.status == "ok"]
+        started = self._launch(min(min(ok, default=0) + 1, self.budget), stepping=True)
+        reader = self._reader
+        if started and reader is not None and reader is not threading.current_thread():
+            reader.join(timeout=STEP_WAIT_S)
+        return started
+
+    def _launch(self, budget: int, stepping: bool = False) -> bool:
         with self._lock:
             if self.training:
                 return True
@@ -177,12 +196,13 @@ class Worker:
                 self._publish("done", self._done_message())
                 return True
             self.touch()
+            self._queued = (budget, stepping)  # what _granted() starts when the queue gets to this worker
             if not self.pool.acquire_or_queue(self._granted):
                 self._publish("queued", f"The server is busy: {self.pool.size} runs are training. Training starts by "
                                         "itself when one ends; leaving the page leaves the queue.")
                 return False
             try:
-                self._spawn()
+                self._spawn(budget, stepping)
             except Exception:
                 self.pool.release()
                 raise
@@ -202,7 +222,7 @@ class Worker:
                 started = False
             else:
                 try:
-                    self._spawn()
+                    self._spawn(*self._queued)
                     started = True
                 except Exception:  # noqa: BLE001 - the slot must pass on whatever happened here
                     started = False
@@ -213,17 +233,20 @@ class Worker:
         if not started:
             self.pool.release()
 
-    def _spawn(self) -> None:
+    def _spawn(self, budget: int, stepping: bool) -> None:
         with self._run_lock:
             states = [run.to_bytes() for run in self.runs]
+        # a Step traces once, at the end (publishing never comes due), at the normal pace (no waiting for a page)
+        publish_every, pace = (float("inf"), "normal") if stepping else (self.publish_every, self.pace)
         parent, child = _CONTEXT.Pipe()
         self._process = _CONTEXT.Process(
             target=serve, name="rnnx-trainer", daemon=True,
-            args=(child, states, self.budget, self.publish_every, self.pace, torch.get_num_threads(), self.memory_mb))
+            args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb))
         with _plain_main():
             self._process.start()
         child.close()
-        self._conn, self._stopping, self._stop_message = parent, False, ""
+        self._conn, self._stopping, self._stop_message, self._killed = parent, False, "", False
+        self._stepping, self._start = stepping, (states, self._views)
         self._reader = threading.Thread(target=self._read, args=(parent, self._process), name="rnnx-reader", daemon=True)
         self._reader.start()
 
@@ -244,21 +267,10 @@ class Worker:
             self._send("stop")
         if reader is not threading.current_thread():
             reader.join(timeout=PAUSE_WAIT_S)
-        if reader.is_alive():  # a step at the caps takes longer: end it now, keep the state from start()
+        if reader.is_alive():  # a step at the caps takes longer: end it now, back to the state from start()
+            self._killed = True
             self._kill()
             reader.join(timeout=PAUSE_WAIT_S)
-
-    def step(self) -> None:
-        """One training step on every run, then a fresh trace, in this process. Ignored while training."""
-        if self.training:
-            return
-        with self._run_lock:
-            for run in self.runs:
-                run.train_step()
-            traces = [run.trace() for run in self.runs]
-            self._views = [self._view(run, trace) for run, trace in zip(self.runs, traces)]
-        state = "done" if any(run.status != "ok" for run in self.runs) else "paused"
-        self._publish(state, self._done_message() if state == "done" else "")
 
     def touch(self) -> None:
         """A page looked: the idle clock starts again."""
@@ -322,6 +334,8 @@ class Worker:
                     self._load(note["states"])
                     self._take(note["runs"])
                     state = "done" if note["message"] == "done" else "paused"
+                    if self._stepping and state == "done":  # a Step reaches its one-step budget
+                        state = "done" if self.finished or any(v.status != "ok" for v in self._views) else "paused"
                     message = self._done_message() if state == "done" else self._stop_message
                     break
                 else:  # error
@@ -330,18 +344,35 @@ class Worker:
         except (EOFError, OSError):
             process.join(timeout=1)
             code = process.exitcode
-            state = "stopped" if self._stopping and code is not None and code < 0 else "done"
-            message = "" if state == "stopped" else (
-                f"The training process ended unexpectedly (exit code {code}); the run is back at step "
-                f"{self.runs[0].step}. Press Train to try again.")
-            if self._stopping and state == "stopped" and self._stop_message:
-                state, message = "paused", self._stop_message
+            state, message = self._ended(code)
         finally:
             self._finish(process, conn)
             with self._lock:
                 self._publish(state, message, 0.0)
             with self._synced:
                 self._synced.notify_all()
+
+    def _ended(self, code: int | None) -> tuple[str, str]:
+        """(state, message) when the process ended without its final message: killed or crashed. The
+        page's copies are then rewound to where this process started, and the page says so."""
+        if self._stopping and code is not None and code < 0 and not self._killed:
+            return ("paused", self._stop_message) if self._stop_message else ("stopped", "")  # close() or idle
+        shown = self._views[0].step if self._views else 0
+        self._rewind()
+        back = f"the run is back at step {self.runs[0].step}, where {'Step' if self._stepping else 'Train'} was pressed"
+        lost = shown - self.runs[0].step
+        lost_text = f" (the {lost} steps since are lost)" if lost > 0 else ""
+        if self._killed:
+            return "paused", (f"Paused by ending the training process: its step in progress took longer than "
+                              f"{PAUSE_WAIT_S:g} s. So {back}{lost_text}. Smaller sizes train in shorter steps.")
+        return "done", (f"The training process ended unexpectedly (exit code {code}); {back}{lost_text}. "
+                        "Press Train to try again.")
+
+    def _rewind(self) -> None:
+        states, views = self._start
+        with self._run_lock:
+            self.runs = [Run.load(state) for state in states]
+        self._views = list(views)
 
     def _finish(self, process, conn) -> None:
         process.join(timeout=1)

@@ -31,6 +31,7 @@ def _server_rss_mb(url: str) -> float:
                    "they end (collected and trimmed, session state emptied): something outside our state holds it")
 def test_memory_goes_back_after_heavy_sessions_end(browser, monkeypatch):
     monkeypatch.setenv("STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL", "2")  # sessions end 2 s after the tab
+    monkeypatch.setenv("RNNX_REATTACH_S", "2")  # and their runs are not kept for a reload
     with serve_app("streamlit-server-memory") as url:
         warm = browser.new_context(viewport=VIEWPORT)
         open_app(warm.new_page(), url, "/train?hidden_size=8&seq_len=20")  # imports and caches, once

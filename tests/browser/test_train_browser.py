@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from .conftest import open_app, screenshot, wait_idle
+from .conftest import VIEWPORT, open_app, screenshot, serve_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -97,6 +97,8 @@ def test_switching_architecture_shows_its_internals(page, app_url):
 def test_a_shared_link_works_first_on_a_fresh_server(page, fresh_app_url):
     open_app(page, fresh_app_url, "/train?arch=rnn&seq_len=30&hidden_size=16")
     sidebar = page.locator('[data-testid="stSidebar"]')
+    # a first visit by URL reruns once through app.py: the idle wait can end between the two runs
+    sidebar.get_by_text("Architecture", exact=True).first.wait_for(timeout=60_000)
     assert sidebar.get_by_text("Architecture", exact=True).count() == 1
     click(page, "Step")
     wait_idle(page)
@@ -211,3 +213,58 @@ def test_a_dropped_connection_keeps_the_run_where_it_was(page, app_url):
     click(page, "Pause")
     wait_idle(page)
     no_errors(page)
+
+
+def test_a_reload_or_the_link_again_finds_the_run_and_another_browser_does_not(page, app_url, browser):
+    open_app(page, app_url, "/train")
+    click(page, "Train")
+    before = wait_for_step(page, 20)
+    page.reload()
+    page.wait_for_selector(".st-key-train-status", timeout=60_000)
+    assert step_of(page) >= before, status(page)  # the same run from the first frame, not a new one at step 0
+    after = wait_for_step(page, before)
+    assert "training" in status(page), status(page)
+    wait_for_title(page, "Loss")
+    screenshot(page, "reload_reattached", full_page=False)
+    link = page.url
+    page.close()  # the tab closed; the same link opened again in the same browser
+    again = page.context.new_page()
+    open_app(again, link)
+    assert step_of(again) >= after, status(again)
+    other = browser.new_context(viewport=VIEWPORT)  # another visitor, given the same link
+    try:
+        stranger = other.new_page()
+        open_app(stranger, link)
+        assert step_of(stranger) == 0 and "idle" in status(stranger), status(stranger)
+    finally:
+        other.close()
+    click(again, "Pause")
+    wait_idle(again)
+    no_errors(again)
+
+
+def test_a_run_lost_to_a_server_restart_says_so(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        with serve_app("streamlit-server-before-restart") as url:
+            open_app(page, url, "/train")
+            click(page, "Train")
+            wait_for_step(page, 5)
+            deadline = time.monotonic() + 30  # the page notes in a cookie that this server holds a run
+            while not any(c["name"] == "rnnx_runs" for c in context.cookies()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert any(c["name"] == "rnnx_runs" for c in context.cookies()), context.cookies()
+        with serve_app("streamlit-server-after-restart") as url:
+            open_app(page, url, "/train")
+            warning = page.locator('[data-testid="stAlert"]').filter(has_text="is gone")
+            warning.wait_for(timeout=30_000)
+            assert "the server restarted" in warning.inner_text()
+            assert step_of(page) == 0
+            screenshot(page, "run_gone_after_restart", full_page=False)
+            page.reload()  # said once: a reload does not repeat it
+            page.wait_for_selector(".st-key-train-status", timeout=60_000)
+            wait_idle(page)
+            assert page.locator('[data-testid="stAlert"]').filter(has_text="is gone").count() == 0
+    finally:
+        context.close()

@@ -1,0 +1,126 @@
+"""The live-chart element's JavaScript on its own (no Streamlit): a static page, plotly.js from the plotly wheel,
+frames built by the real chart builders. Checks the in-place recolouring of heatmaps against plotly's own drawing."""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import plotly
+import pytest
+
+from explorer import Run, RunConfig, charts
+from explorer.ui import live_chart
+
+PAGE = """<html><head><link rel="icon" href="data:,"><style>%s</style></head><body style="width:1200px"><div id=root></div>
+<script type=module>
+import draw from './live.js';
+window.show = (frame) => draw({data: Object.assign({plotly: 'plotly.min.js', step: null}, frame),
+                              parentElement: document.getElementById('root'), setStateValue: () => {}});
+window.ready = true;
+</script></body></html>"""
+# the pixels of one chart's heatmap images, and how often plotly itself redrew the chart
+PIXELS_JS = """async (key) => {
+  const gd = document.querySelector(`.js-plotly-plot[data-chart="${key}"]`);
+  const out = [];
+  for (const image of gd.querySelectorAll('g.hm image')) {
+    const img = new Image();
+    img.src = image.getAttribute('xlink:href') || image.getAttribute('href');
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.width; canvas.height = img.height;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    out.push(Array.from(ctx.getImageData(0, 0, img.width, img.height).data));
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def static_url(tmp_path_factory):
+    site = tmp_path_factory.mktemp("live-chart")
+    (site / "live.js").write_text(live_chart.JS)
+    (site / "index.html").write_text(PAGE % live_chart.CSS)
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / live_chart.PLOTLY_JS, site / live_chart.PLOTLY_JS)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+
+
+def frame(figures: list[tuple[dict, str]]) -> dict:
+    cells, template = [], None
+    for fig, name in figures:
+        layout = dict(fig["layout"])
+        template = layout.pop("template", template)
+        cells.append({"key": name, "caption": name, "layout": live_chart._ready(layout), "data": live_chart._ready(fig["data"])})
+    return json.loads(json.dumps({"columns": 1, "config": live_chart.CONFIG, "template": template, "charts": cells}))
+
+
+def renders(page, key: str) -> int:
+    return page.evaluate("(key) => (window.__rnnxRenders[key] || {}).renders || 0", key)
+
+
+def test_heatmaps_recoloured_in_place_match_plotlys_own_drawing(page, static_url):
+    run = Run(RunConfig(arch="lstm", task="adding", seq_len=20, hidden_size=12, batch_size=8))
+    before = run.trace()
+    run.train(30)
+    after = run.trace()
+    assert not np.allclose(before.hidden, after.hidden)
+    build = lambda trace: [(charts.hidden_state_heatmap(trace), "hidden"), (charts.gate_heatmaps(trace), "gates")]
+    first, second = frame(build(before)), frame(build(after))
+    assert [c["layout"] for c in first["charts"]] == [c["layout"] for c in second["charts"]]
+
+    page.goto(static_url)
+    page.wait_for_function("() => window.ready")
+    page.evaluate("(f) => show(f)", first)
+    page.wait_for_function("() => ['hidden', 'gates'].every((k) => (window.__rnnxRenders || {})[k])")
+    old = {key: page.evaluate(PIXELS_JS, key) for key in ("hidden", "gates")}
+    afterplots = page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length")
+    page.evaluate("(f) => show(f)", second)
+    page.wait_for_function("() => ['hidden', 'gates'].every((k) => window.__rnnxRenders[k].renders >= 2)")
+    fast = {key: page.evaluate(PIXELS_JS, key) for key in ("hidden", "gates")}
+    # hover reads the new values: the calcdata holds them
+    hover = page.evaluate("() => document.querySelector('.js-plotly-plot[data-chart=\"hidden\"]').calcdata[0][0].z[3][7]")
+    assert hover == pytest.approx(float(after.hidden[0, 0, 0, 7, 3]), abs=1e-6)  # unit 3 (row), t=7 (column)
+
+    # now let plotly draw the same frame itself (a new layout object forces its full redraw)
+    page.evaluate("""(f) => { for (const c of f.charts) c.layout.meta = 'full redraw'; show(f); }""", second)
+    page.wait_for_function("() => ['hidden', 'gates'].every((k) => window.__rnnxRenders[k].renders >= 3)")
+    full = {key: page.evaluate(PIXELS_JS, key) for key in ("hidden", "gates")}
+    assert afterplots == 2
+    for key in ("hidden", "gates"):
+        assert len(fast[key]) == len(full[key]) == (1 if key == "hidden" else 4)
+        for ours, plotlys, was in zip(fast[key], full[key], old[key]):
+            ours, plotlys, was = np.array(ours), np.array(plotlys), np.array(was)
+            assert ours.shape == plotlys.shape
+            assert np.abs(ours - plotlys).max() <= 2, key  # rounding of the colour interpolation at most
+            assert np.abs(was - plotlys).max() > 20, key  # and the new values did change the picture
+    assert not page.console_errors
+
+
+def test_a_changed_layout_or_a_line_chart_takes_plotlys_full_redraw(page, static_url):
+    run = Run(RunConfig(arch="gru", task="adding", seq_len=12, hidden_size=6, batch_size=8))
+    first = frame([(charts.hidden_state_heatmap(run.trace()), "hidden"), (charts.loss_chart(run.history), "loss")])
+    run.train(5)
+    second = frame([(charts.hidden_state_heatmap(run.trace(), layer=0, example=1), "hidden"), (charts.loss_chart(run.history), "loss")])
+    page.goto(static_url)
+    page.wait_for_function("() => window.ready")
+    page.evaluate("(f) => show(f)", first)
+    page.wait_for_function("() => ['hidden', 'loss'].every((k) => (window.__rnnxRenders || {})[k])")
+    page.evaluate("""() => { window.__afterplots = 0; for (const gd of document.querySelectorAll('.js-plotly-plot'))
+                             gd.on('plotly_afterplot', () => window.__afterplots++); }""")
+    second["charts"][0]["layout"]["title"]["text"] += " (example 1)"
+    page.evaluate("(f) => show(f)", second)
+    page.wait_for_function("() => window.__afterplots >= 2")  # plotly redrew both itself
+    title = page.evaluate("() => window.__rnnxRenders['hidden'].title")
+    assert title.endswith("(example 1)")
