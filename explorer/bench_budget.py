@@ -1,11 +1,12 @@
-"""Measures what one visitor's run costs: `python -m explorer.bench --budget` (or `python -m explorer.bench_budget --arch lstm`). Prints figures; not a test.
+"""What one visitor's run costs, measured: `python -m explorer.bench --budget`. Prints figures; not a test.
 
-For each config, in a fresh process forked from the training forkserver (so torch is imported and
+`python -m explorer.bench_budget --arch lstm`: one architecture. For each config, in a fresh process
+forked from the training forkserver (so torch is imported and
 its code pages are shared, as in the app's workers): a tiny run of the same architecture first
 (it faults in the code and the allocator's first pools), then the peak resident memory that the run
 adds over that warm baseline while it is built and takes two training steps, while it traces the probe
 batch, and while Inspect looks at one sequence (trace, one step's saliency row, the step Jacobians of
-layer 0 in every direction); and the time of the faster of two steps. Peaks are the kernel's VmHWM,
+layer 0 in every direction); and the CPU time of the faster of two steps. Peaks are the kernel's VmHWM,
 reset before each phase (/proc/self/clear_refs), minus the RSS before the run was built.
 explorer/budget.py's estimate is printed beside each figure: it must stay above the measurement.
 """
