@@ -30,6 +30,7 @@ class Trace:
     step: int  # training steps taken when traced
     tokens: list[list[str]] = field(default_factory=list)  # (B, T) readable input symbol per step
     classes: list[str] = field(default_factory=list)  # classify: readable name of each output class
+    input_grad: np.ndarray | None = None  # (T,) batch mean of ||dL/dx_t|| at the inputs: one measure for every arch
 
     @property
     def shape(self) -> tuple[int, int, int, int, int]:

@@ -94,7 +94,7 @@ def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     norms = [torch.zeros(())] * len(flat)
     for i, h in enumerate(flat):
         h.register_hook(lambda g, i=i: norms.__setitem__(i, _norm(g)))
-    torch.autograd.grad(loss, x)
+    (dx,) = torch.autograd.grad(loss, x)  # (B, T, I): ||dL/dx_t||, the one measure alike for every architecture
     T = x.shape[1]
     grad_norm = torch.stack(norms).reshape(rnn.num_layers, D, T).numpy()  # (L, D, T)
     names = GATES[arch]
@@ -102,7 +102,7 @@ def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
         hidden=_stack(hidden),
         cell=_stack(cells) if arch == "lstm" else None,
         gates={k: _stack([[[g[k] for g in ts] for ts in dirs] for dirs in gates]) for k in names},
-        grad_norm=grad_norm, attention=None,
+        grad_norm=grad_norm, input_grad=_norm(dx, dim=0).numpy(), attention=None,
         predictions=predictions.detach().numpy(), loss=float(loss.detach()),
     )
 
@@ -116,18 +116,23 @@ def trace_transformer(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     """
     predictions, states, attention = model.forward_internals(x, need_weights=True)
     loss = loss_fn(predictions, y)
-    grads = torch.autograd.grad(loss, states[:-1])
+    *grads, dx = torch.autograd.grad(loss, states[:-1] + [x])
     grad_norm = torch.stack([_norm(g, dim=0) for g in grads])[:, None]  # (L, 1, T)
     return dict(
         hidden=torch.stack(states[1:])[:, None].detach().numpy(),  # (L, 1, B, T, H)
-        cell=None, gates={}, grad_norm=grad_norm.numpy(),
+        cell=None, gates={}, grad_norm=grad_norm.numpy(), input_grad=_norm(dx, dim=0).numpy(),
         attention=torch.stack(attention).transpose(1, 2).detach().numpy(),  # (L, nh, B, T, T)
         predictions=predictions.detach().numpy(), loss=float(loss.detach()),
     )
 
 
 def trace_model(model, x: torch.Tensor, y: torch.Tensor, loss_fn) -> dict:
-    """Trace fields that depend on the model; Run.trace() adds inputs, targets, step and labels."""
+    """Trace fields that depend on the model; Run.trace() adds inputs, targets, step and labels.
+
+    input_grad (T,) is ||dL/dx_t|| at the inputs themselves: the one measure of how strongly the loss
+    reaches back to each input step that means the same for every architecture.
+    """
+    x = x.detach().requires_grad_(True)  # a leaf of our own: the caller's tensor is left as it was
     with torch.enable_grad():
         if getattr(model, "arch", None) == "transformer":
             return trace_transformer(model, x, y, loss_fn)

@@ -48,6 +48,7 @@ def make_trace(arch: str = "lstm", *, L: int = 1, D: int = 1, B: int = 2, T: int
         cell=2 * rng.normal(size=shape) if arch == "lstm" else None, gates=gates,
         grad_norm=np.broadcast_to(10.0 ** np.linspace(-8, 0, T), (L, D, T)).copy(), attention=attention,
         inputs=rng.normal(size=(B, T, 1)), targets=targets, predictions=predictions, loss=0.5, step=40,
+        input_grad=10.0 ** np.linspace(-9, -1, T),
         tokens=[[f"x{t}" for t in range(T)] for _ in range(B)], classes=[f"class {c}" for c in range(C)],
     )
 
@@ -218,9 +219,9 @@ def test_grad_norm_chart_one_line_per_layer_and_direction_on_a_log_axis():
     tr = make_trace("lstm", L=2, D=2)
     fig = charts.grad_norm_chart(tr, initial=make_trace("lstm", L=2, D=2, seed=1))
     assert fig.layout.yaxis.type == "log"
-    assert len(fig.data) == 8  # 4 now + 4 at init
+    assert len(fig.data) == 9  # 4 now + 4 at init + the input gradient
     assert sum("at init" in t.name for t in fig.data) == 4
-    assert len(charts.grad_norm_chart(tr, layer=1).data) == 2
+    assert len(charts.grad_norm_chart(tr, layer=1).data) == 3
 
 
 def test_grad_norm_zeros_and_overflow_stay_finite_on_the_log_axis():
@@ -230,6 +231,22 @@ def test_grad_norm_zeros_and_overflow_stay_finite_on_the_log_axis():
     y = numbers(fig.data[0].y)
     assert np.all(np.isfinite(y)) and np.all(y > 0)
     assert "floor" in fig.data[0].text[0]
+
+
+@pytest.mark.parametrize("arch, symbol, line", [("rnn", "||dL/dh_t||", "h_t, layer 0"),
+                                                ("lstm", "||dL/dh_t||", "h_t, layer 0"),
+                                                ("transformer", "||dL/de_t||", "block 0 input (embedding)")])
+def test_gradient_charts_say_what_is_drawn_for_each_architecture(arch, symbol, line):
+    tr = make_trace(arch)
+    fig = charts.grad_norm_chart(tr)
+    assert fig.layout.yaxis.title.text.startswith(symbol)
+    assert [d.name for d in fig.data] == [line, "input x_t: ||dL/dx_t||"]
+    np.testing.assert_allclose(numbers(fig.data[1].y), tr.input_grad)  # the same measure for every architecture
+    assert symbol in fig.data[0].hovertemplate
+    (panel,) = heatmaps(charts.gradient_flow_heatmap(make_history(), arch=arch))
+    assert panel.colorbar.title.text == f"log10 {symbol}" and symbol in panel.hovertemplate
+    caption = charts.CAPTIONS["grad_norm_chart"]
+    assert "dL/dx_t" in caption and "block's input" in caption and "embedding" in caption
 
 
 def test_gradient_flow_rows_are_the_real_training_steps():

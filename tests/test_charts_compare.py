@@ -13,13 +13,13 @@ pytestmark = pytest.mark.usefixtures("plotly_figures")  # builders make go.Figur
 
 
 def make_trace(arch: str, grad_norm: np.ndarray, step: int = 100) -> Trace:
-    """A Trace with the documented shapes and the given grad_norm (T,) for layer 0, forward (numpy only)."""
+    """A Trace with the documented shapes and the given gradient (T,) at the inputs and at layer 0 (numpy only)."""
     T, H, B = len(grad_norm), 3, 2
     shape = (1, 1, B, T, H)
     return Trace(arch=arch, task="recall", kind="classify", hidden=np.zeros(shape), cell=None, gates={},
                  grad_norm=np.asarray(grad_norm, dtype=float).reshape(1, 1, T), attention=None,
                  inputs=np.zeros((B, T, 1)), targets=np.full((B, T), -100), predictions=np.zeros((B, T, 4)),
-                 loss=1.0, step=step)
+                 loss=1.0, step=step, input_grad=np.array(grad_norm, dtype=float))
 
 
 def decaying(T: int = 20, low: float = -8) -> np.ndarray:
@@ -98,3 +98,13 @@ def test_new_charts_have_captions_and_are_exported():
         assert name in charts.__all__ and charts.CAPTIONS[name]
         assert isinstance(getattr(charts, name), type(charts.loss_chart))
     assert isinstance(charts.step_time_length_chart({"RNN": {10: 1.0}}, scale=1.35), go.Figure)
+
+
+def test_grad_norm_compare_draws_the_input_gradient_the_same_measure_for_every_architecture():
+    # a Transformer's block state and a recurrent h_t are different things: the chart compares dL/dx_t
+    rnn = make_trace("rnn", decaying())
+    rnn.grad_norm[:] = 1.0  # the state gradient must not be what is drawn
+    fig = charts.grad_norm_compare_chart({"RNN": rnn, "Transformer": make_trace("transformer", decaying(low=-2))})
+    np.testing.assert_allclose(fig.data[0].y, decaying())
+    assert "dL/dx_t" in fig.layout.yaxis.title.text and "dL/dh_t" not in fig.layout.yaxis.title.text
+    assert "dL/dx_t" in charts.CAPTIONS["grad_norm_compare_chart"]

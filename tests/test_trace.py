@@ -192,3 +192,14 @@ def test_transformer_gradient_is_taken_at_each_block_input_and_reaches_every_ste
     loss = run.task.loss(run.model.head(run.model.ln_f(states[-1])), run.probe_targets)
     (g,) = torch.autograd.grad(loss, states[0])  # (B, T, H) at the embedding
     np.testing.assert_allclose(embedding, g.norm(dim=-1).mean(0).numpy(), rtol=1e-4, atol=1e-12)
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "transformer"])
+def test_input_gradient_is_dl_dx_of_the_fused_model_for_every_architecture(arch):
+    # the one measure the Compare chart puts side by side: ||dL/dx_t|| of the model torch runs
+    run = Run(RunConfig(arch=arch, task="recall", seq_len=20, hidden_size=16, num_heads=2, seed=0))
+    tr = run.trace()
+    x = run.probe.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(run.task.loss(run.model(x), run.probe_targets), x)  # (B, T, I)
+    np.testing.assert_allclose(tr.input_grad, g.norm(dim=-1).mean(0).numpy(), rtol=1e-4, atol=1e-12)
+    assert not run.probe.requires_grad  # the trace kept its own leaf

@@ -29,10 +29,13 @@ CAPTIONS: dict[str, str] = {
     "gate_heatmaps": "Sigmoid gates run from 0 (closed) to 1 (open): a forget gate f near 1 keeps the cell, "
                      "an update gate z near 1 keeps the GRU state.",
     "gate_heatmap": "One gate, on its fixed range: look for the time steps where it opens or closes.",
-    "grad_norm_chart": "How strongly the loss reaches back to each time step: a line that drops by orders "
-                       "of magnitude towards t=0 is a vanishing gradient; one that climbs is exploding.",
-    "gradient_flow_heatmap": "Each row is ||dL/dh_t|| at one training step: dark at early t means the "
-                             "gradient vanishes before it reaches them; watch the band change as training goes on.",
+    "grad_norm_chart": "How strongly the loss reaches back to each input step. Black: ||dL/dx_t|| at the input, "
+                       "the same measure for every architecture; coloured: at each layer's state h_t (a Transformer: "
+                       "at each block's input, block 0 = the embedding). Falling by orders of magnitude towards t=0 "
+                       "is a vanishing gradient; climbing is exploding.",
+    "gradient_flow_heatmap": "Each row is one training step's coloured line from Gradient norm over time (h_t of the "
+                             "layer; a Transformer: the block's input): dark at early t means the gradient vanishes "
+                             "before it reaches them; watch the band change as training goes on.",
     "param_grad_chart": "Spikes are exploding gradients; with clipping on, every step above the dashed "
                         "line is scaled back down to it.",
     "prediction_chart": "Where the model is right and where it is not: compare the prediction with the "
@@ -43,8 +46,9 @@ CAPTIONS: dict[str, str] = {
                       "(diagonal, previous token, a fixed key).",
     "hidden_trajectory": "The path of h_t through state space: loops and fixed points show what the network "
                          "has learned to remember.",
-    "grad_norm_compare_chart": "Dashed at init, solid now: the architecture whose line stays flat towards t=0 "
-                               "carries the gradient back furthest; one that falls steeply forgets early inputs.",
+    "grad_norm_compare_chart": "||dL/dx_t||, the gradient at each input step, for every architecture alike; dashed "
+                               "at init, solid now: the line that stays flat towards t=0 carries the gradient back "
+                               "furthest; one that falls steeply forgets early inputs.",
     "accuracy_length_chart": "Where each architecture breaks: its line drops from the solved line towards the "
                              "dashed chance line as the key moves further back.",
     "step_time_length_chart": "The cost of one training step as sequences grow: recurrent steps run one after "

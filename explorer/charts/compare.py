@@ -12,6 +12,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import clip_log, finish, finite_or_none, hline, log_axis, message_figure
+from explorer.charts.gradients import INPUT_GRADIENT
 
 if TYPE_CHECKING:
     from explorer.records import Trace
@@ -32,12 +33,12 @@ def _colours(names) -> dict[str, str]:
 
 
 def _profile_line(fig: FigureDict, trace: Trace, name: str, colour: str, *, initial: bool) -> tuple[np.ndarray, bool]:
-    """One run's ||dL/dh_t|| (layer 0, forward); exact zeros are left out (a log axis has no 0).
+    """One run's ||dL/dx_t|| at the inputs (Trace.input_grad); exact zeros are left out (a log axis has no 0).
 
-    -> (the values drawn, whether a zero was left out). A transformer's last block output at t reaches
-    only the output at t, so with the loss read at the last step its earlier gradients are exactly 0.
+    -> (the values drawn, whether a zero was left out). The inputs are where every architecture can be
+    measured alike: a recurrent state and a Transformer block are different things.
     """
-    raw = trace.grad_norm[0, 0].astype(float)  # (T,) layer 0, forward direction
+    raw = np.asarray(trace.input_grad, dtype=float)  # (T,)
     zero = raw == 0
     y, reason = clip_log(raw)
     y = np.where(zero, np.nan, y)
@@ -47,21 +48,21 @@ def _profile_line(fig: FigureDict, trace: Trace, name: str, colour: str, *, init
         x=np.arange(len(raw)), y=finite_or_none(y), mode="lines+markers" if few else "lines", name=label,
         legendgroup=name, line=dict(color=colour, dash="dash" if initial else "solid", width=2 if initial else 3),
         marker=dict(size=10), opacity=0.5 if initial else 1.0, customdata=raw, text=reason,
-        hovertemplate="t=%{x}<br>||dL/dh_t||=%{customdata:.3e}%{text}<extra>" + label + "</extra>",
+        hovertemplate="t=%{x}<br>" + INPUT_GRADIENT + "=%{customdata:.3e}%{text}<extra>" + label + "</extra>",
     ))
     return y[np.isfinite(y)], bool(zero.any())
 
 
 def grad_norm_compare_chart(traces: dict[str, Trace], initial: dict[str, Trace] | None = None, *,
                             scale: float = 1.0) -> FigureDict:
-    """||dL/dh_t|| against t for several runs (layer 0, forward), the end solid and init dashed, log axis.
+    """||dL/dx_t|| at the inputs against t for several runs, the end solid and init dashed, log axis.
 
     Names (dict keys) pick the architecture colours, so init and end of one run share a colour.
     """
     title = "Gradient norm over time, by architecture"
     if not traces:
         return message_figure(title, "No runs yet: press Start comparison", scale=scale,
-                              xlabel="time step t", ylabel="||dL/dh_t||")
+                              xlabel="time step t", ylabel=INPUT_GRADIENT)
     colours = _colours(list(traces))
     fig = figure.new()
     drawn, zeros = [], []
@@ -74,8 +75,8 @@ def grad_norm_compare_chart(traces: dict[str, Trace], initial: dict[str, Trace] 
             if had_zero and name not in zeros:
                 zeros.append(name)
     note = f"   (exact zeros not drawn: {', '.join(zeros)})" if zeros else ""
-    fig.update_xaxes(title_text="time step t (layer 0, forward)" + note)
-    fig.update_yaxes(title_text="||dL/dh_t||", **log_axis(*drawn))
+    fig.update_xaxes(title_text="input time step t" + note)
+    fig.update_yaxes(title_text=f"{INPUT_GRADIENT} at the input", **log_axis(*drawn))
     fig.update_layout(legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     entries = len(fig.data)
     return finish(fig, title, scale=scale, height=max(style.HEIGHT, LEGEND_ROW_PX * entries + 180))

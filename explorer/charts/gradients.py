@@ -1,4 +1,8 @@
-"""Charts of ||dL/dh_t||: against t for one trace, and against t and training step for a whole run."""
+"""Charts of the gradient over time: against t for one trace, and against t and training step for a whole run.
+
+What Trace.grad_norm holds depends on the architecture (the state h_t of each recurrent layer, a
+Transformer block's input); GRADIENT_OF is the one place that says which, for every label and hover.
+"""
 from __future__ import annotations
 
 import math
@@ -18,36 +22,62 @@ if TYPE_CHECKING:
     from explorer.records import Trace
 
 MAX_STEP_TICKS = 8  # y tick labels on the Gradient flow chart
+INPUT_GRADIENT = "||dL/dx_t||"  # at the inputs themselves (Trace.input_grad): the same for every architecture
+INPUT_COLOUR = style.TEXT_COLOUR
 
 
-def _line_name(layer: int, direction: int, D: int) -> str:
-    return f"layer {layer}" + (f" {style.DIRECTION_NAMES[direction]}" if D == 2 else "")
+def gradient_of(arch: str | None) -> tuple[str, str]:
+    """(symbol, where it is taken) of Trace.grad_norm for an architecture, for axis titles and legends."""
+    if arch == "transformer":
+        return "||dL/de_t||", "block input"  # e_t: what block l reads at position t; block 0 reads the embedding
+    return "||dL/dh_t||", "state h_t"
+
+
+def _line_name(arch: str | None, layer: int, direction: int, D: int) -> str:
+    if arch == "transformer":
+        return f"block {layer} input" + (" (embedding)" if layer == 0 else "")
+    return f"h_t, layer {layer}" + (f" {style.DIRECTION_NAMES[direction]}" if D == 2 else "")
 
 
 def _grad_lines(fig: FigureDict, grad_norm: np.ndarray, layers: list[int], colours: list[str], *,
-                initial: bool) -> bool:
+                initial: bool, arch: str | None) -> bool:
     """Add one line per layer and direction; returns True when a value had to be clipped for the log axis."""
     L, D, T = grad_norm.shape  # (L, D, T)
+    symbol = gradient_of(arch)[0]
     clipped_any = False
     for layer, colour in zip(layers, colours):
         for d in range(D):
             raw = grad_norm[layer, d].astype(float)
             y, reason = clip_log(raw)
             clipped_any |= bool(np.any(reason != ""))
-            name = _line_name(layer, d, D) + (" at init" if initial else "")
+            name = _line_name(arch, layer, d, D) + (" at init" if initial else "")
             dash = ("dash" if d == 0 else "dashdot") if initial else style.DIRECTION_DASH[d]
             fig.add_trace(figure.scatter(
                 x=np.arange(T), y=np.where(np.isnan(y), None, y), mode="lines", name=name,
                 line=dict(color=colour, dash=dash, width=2 if initial else 3), opacity=0.45 if initial else 1.0,
                 customdata=raw, text=reason,
-                hovertemplate="t=%{x}<br>||dL/dh_t||=%{customdata:.3e}%{text}<extra>" + name + "</extra>",
+                hovertemplate="t=%{x}<br>" + symbol + "=%{customdata:.3e}%{text}<extra>" + name + "</extra>",
             ))
     return clipped_any
 
 
+def _input_line(fig: FigureDict, input_grad: np.ndarray) -> bool:
+    """||dL/dx_t|| at the inputs, black: the one line that means the same for every architecture."""
+    raw = np.asarray(input_grad, dtype=float)  # (T,)
+    y, reason = clip_log(raw)
+    name = f"input x_t: {INPUT_GRADIENT}"
+    fig.add_trace(figure.scatter(
+        x=np.arange(len(raw)), y=np.where(np.isnan(y), None, y), mode="lines", name=name,
+        line=dict(color=INPUT_COLOUR, width=2), customdata=raw, text=reason,
+        hovertemplate="t=%{x}<br>" + INPUT_GRADIENT + "=%{customdata:.3e}%{text}<extra>input x_t</extra>",
+    ))
+    return bool(np.any(reason != ""))
+
+
 def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | None = None, *,
                     scale: float = 1.0) -> FigureDict:
-    """||dL/dh_t|| (batch mean, total derivative) against t on a log axis; one line per layer and direction.
+    """Gradient norm (batch mean, total derivative) against t on a log axis: Trace.grad_norm, one line per
+    layer and direction (gradient_of says where it is taken), and ||dL/dx_t|| at the inputs in black.
 
     `initial` (the trace at initialisation) is drawn faint and dashed for reference. Zeros and
     overflows are drawn at style.GRAD_FLOOR / GRAD_CEIL and the hover says so.
@@ -61,12 +91,16 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
     fig = figure.new()
     clipped = False
     if initial is not None and initial.grad_norm.shape[0] > max(layers):
-        clipped |= _grad_lines(fig, initial.grad_norm, layers, colours, initial=True)
-    clipped |= _grad_lines(fig, trace.grad_norm, layers, colours, initial=False)
+        clipped |= _grad_lines(fig, initial.grad_norm, layers, colours, initial=True, arch=trace.arch)
+    clipped |= _grad_lines(fig, trace.grad_norm, layers, colours, initial=False, arch=trace.arch)
+    drawn = [clip_log(t.grad_norm[layers])[0] for t in (trace, initial) if t is not None]
+    if trace.input_grad is not None:
+        clipped |= _input_line(fig, trace.input_grad)
+        drawn.append(clip_log(trace.input_grad)[0])
     floor = f"   (zeros drawn at 10<sup>{math.log10(style.GRAD_FLOOR):.0f}</sup>)" if clipped else ""
     fig.update_xaxes(title_text="time step t" + floor)
-    drawn = [clip_log(t.grad_norm[layers])[0] for t in (trace, initial) if t is not None]
-    fig.update_yaxes(title_text="||dL/dh_t||", **log_axis(*drawn))
+    symbol, where = gradient_of(trace.arch)
+    fig.update_yaxes(title_text=f"{symbol} at {where}", **log_axis(*drawn))
     if len(fig.data) <= 2:
         fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
         return finish(fig, f"Gradient norm over time (step {trace.step})", scale=scale)
@@ -116,13 +150,16 @@ def _step_ticks(steps: np.ndarray) -> list[int]:
     return ticks
 
 
-def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, scale: float = 1.0) -> FigureDict:
-    """log10 ||dL/dh_t|| for time step t (x) and training step (y, the real step values).
+def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, arch: str | None = None,
+                          scale: float = 1.0) -> FigureDict:
+    """log10 of Trace.grad_norm (gradient_of(arch) says which) for time step t (x) and training step (y).
 
     Vanishing gradients show as a dark band at early t; learning to carry memory shows as
-    the band brightening, step by step, up the chart.
+    the band brightening, step by step, up the chart. Exact zeros are drawn in the darkest colour.
     """
-    title = f"Gradient flow (layer {layer}" + (f", {style.DIRECTION_NAMES[direction]})" if direction else ")")
+    symbol, where = gradient_of(arch)
+    part = f"block {layer} input" if arch == "transformer" else f"layer {layer}"
+    title = f"Gradient flow ({part}" + (f", {style.DIRECTION_NAMES[direction]})" if direction else ")")
     if not history.profiles:
         return message_figure(title, "No gradient profiles yet: press Train", scale=scale,
                               xlabel="time step t", ylabel="training step")
@@ -136,8 +173,8 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
     N, T = z.shape
     fig = figure.new(figure.heatmap(
         z=z, x=np.arange(T), y=steps, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=raw,
-        colorbar=colourbar("log10 ||dL/dh_t||", scale, tickvals=_log_ticks(zmin, zmax)),
-        hovertemplate="step %{y}, t=%{x}<br>||dL/dh_t||=%{customdata:.3e}<extra></extra>",
+        colorbar=colourbar(f"log10 {symbol}", scale, tickvals=_log_ticks(zmin, zmax)),
+        hovertemplate="step %{y}, t=%{x}<br>" + symbol + "=%{customdata:.3e}<extra></extra>",
     ))
     # label rows by their own steps (plotly's own ticks would fall between rows, even below step 0)
     fig.update_yaxes(tickvals=_step_ticks(steps))

@@ -61,7 +61,7 @@ def live_figures(view: RunView, *, example: int = 0, layer: int = 0) -> list[tup
         (charts.loss_chart(history, scale=s), "loss_chart"),
         (charts.param_grad_chart(history, scale=s), "param_grad_chart"),
         (charts.grad_norm_chart(trace, initial=view.initial, scale=s), "grad_norm_chart"),
-        (charts.gradient_flow_heatmap(history, layer=layer, scale=s), "gradient_flow_heatmap"),
+        (charts.gradient_flow_heatmap(history, layer=layer, arch=trace.arch, scale=s), "gradient_flow_heatmap"),
         (charts.hidden_state_heatmap(trace, layer=layer, example=example, scale=s), "hidden_state_heatmap"),
     ]
     if trace.arch == "transformer":
