@@ -131,7 +131,7 @@ def _profile_matrix(history: History, layer: int, direction: int) -> tuple[np.nd
     return steps, values
 
 
-def _log_ticks(zmin: float, zmax: float) -> list[int]:
+def log_ticks(zmin: float, zmax: float) -> list[int]:
     step = max(1, math.ceil((zmax - zmin) / 7))
     return list(range(int(zmin), int(zmax) + 1, step))
 
@@ -173,7 +173,7 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
     N, T = z.shape
     fig = figure.new(figure.heatmap(
         z=z, x=np.arange(T), y=steps, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=raw,
-        colorbar=colourbar(f"log10 {symbol}", scale, tickvals=_log_ticks(zmin, zmax)),
+        colorbar=colourbar(f"log10 {symbol}", scale, tickvals=log_ticks(zmin, zmax)),
         hovertemplate="step %{y}, t=%{x}<br>" + symbol + "=%{customdata:.3e}<extra></extra>",
     ))
     # label rows by their own steps (plotly's own ticks would fall between rows, even below step 0)

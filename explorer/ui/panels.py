@@ -53,22 +53,46 @@ def status_line(view: RunView, steps_per_s: float | None = None) -> str:
     return " · ".join(parts)
 
 
-def live_figures(view: RunView, *, example: int = 0, layer: int = 0) -> list[tuple[dict, str]]:
-    """One run's live charts as (figure dict, caption name): training curves, then inside the model on the probe batch."""
+def live_figures(view: RunView, *, example: int = 0, layer: int = 0,
+                 names: tuple[str, ...] | None = None) -> list[tuple[dict, str]]:
+    """One run's live charts as (figure dict, caption name): training curves, then inside the model on the probe batch.
+
+    `names`: the charts to draw, in order, even those this architecture lacks (they say so): side-by-side
+    columns then show the same chart in every row."""
     s = scale()
     trace, history = view.trace, view.history
-    figures = [
-        (charts.loss_chart(history, scale=s), "loss_chart"),
-        (charts.param_grad_chart(history, scale=s), "param_grad_chart"),
-        (charts.grad_norm_chart(trace, initial=view.initial, scale=s), "grad_norm_chart"),
-        (charts.gradient_flow_heatmap(history, layer=layer, arch=trace.arch, scale=s), "gradient_flow_heatmap"),
-        (charts.hidden_state_heatmap(trace, layer=layer, example=example, scale=s), "hidden_state_heatmap"),
-    ]
-    if trace.arch == "transformer":
-        figures.append((charts.attention_heatmaps(trace, layer=layer, example=example, scale=s), "attention_heatmaps"))
-    elif trace.gates:
-        figures.append((charts.gate_heatmaps(trace, layer=layer, example=example, scale=s), "gate_heatmaps"))
-    if trace.cell is not None:
-        figures.append((charts.cell_state_heatmap(trace, layer=layer, example=example, scale=s), "cell_state_heatmap"))
-    figures.append((charts.prediction_chart(trace, example=example, scale=s), "prediction_chart"))
-    return figures
+    builders = {
+        "loss_chart": lambda: charts.loss_chart(history, scale=s),
+        "param_grad_chart": lambda: charts.param_grad_chart(history, scale=s),
+        "grad_norm_chart": lambda: charts.grad_norm_chart(trace, initial=view.initial, scale=s),
+        "gradient_flow_heatmap": lambda: charts.gradient_flow_heatmap(history, layer=layer, arch=trace.arch, scale=s),
+        "hidden_state_heatmap": lambda: charts.hidden_state_heatmap(trace, layer=layer, example=example, scale=s),
+        "attention_heatmaps": lambda: charts.attention_heatmaps(trace, layer=layer, example=example, scale=s),
+        "gate_heatmaps": lambda: charts.gate_heatmaps(trace, layer=layer, example=example, scale=s),
+        "cell_state_heatmap": lambda: charts.cell_state_heatmap(trace, layer=layer, example=example, scale=s),
+        "prediction_chart": lambda: charts.prediction_chart(trace, example=example, scale=s),
+    }
+    return [(builders[name](), name) for name in names or chart_names(view)]
+
+
+LIVE_CHARTS = ("loss_chart", "param_grad_chart", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
+               "attention_heatmaps", "gate_heatmaps", "cell_state_heatmap", "prediction_chart")  # page order
+
+
+def chart_names(view: RunView) -> tuple[str, ...]:
+    """The live charts that show something for this run's architecture, in page order."""
+    trace = view.trace
+    lacks = {"attention_heatmaps": trace.arch != "transformer", "gate_heatmaps": not trace.gates,
+             "cell_state_heatmap": trace.cell is None}
+    return tuple(name for name in LIVE_CHARTS if not lacks.get(name, False))
+
+
+def side_by_side(views, *, example: int = 0, layer: int = 0) -> list[list[tuple[dict, str]]]:
+    """The live charts of several runs, one list per run: the same charts in the same order (a chart one
+    architecture lacks says so), each on one scale across the runs (axes, colours, height), so the
+    columns compare at a glance."""
+    names = tuple(name for name in LIVE_CHARTS if any(name in chart_names(view) for view in views))
+    columns = [live_figures(view, example=example, layer=layer, names=names) for view in views]
+    for row in zip(*columns):
+        charts.share_scales([fig for fig, _ in row])
+    return columns

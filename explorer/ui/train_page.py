@@ -83,13 +83,17 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int) -> None:
                                 columns=2, step=step)
         worker.shown(drawn)
         return
-    for index, (col, view) in enumerate(zip(st.columns(len(snap.runs)), snap.runs)):
+    labels = [presets_ui.label(worker.runs, index) for index in range(len(snap.runs))]
+    for col, label, view in zip(st.columns(len(snap.runs)), labels, snap.runs):
+        col.markdown(f"**{label}** · " + panels.status_line(view))
+    for label, view in zip(labels, snap.runs):  # once, full width: the columns below stay aligned
+        if view.status != "ok":
+            st.error(f"**{label}**: " + plain(view.message))  # a loaded run's message comes from its file
+    columns = panels.side_by_side(snap.runs, example=example, layer=layer)
+    for index, (col, figures) in enumerate(zip(st.columns(len(snap.runs)), columns)):
         with col:
-            st.markdown(f"**{presets_ui.label(worker.runs, index)}** · " + panels.status_line(view))
-            if view.status != "ok":
-                st.error(plain(view.message))  # a loaded run's message comes from its file
-            drawn = live_chart.show(panels.live_figures(view, example=example, layer=layer), f"run{index}",
-                                    columns=1, step=step if index == len(snap.runs) - 1 else None)
+            drawn = live_chart.show(figures, f"run{index}", columns=1,
+                                    step=step if index == len(snap.runs) - 1 else None)
     worker.shown(drawn)
 
 
@@ -103,5 +107,6 @@ def _status(snap: Snapshot, worker: Worker) -> None:
         st.warning(panels.queue_note(snap, worker))
     elif len(snap.runs) == 1 and view.status != "ok":
         st.error(plain(view.message))
-    elif snap.message and snap.state != "training":
-        st.info(plain(snap.message))
+    elif snap.message and snap.state != "training" and not any(v.message and v.message in snap.message
+                                                                for v in snap.runs if v.status != "ok"):
+        st.info(plain(snap.message))  # a divergence is said once, beside its run
