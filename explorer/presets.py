@@ -50,6 +50,7 @@ class Preset:
     rules: tuple[Rule, ...]  # what the figures must show for the claim to be reproduced
     labels: tuple[str, ...] = ()  # a short name per run, for side-by-side panels
     note: Callable[[Sequence[Run], dict[str, float]], str] | None = None  # what else was measured, in words
+    focus: str = "loss_chart"  # the chart the narration is about (a CAPTIONS key): first on a projector
 
     def with_seed(self, seed: int) -> "Preset":
         """The same lesson on another seed (tests use one the preset was not tuned on)."""
@@ -248,7 +249,7 @@ def _presets() -> dict[str, Preset]:
                (Rule("grad_norm[0]/grad_norm[-1] at init, RNN", "<", 1e-3), Rule("and LSTM", ">", 0.01),
                 Rule("accuracy with the key 25+ steps back, LSTM", ">=", 0.9), Rule("and RNN", "<", RECALL_CHANCE + 0.15),
                 Rule("LSTM accuracy at any delay", ">=", 0.9)),
-               ("RNN", "LSTM")),
+               ("RNN", "LSTM"), focus="grad_norm_chart"),
         Preset("exploding_gradients", "Exploding gradients, and clipping",
                "Two identical tanh RNNs forecast a sine with plain SGD at a learning rate far too high; only the "
                "second clips its gradient norm at 0.1. Watch **Parameter gradients**: without clipping the norm "
@@ -258,7 +259,7 @@ def _presets() -> dict[str, Preset]:
                300, exploding_figures,
                (Rule("gradient norm rise without clipping (max/first)", ">", 100), Rule("its loss peak/first", ">", 10),
                 Rule("with clipping, loss of the last 20 steps/chance", "<", 0.5)),
-               ("no clipping", "clipping at 0.1"), exploding_note),
+               ("no clipping", "clipping at 0.1"), exploding_note, focus="param_grad_chart"),
         Preset("lstm_memory", "LSTM memory across 50 steps",
                "Name the key shown up to 54 steps before the question, through a stream of distractors; the "
                "verdict counts the keys shown 50 to 54 steps back. Watch "
@@ -269,7 +270,7 @@ def _presets() -> dict[str, Preset]:
                600, recall_figures(("LSTM", "RNN"), 50),
                (Rule("accuracy with the key 50-54 steps back, LSTM", ">=", 0.9), Rule("and RNN", "<", RECALL_CHANCE + 0.15),
                 Rule("LSTM accuracy at any delay", ">=", 0.9)),
-               ("LSTM", "RNN")),
+               ("LSTM", "RNN"), focus="gate_heatmaps"),
         Preset("gru_vs_lstm", "GRU, the leaner LSTM",
                "The same memory task for a GRU and an LSTM. The GRU has three gates' worth of weights where the "
                "LSTM has four; watch **Loss** to see which gets there first, in steps and in seconds.",
@@ -278,7 +279,7 @@ def _presets() -> dict[str, Preset]:
                400, gru_lstm_figures,
                (Rule("parameters GRU/LSTM", ">=", 0.65), Rule("parameters GRU/LSTM", "<=", 0.85),
                 Rule("held-out accuracy, GRU", ">=", 0.9), Rule("and LSTM", ">=", 0.9)),
-               ("GRU", "LSTM"), gru_lstm_note),
+               ("GRU", "LSTM"), gru_lstm_note, focus="loss_chart"),
         Preset("bidirectional", "Bidirectional RNNs see the future",
                "The label at step t is the input at step t + 1. A one-way GRU can only guess; the bidirectional "
                "one reads the sequence backwards too. Watch the **Hidden state** of the reverse direction, and "
@@ -287,7 +288,7 @@ def _presets() -> dict[str, Preset]:
                 C(arch="gru", task="lookahead", seq_len=20, hidden_size=32, lr=1e-2, seed=1)),
                300, bidirectional_figures,
                (Rule("held-out accuracy, bidirectional", ">=", 0.9), Rule("the difference", ">=", 0.2)),
-               ("bidirectional", "one-way")),
+               ("bidirectional", "one-way"), focus="hidden_state_heatmap"),
         Preset("transformer_memory", "Attention reaches everywhere",
                "Name the key shown up to 99 steps before the question. For an LSTM that is a long way to carry it, "
                "but attention looks at every step directly. Watch the **Attention** map: in one head the last row "
@@ -297,7 +298,7 @@ def _presets() -> dict[str, Preset]:
                200, recall_figures(("Transformer", "LSTM"), 50),
                (Rule("accuracy with the key 50-99 steps back, Transformer", ">=", 0.9), Rule("and LSTM", "<", 0.9),
                 Rule("Transformer accuracy at any delay", ">=", 0.9)),
-               ("Transformer", "LSTM")),
+               ("Transformer", "LSTM"), focus="attention_heatmaps"),
         Preset("text_generation", "Text generation, one character at a time",
                "A character LSTM reads Pride and Prejudice and predicts the next character. Watch **Loss** fall "
                "from log2 36 = 5.2 bits per character to about 2.3, well below the 4.3 that letter frequencies alone "
@@ -307,18 +308,18 @@ def _presets() -> dict[str, Preset]:
                600, text_figures,
                (Rule("bits/char below the unigram baseline", ">=", 1.0),
                 Rule("share of sampled words that are words of the text", ">", 0.5)),
-               ("LSTM",), text_note),
+               ("LSTM",), text_note, focus="loss_chart"),
         Preset("forecasting", "Forecasting a time series",
                "A GRU forecasts the next value of a noisy sum of sines. Watch the **Prediction** chart: the forecast "
                "locks onto the waves, beating the naive forecast that repeats the last value.",
                (C(arch="gru", task="sine", seq_len=60, hidden_size=32, lr=1e-2, seed=1),),
-               300, forecasting_figures, (Rule("how many times lower", ">=", 2.0),), ("GRU",)),
+               300, forecasting_figures, (Rule("how many times lower", ">=", 2.0),), ("GRU",), focus="prediction_chart"),
         Preset("sentiment", "Sentiment, negation included",
                "An LSTM reads short reviews word by word and calls them positive or negative. “not good” must flip "
                "the label: watch the **Hidden state** change at the word “not”.",
                (C(arch="lstm", task="sentiment", seq_len=12, hidden_size=32, lr=1e-2, seed=1),),
                300, sentiment_figures,
-               (Rule("accuracy overall", ">=", 0.9), Rule("on sentences with a negation", ">=", 0.8)), ("LSTM",)),
+               (Rule("accuracy overall", ">=", 0.9), Rule("on sentences with a negation", ">=", 0.8)), ("LSTM",), focus="hidden_state_heatmap"),
     ]
     return {p.name: p for p in items}
 

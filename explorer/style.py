@@ -22,10 +22,11 @@ HEIGHT = 380  # line charts and single heatmaps
 PANEL_HEIGHT = 230  # each row of a multi-panel figure (gates, attention)
 SMALL_PANEL_HEIGHT = 190  # each row of the attention grid
 MARGIN = dict(l=70, r=30, t=80, b=60)
+SCREEN_HEIGHT = 620  # px after scaling: the tallest chart that fits a 1280x720 projector screen under the page header
+TITLE_LINE_CHARS = 38  # characters of a title per line at scale 1 (a half-width chart); scaled titles wrap sooner
 
-TOKEN_TICKS_MAX_T = 24  # show input tokens as x tick labels up to this many time steps
+TOKEN_TICKS_MAX_T = 24  # input tokens label the time axis, every one up to this many steps, every k-th past it
 TOKEN_MAX_CHARS = 6  # longer tokens are shortened in tick labels (hover shows them whole)
-TOKEN_TICKS_MAX_CHARS = 48  # tokens label the time axis only while T x the longest label fits in this
 
 # Colour scales, as explicit [position, colour] lists: plotly.js knows fewer names than plotly.py (no "_r"
 # suffix, no Inferno, Purples or Oranges, and its Blues runs the other way) and draws its default RdBu, with a

@@ -154,6 +154,33 @@ def test_gate_heatmaps_shows_the_requested_layer_and_direction():
     np.testing.assert_allclose(heatmaps(fig)[1].z, tr.gates["f"][1, 1, 1].T)
 
 
+@pytest.mark.parametrize("arch", ["lstm", "gru"])
+def test_bidirectional_gates_show_both_directions_side_by_side_aligned_in_time(arch):
+    tr = make_trace(arch, D=2)
+    fig = charts.gate_heatmaps(tr)
+    panels = heatmaps(fig)
+    gates = GATES[arch]
+    assert [p.name for p in panels] == [f"{style.GATE_NAMES[g]}, {d}" for g in gates for d in ("forward", "reverse")]
+    for k, g in enumerate(gates):  # row k: forward on the left, reverse on the right, one time axis
+        np.testing.assert_allclose(panels[2 * k].z, tr.gates[g][0, 0, 0].T)
+        np.testing.assert_allclose(panels[2 * k + 1].z, tr.gates[g][0, 1, 0].T)
+        assert panels[2 * k].xaxis == "x" if k == 0 else panels[2 * k].xaxis != panels[2 * k + 1].xaxis
+    assert "both directions" in fig.layout.title.text.replace(" <br>", " ")
+    assert fig.layout.height <= style.SCREEN_HEIGHT + 1  # four rows still fit one screen
+
+
+def test_lecture_titles_wrap_instead_of_being_clipped_and_charts_fit_one_screen():
+    fig = charts.grad_norm_compare_chart({"RNN": make_trace("rnn")}, scale=style.LECTURE_SCALE)
+    lines = fig.layout.title.text.split(" <br>")
+    assert len(lines) >= 2 and all(len(line) <= style.TITLE_LINE_CHARS / style.LECTURE_SCALE + 1 for line in lines)
+    assert " ".join(lines) == "Gradient norm over time, by architecture"
+    for fig in (charts.gate_heatmaps(make_trace("gru"), scale=style.LECTURE_SCALE),
+                charts.attention_heatmaps(make_trace("transformer", heads=4), scale=style.LECTURE_SCALE)):
+        assert fig.layout.height <= style.SCREEN_HEIGHT + 1, fig.layout.title.text
+        sizes = [a.font.size for a in fig.layout.annotations]  # subplot titles: the scaled size, not plotly's 16
+        assert sizes and min(sizes) >= 18, sizes
+
+
 def test_gate_heatmap_single_gate():
     tr = make_trace("gru")
     fig = charts.gate_heatmap(tr, "z")
@@ -188,11 +215,24 @@ def test_hidden_state_range_is_tanh_unless_values_exceed_it():
     assert panel.zmax == -panel.zmin and top <= panel.zmax < 1.5 * top  # rounded up to a steady step
 
 
-def test_tokens_label_the_time_axis_only_for_short_sequences():
-    short = charts.hidden_state_heatmap(make_trace("lstm", T=12))
-    assert list(short.layout.xaxis.ticktext) == [f"x{t}" for t in range(12)]
-    long = charts.hidden_state_heatmap(make_trace("lstm", T=60))
-    assert long.layout.xaxis.ticktext is None
+def test_tokens_label_every_time_axis_every_kth_when_the_sequence_is_long():
+    # the sentiment lesson says "watch the Hidden state change at the word 'not'": the words must be there
+    words = ["this", "film", "was", "not", "good", "at", "all", "and", "I", "left", "early", "."]
+    tr = make_trace("lstm", T=12)
+    tr.tokens = [words, words]
+    for fig in (charts.hidden_state_heatmap(tr), charts.gate_heatmaps(tr), charts.cell_state_heatmap(tr),
+                charts.grad_norm_chart(tr), charts.gradient_flow_heatmap(make_history(), trace=tr),
+                charts.prediction_chart(tr)):
+        axes = [a for k, a in fig.layout.to_plotly_json().items() if k.startswith("xaxis") and a.get("ticktext")]
+        assert axes, fig.layout.title.text
+        assert list(axes[-1]["ticktext"]) == words and list(axes[-1]["tickvals"]) == list(range(12))
+        assert "input token" in axes[-1]["title"]["text"]
+    long = charts.hidden_state_heatmap(make_trace("lstm", T=64))
+    assert list(long.layout.xaxis.tickvals) == list(range(0, 64, 3))  # every 3rd: at most 24 labels
+    assert list(long.layout.xaxis.ticktext) == [f"x{t}" for t in range(0, 64, 3)]
+    assert "every 3rd token" in long.layout.xaxis.title.text
+    series = make_trace("gru", kind="regress")  # numbers, not symbols: plain t
+    assert charts.hidden_state_heatmap(series).layout.xaxis.ticktext is None
 
 
 def test_out_of_range_indices_raise_value_error_naming_them():
@@ -243,7 +283,7 @@ def test_gradient_charts_say_what_is_drawn_for_each_architecture(arch, symbol, l
     assert [d.name for d in fig.data] == [line, "input x_t: ||dL/dx_t||"]
     np.testing.assert_allclose(numbers(fig.data[1].y), tr.input_grad)  # the same measure for every architecture
     assert symbol in fig.data[0].hovertemplate
-    (panel,) = heatmaps(charts.gradient_flow_heatmap(make_history(), arch=arch))
+    (panel,) = heatmaps(charts.gradient_flow_heatmap(make_history(), trace=tr))
     assert panel.colorbar.title.text == f"log10 {symbol}" and symbol in panel.hovertemplate
     caption = charts.CAPTIONS["grad_norm_chart"]
     assert "dL/dx_t" in caption and "block's input" in caption and "embedding" in caption
@@ -374,6 +414,23 @@ def test_prediction_last_step_scored_highlights_the_target_class():
     target = tr.targets[0, -1]
     assert bars.marker.color[target] == style.CORRECT_COLOUR
     assert bars.y.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("p_target, right, said", [(0.27, True, "right, barely above chance"),
+                                                   (0.43, True, "right, barely above chance"),
+                                                   (0.45, True, "right"), (0.9, True, "right"), (0.2, False, "wrong")])
+def test_a_right_prediction_barely_above_chance_says_so(p_target, right, said):
+    # four classes: chance 0.25, "right" from a quarter of the way to 1 (0.4375)
+    assert charts.prediction.verdict(p_target, right, 4) == said
+    tr = make_trace("lstm", T=50, scored="last", C=4)
+    target = int(tr.targets[0, -1])
+    p = np.full(4, (1 - p_target) / 3)
+    p[target] = p_target
+    if not right:  # another class more probable than the target
+        p[(target + 1) % 4], p[(target + 2) % 4] = 1 - p_target - p[(target + 3) % 4], 0.0
+    tr.predictions[0, -1] = np.log(np.maximum(p, 1e-9))
+    title = charts.prediction_chart(tr).layout.title.text.replace(" <br>", " ")
+    assert title == f"Prediction at t=49: {said}"
 
 
 def test_prediction_copy_is_a_probability_table_with_targets_marked():

@@ -66,7 +66,7 @@ def test_grad_norm_compare_without_runs_says_what_to_do():
 def test_accuracy_against_length_has_a_line_per_architecture_and_reference_lines():
     accuracy = {"RNN": {10: 1.0, 25: 0.6, 50: 0.3, 100: 0.25}, "GRU": {10: 1.0, 25: 1.0, 50: 1.0, 100: 0.5}}
     fig = charts.accuracy_length_chart(accuracy, chance=0.25, solved_at=0.9)
-    assert fig.layout.title.text == "Accuracy against sequence length (held out)"
+    assert fig.layout.title.text.replace(" <br>", " ") == "Accuracy against sequence length (held out)"
     assert [d.name for d in fig.data] == ["RNN", "GRU"]
     assert list(fig.data[1].x) == [10, 25, 50, 100] and list(fig.data[1].y) == [1.0, 1.0, 1.0, 0.5]
     assert fig.data[0].line.color == style.ARCH_COLOURS["rnn"]
@@ -79,7 +79,7 @@ def test_accuracy_against_length_has_a_line_per_architecture_and_reference_lines
 def test_accuracy_against_length_says_when_values_are_provisional_and_gaps_stay_gaps():
     fig = charts.accuracy_length_chart({"LSTM": {10: 0.5, 25: float("nan")}}, chance=0.25, solved_at=0.9,
                                        provisional=True)
-    assert fig.layout.title.text.startswith("Accuracy against sequence length (training batches")
+    assert fig.layout.title.text.replace(" <br>", " ").startswith("Accuracy against sequence length (training batches")
     assert list(fig.data[0].y) == [0.5, None]
     empty = charts.accuracy_length_chart({}, chance=0.25, solved_at=0.9)
     assert "Start sweep" in empty.layout.annotations[0].text
@@ -88,7 +88,7 @@ def test_accuracy_against_length_says_when_values_are_provisional_and_gaps_stay_
 def test_step_time_against_length_is_log_log():
     ms = {"LSTM": {10: 1.0, 100: 4.0}, "Transformer": {10: 2.0, 100: 20.0}}
     fig = charts.step_time_length_chart(ms)
-    assert fig.layout.title.text == "Wall time per step against sequence length"
+    assert fig.layout.title.text.replace(" <br>", " ") == "Wall time per step against sequence length"
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     assert [d.name for d in fig.data] == ["LSTM", "Transformer"]
 

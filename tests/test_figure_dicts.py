@@ -8,6 +8,7 @@ import torch
 
 from explorer import Run, RunConfig, charts
 from explorer.charts import figure
+from explorer.history import History
 
 torch.set_num_threads(1)
 SETUPS = [("lstm", "adding", False, 1), ("gru", "parity", True, 2), ("transformer", "recall", False, 2),
@@ -99,3 +100,13 @@ def test_every_colour_scale_is_an_explicit_list_the_browser_draws_as_named(arch,
         assert isinstance(scale, list) and scale[0][0] == 0 and scale[-1][0] == 1, scale
     from explorer import style
     assert style.DIVERGING_SCALE[len(style.DIVERGING_SCALE) // 2][1] in ("rgb(247,247,247)", "#f7f7f7")  # white at 0
+
+
+def test_gradient_flow_draws_zeros_in_its_darkest_colour():
+    # the chart says "zeros drawn darkest": zeros sit below zmin, where plotly.js uses the scale's first colour
+    h = History(metric_name="accuracy", chance=0.5)
+    h.record_profile(0, np.array([[[0.0, 1e-6, 1e-2]]]))
+    flow = charts.gradient_flow_heatmap(h)
+    heat = flow["data"][0]
+    assert heat["z"][0][0] < heat["zmin"] and heat["colorscale"][0][1] == "#000004"  # Inferno's near-black
+    assert "zeros drawn darkest" in flow["layout"]["annotations"][0]["text"]

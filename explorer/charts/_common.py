@@ -25,22 +25,56 @@ def font(scale: float, size: float = style.FONT_SIZE) -> dict:
     return dict(family=style.FONT_FAMILY, size=round(size * scale))
 
 
+def wrap(text: str, chars: int) -> list[str]:
+    """Words into lines of at most `chars` characters (a longer word keeps a line of its own)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def title_lines(title: str, scale: float) -> list[str]:
+    """The title in lines that fit a half-width chart at this scale: plotly clips a title, it never wraps one.
+
+    Joined with " <br>": the text without markup (what tests and the browser read) keeps its spaces."""
+    return wrap(title, max(12, round(style.TITLE_LINE_CHARS / scale)))
+
+
+def fit_screen(height: float, scale: float) -> float:
+    """A height (at scale 1) no taller than one projector screen once scaled: style.SCREEN_HEIGHT."""
+    return min(height, style.SCREEN_HEIGHT / scale)
+
+
+def _height(plot: int, extra: int) -> int:
+    """The figure's height with `extra` title lines: a chart that fitted one projector screen still does."""
+    return min(plot + extra, style.SCREEN_HEIGHT) if plot <= style.SCREEN_HEIGHT else plot + extra
+
+
 def finish(fig: FigureDict, title: str, *, scale: float = 1.0, height: float = style.HEIGHT,
            legend: bool = True) -> FigureDict:
-    """White template, projector-sized fonts, a title and a height: the look every chart shares."""
+    """White template, projector-sized fonts, a title and a height: the look every chart shares.
+
+    A long title wraps onto more lines and the top margin grows to hold them."""
     margin = {k: round(v * scale) for k, v in style.MARGIN.items()}
+    lines = title_lines(title, scale)
+    extra = round((len(lines) - 1) * style.TITLE_SIZE * 1.25 * scale)
+    margin["t"] += extra
     fig.update_layout(
         template=_TEMPLATE if not isinstance(fig, FigureDict) else TEMPLATE,
-        title=dict(text=title, font=font(scale, style.TITLE_SIZE), x=0.01, xanchor="left"),
+        title=dict(text=" <br>".join(lines), font=font(scale, style.TITLE_SIZE), x=0.01, xanchor="left",
+                   yref="container", y=1, yanchor="top", pad=dict(t=round(14 * scale))),
         font=font(scale) | dict(color=style.TEXT_COLOUR),
-        height=round(height * scale),
+        height=_height(round(height * scale), extra),
         margin=margin,
         hoverlabel=dict(font=font(scale, style.FONT_SIZE - 1)),
         showlegend=legend,
         legend=dict(font=font(scale, style.FONT_SIZE - 1), bgcolor="rgba(255,255,255,0.7)"),
     )
-    for a in fig.layout.annotations or ():  # subplot titles and notes that did not choose a size
-        if a.font.size is None:
+    for a in fig.layout.annotations or ():  # subplot titles (make_subplots sets a size, not our font) and unsized notes
+        if a.font.size is None or a.font.family is None:
             a.font.update(font(scale, style.SUBPLOT_TITLE_SIZE))
     fig.update_xaxes(gridcolor=style.GRID_COLOUR, title_font=font(scale), tickfont=font(scale, style.FONT_SIZE - 2))
     fig.update_yaxes(gridcolor=style.GRID_COLOUR, title_font=font(scale), tickfont=font(scale, style.FONT_SIZE - 2))
@@ -145,22 +179,41 @@ def token_label(token: str, max_chars: int = style.TOKEN_MAX_CHARS) -> str:
 
 
 def example_tokens(trace, example: int, T: int) -> list[str] | None:
-    """The probe example's tokens, or None when there are none of the right length."""
-    if len(trace.tokens) > example and len(trace.tokens[example]) == T:
+    """The probe example's input symbols (words, characters, keys), or None: none of the right length, or the
+    inputs are numbers (a regression task's series), which the time axis would only repeat."""
+    if trace.kind == "classify" and len(trace.tokens) > example and len(trace.tokens[example]) == T:
         return [str(t) for t in trace.tokens[example]]
     return None
 
 
-def time_axis(fig: FigureDict, trace, example: int, T: int, *, row=None, col=None, title: str = "time step t") -> None:
-    """Label a time axis; show the input tokens as tick labels when the sequence is short."""
-    tokens = example_tokens(trace, example, T)
-    labels = [token_label(t) for t in tokens] if tokens is not None else []
-    fits = T <= style.TOKEN_TICKS_MAX_T and T * max(map(len, labels), default=0) <= style.TOKEN_TICKS_MAX_CHARS
-    if tokens is not None and fits:
-        fig.update_xaxes(tickvals=list(range(T)), ticktext=[token_label(t) for t in tokens],
-                         title_text=f"{title} (input token)", row=row, col=col)
-    else:
+def token_ticks(T: int) -> int:
+    """Label every k-th time step with its token: all of them up to style.TOKEN_TICKS_MAX_T steps."""
+    return max(1, math.ceil(T / style.TOKEN_TICKS_MAX_T))
+
+
+def token_axis(fig: FigureDict, tokens: list[str] | None, T: int, *, row=None, col=None, title: str = "time step t",
+               whose: str = "") -> None:
+    """Label a time axis with the input tokens (every k-th when T is long); plain t when there are none.
+
+    `whose`: which example the tokens are from, when the chart is not of one example (a batch mean)."""
+    if tokens is None or len(tokens) != T:
         fig.update_xaxes(title_text=title, row=row, col=col)
+        return
+    k = token_ticks(T)
+    shown = list(range(0, T, k))
+    what = ("input token" if k == 1 else f"every {_ordinal(k)} token") + (f", {whose}" if whose else "")
+    fig.update_xaxes(tickvals=shown, ticktext=[token_label(tokens[t]) for t in shown],
+                     title_text=f"{title} ({what})", row=row, col=col)
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def time_axis(fig: FigureDict, trace, example: int, T: int, *, row=None, col=None, title: str = "time step t") -> None:
+    """Label a time axis of one probe example's chart with its input tokens (token_axis)."""
+    token_axis(fig, example_tokens(trace, example, T), T, row=row, col=col, title=title)
 
 
 def check_index(name: str, value: int, size: int) -> None:

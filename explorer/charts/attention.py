@@ -8,7 +8,9 @@ import numpy as np
 from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
-from explorer.charts._common import check_index, colourbar, example_tokens, finish, message_figure, token_label
+from explorer.charts._common import (
+    check_index, colourbar, example_tokens, finish, fit_screen, message_figure, token_label,
+)
 
 if TYPE_CHECKING:
     from explorer.records import Trace
@@ -61,7 +63,7 @@ def _attention_panels(trace: Trace, panels: list[tuple[int, int]], cols: int, ex
             fig.update_yaxes(title_text="query t", row=row, col=col)
         if k + cols >= len(panels):  # bottom panel of its column
             fig.update_xaxes(title_text="key s", row=row, col=col)
-    return finish(fig, title, scale=scale, height=rows * panel_height + 130, legend=False)
+    return finish(fig, title, scale=scale, height=fit_screen(rows * panel_height + 130, scale), legend=False)
 
 
 def attention_heatmaps(trace: Trace, layer: int = 0, example: int = 0, *, scale: float = 1.0) -> FigureDict:

@@ -14,7 +14,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    check_index, clip_log, colourbar, finish, font, log_axis, message_figure,
+    check_index, clip_log, colourbar, example_tokens, finish, font, log_axis, message_figure, token_axis,
 )
 
 if TYPE_CHECKING:
@@ -97,8 +97,11 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
     if trace.input_grad is not None:
         clipped |= _input_line(fig, trace.input_grad)
         drawn.append(clip_log(trace.input_grad)[0])
-    floor = f"   (zeros drawn at 10<sup>{math.log10(style.GRAD_FLOOR):.0f}</sup>)" if clipped else ""
-    fig.update_xaxes(title_text="time step t" + floor)
+    token_axis(fig, example_tokens(trace, 0, T), T, whose="example 0")
+    if clipped:  # inside the plot, top left: a vanishing line sits bottom left, and an axis title has no room
+        fig.add_annotation(text=f"zeros drawn at 10<sup>{math.log10(style.GRAD_FLOOR):.0f}</sup>", xref="x domain",
+                           yref="y domain", x=0.01, y=0.99, xanchor="left", yanchor="top", showarrow=False,
+                           font=font(scale, style.FONT_SIZE - 1) | dict(color=style.MUTED_COLOUR))
     symbol, where = gradient_of(trace.arch)
     fig.update_yaxes(title_text=f"{symbol} at {where}", **log_axis(*drawn))
     if len(fig.data) <= 2:
@@ -150,13 +153,17 @@ def _step_ticks(steps: np.ndarray) -> list[int]:
     return ticks
 
 
-def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, arch: str | None = None,
+def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, trace: Trace | None = None,
                           scale: float = 1.0) -> FigureDict:
-    """log10 of Trace.grad_norm (gradient_of(arch) says which) for time step t (x) and training step (y).
+    """log10 of Trace.grad_norm for time step t (x) and training step (y, the real step values).
+
+    `trace`: the run's latest trace, for the labels: what its architecture's grad_norm is (gradient_of)
+    and the input tokens of probe example 0 on the time axis.
 
     Vanishing gradients show as a dark band at early t; learning to carry memory shows as
     the band brightening, step by step, up the chart. Exact zeros are drawn in the darkest colour.
     """
+    arch = trace.arch if trace is not None else None
     symbol, where = gradient_of(arch)
     part = f"block {layer} input" if arch == "transformer" else f"layer {layer}"
     title = f"Gradient flow ({part}" + (f", {style.DIRECTION_NAMES[direction]})" if direction else ")")
@@ -165,6 +172,7 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
                               xlabel="time step t", ylabel="training step")
     steps, raw = _profile_matrix(history, layer, direction)  # (N,), (N, T)
     clipped, _ = clip_log(raw)
+    zeros = np.any(np.isfinite(raw) & (raw <= style.GRAD_FLOOR))  # drawn below zmin: the darkest colour
     z = np.log10(clipped)  # NaN stays NaN: a diverged step shows as a gap
     real = raw[np.isfinite(raw) & (raw > style.GRAD_FLOOR)]
     zmin = math.floor(np.log10(real.min())) if real.size else math.log10(style.GRAD_FLOOR)
@@ -173,16 +181,17 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
     N, T = z.shape
     fig = figure.new(figure.heatmap(
         z=z, x=np.arange(T), y=steps, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=raw,
-        colorbar=colourbar(f"log10 {symbol}", scale, tickvals=log_ticks(zmin, zmax)),
+        colorbar=colourbar(f"log10 {symbol}" + (", 0 darkest" if zeros else ""), scale, tickvals=log_ticks(zmin, zmax)),
         hovertemplate="step %{y}, t=%{x}<br>" + symbol + "=%{customdata:.3e}<extra></extra>",
     ))
     # label rows by their own steps (plotly's own ticks would fall between rows, even below step 0)
     fig.update_yaxes(tickvals=_step_ticks(steps))
     if N == 1:
-        fig.add_annotation(text="one profile so far: a row is added at each trace", xref="paper", yref="paper",
+        fig.add_annotation(text="rows are added as it trains", xref="paper", yref="paper",
                            x=1, y=1.01, xanchor="right", yanchor="bottom", showarrow=False,
                            font=font(scale, style.FONT_SIZE - 1) | dict(color=style.MUTED_COLOUR))
-    zeros = np.any(np.isfinite(raw) & (raw <= style.GRAD_FLOOR))
-    fig.update_xaxes(title_text="time step t" + ("   (zeros drawn darkest)" if zeros else ""), showgrid=False)
+    tokens = example_tokens(trace, 0, T) if trace is not None else None
+    token_axis(fig, tokens, T, whose="example 0")
+    fig.update_xaxes(showgrid=False)
     fig.update_yaxes(title_text="training step", showgrid=False)
     return finish(fig, title, scale=scale, legend=False)

@@ -17,6 +17,18 @@ if TYPE_CHECKING:
     from explorer.records import Trace
 
 MAX_BARS = 30  # classes shown when one step is scored; the most probable, and always the target
+BARELY = 0.25  # right, but p(target) less than this share of the way from chance (1/C) up to 1: barely above chance
+
+
+def verdict(p_target: float, right: bool, classes: int) -> str:
+    """How a prediction is named in titles: "wrong", "right, barely above chance" or "right".
+
+    Right means the target is the most probable class; an untrained model can be right with p(target)
+    = 0.27 against 0.25 chance, which is luck, not knowledge, so it says so."""
+    if not right:
+        return "wrong"
+    chance = 1.0 / classes
+    return "right, barely above chance" if p_target < chance + BARELY * (1 - chance) else "right"
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -118,8 +130,9 @@ def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale:
     hline(fig, 1.0 / C, f"uniform 1/{C}", scale=scale)
     fig.update_xaxes(title_text="class", type="category")
     fig.update_yaxes(title_text="probability", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1])
-    verdict = "correct" if predicted == target else "wrong"
-    return finish(fig, f"Prediction at t={step}: {verdict} (example {example})", scale=scale, legend=False)
+    fig.update_xaxes(title_text=f"class (probe example {example})")
+    said = verdict(float(p[target]), predicted == target, C)
+    return finish(fig, f"Prediction at t={step}: {said}", scale=scale, legend=False)
 
 
 def _prob_table(trace: Trace, example: int, probs: np.ndarray, steps: np.ndarray, scale: float) -> FigureDict:

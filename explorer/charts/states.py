@@ -9,7 +9,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    check_index, colourbar, example_tokens, finish, message_figure, state_range, symmetric_range, time_axis,
+    check_index, colourbar, example_tokens, finish, fit_screen, message_figure, state_range, symmetric_range, time_axis,
 )
 
 if TYPE_CHECKING:
@@ -73,10 +73,12 @@ def cell_state_heatmap(trace: Trace, layer: int = 0, example: int = 0, *, scale:
     return _directions_figure(trace.cell, trace, layer, example, title, "c_t", zrange, scale)
 
 
-def _gate_title(trace: Trace, layer: int, direction: int) -> str:
+def _gate_title(trace: Trace, layer: int, direction: int | None) -> str:
     gates = style.GATES.get(trace.arch, ())
     label = style.ARCH_LABELS.get(trace.arch, trace.arch)
-    where = f"layer {layer}" + (f", {style.DIRECTION_NAMES[direction]}" if trace.hidden.shape[1] == 2 else "")
+    D = trace.hidden.shape[1]
+    where = f"layer {layer}" + ("" if D == 1 else ", both directions" if direction is None
+                                else f", {style.DIRECTION_NAMES[direction]}")
     return f"Gates ({label} {', '.join(gates)}), {where}"
 
 
@@ -86,9 +88,26 @@ def _no_gates(trace: Trace, scale: float) -> FigureDict:
                           scale=scale, xlabel="time step t", ylabel="unit")
 
 
-def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int = 0, *,
+def _gate_grid(gates: list[str], directions: list[int], D: int) -> tuple[int, int, list[tuple[str, int]], dict]:
+    """(rows, cols, (gate, direction) per panel in reading order, colourbar (centre, length) by kind).
+
+    One direction: LSTM i f / g o in a 2x2 grid, GRU r z n stacked. Both: a row per gate, a column per
+    direction, so forward and reverse of a gate sit side by side on the same time axis."""
+    if len(directions) == 2:
+        rows = len(gates)
+        tanh_row = next((k for k, g in enumerate(gates) if style.GATE_RANGES[g][0] < 0), rows - 1)
+        bars = {"sigmoid": (1 - 1 / rows, 2 / rows * 0.9), "tanh": (1 - (tanh_row + 0.5) / rows, 0.9 / rows)}
+        return rows, 2, [(g, d) for g in gates for d in directions], bars
+    cols = 2 if len(gates) == 4 else 1
+    bars = ({"sigmoid": (0.78, 0.45), "tanh": (0.22, 0.45)} if cols == 2
+            else {"sigmoid": (0.68, 0.6), "tanh": (0.16, 0.3)})
+    return -(-len(gates) // cols), cols, [(g, directions[0]) for g in gates], bars
+
+
+def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int | None = None, *,
                   scale: float = 1.0) -> FigureDict:
-    """Every gate of one layer and direction: LSTM i f / g o in a 2x2 grid, GRU r z n stacked.
+    """Every gate of one layer, of one direction or (None) of each: a bidirectional model's forward and
+    reverse gates side by side, aligned in time as h_t and c_t are.
 
     Each panel has its gate's fixed range; sigmoid gates share one colourbar, tanh gates (g, n) another.
     """
@@ -97,33 +116,32 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
     gates = [g for g in style.GATES.get(trace.arch, tuple(trace.gates)) if g in trace.gates]
     L, D, B, T, H = trace.gates[gates[0]].shape
     check_index("layer", layer, L)
-    check_index("direction", direction, D)
+    if direction is not None:
+        check_index("direction", direction, D)
     check_index("example", example, B)
-    cols = 2 if len(gates) == 4 else 1
-    rows = -(-len(gates) // cols)
+    directions = list(range(D)) if direction is None else [direction]
+    rows, cols, panels, bars = _gate_grid(gates, directions, D)
+    names = [style.GATE_NAMES[g] + (f", {style.DIRECTION_NAMES[d]}" if len(directions) == 2 else "") for g, d in panels]
     fig = figure.make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.12,
-                        horizontal_spacing=0.05, subplot_titles=[style.GATE_NAMES[g] for g in gates])
+                               horizontal_spacing=0.05, subplot_titles=names)
     tokens = example_tokens(trace, example, T)
     scale_shown: set[str] = set()  # "sigmoid" / "tanh": one colourbar each
-    # colourbar (centre, length) beside the panels it serves: LSTM i f / g o, GRU r / z / n
-    bars = ({"sigmoid": (0.78, 0.45), "tanh": (0.22, 0.45)} if cols == 2
-            else {"sigmoid": (0.68, 0.6), "tanh": (0.16, 0.3)})
-    for k, gate in enumerate(gates):
+    for k, (gate, d) in enumerate(panels):
         row, col = k // cols + 1, k % cols + 1
         colourscale = style.gate_scale(gate)
         kind = "sigmoid" if colourscale == style.SIGMOID_SCALE else "tanh"
         sigmoid = kind == "sigmoid"
         y, length = bars[kind]
         bar = colourbar("sigmoid gates" if sigmoid else f"tanh {gate}", scale, y=y, len=length, yanchor="middle")
-        fig.add_trace(unit_heatmap(trace.gates[gate][layer, direction, example].T, style.GATE_RANGES[gate],
-                                   colourscale, gate, tokens=tokens, name=style.GATE_NAMES[gate],
+        fig.add_trace(unit_heatmap(trace.gates[gate][layer, d, example].T, style.GATE_RANGES[gate],
+                                   colourscale, gate, tokens=tokens, name=names[k],
                                    showscale=kind not in scale_shown, colorbar=bar), row=row, col=col)
         scale_shown.add(kind)
         if row == rows:
             time_axis(fig, trace, example, T, row=row, col=col)
         if col == 1:
             fig.update_yaxes(title_text="unit", row=row, col=col)
-    height = rows * style.PANEL_HEIGHT + 120
+    height = fit_screen(rows * style.PANEL_HEIGHT + 120, scale)
     return finish(fig, _gate_title(trace, layer, direction), scale=scale, height=height, legend=False)
 
 

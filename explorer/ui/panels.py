@@ -65,7 +65,7 @@ def live_figures(view: RunView, *, example: int = 0, layer: int = 0,
         "loss_chart": lambda: charts.loss_chart(history, scale=s),
         "param_grad_chart": lambda: charts.param_grad_chart(history, scale=s),
         "grad_norm_chart": lambda: charts.grad_norm_chart(trace, initial=view.initial, scale=s),
-        "gradient_flow_heatmap": lambda: charts.gradient_flow_heatmap(history, layer=layer, arch=trace.arch, scale=s),
+        "gradient_flow_heatmap": lambda: charts.gradient_flow_heatmap(history, layer=layer, trace=trace, scale=s),
         "hidden_state_heatmap": lambda: charts.hidden_state_heatmap(trace, layer=layer, example=example, scale=s),
         "attention_heatmaps": lambda: charts.attention_heatmaps(trace, layer=layer, example=example, scale=s),
         "gate_heatmaps": lambda: charts.gate_heatmaps(trace, layer=layer, example=example, scale=s),
@@ -96,3 +96,8 @@ def side_by_side(views, *, example: int = 0, layer: int = 0) -> list[list[tuple[
     for row in zip(*columns):
         charts.share_scales([fig for fig, _ in row])
     return columns
+
+
+def focus_first(figures: list[tuple[dict, str]], focus: str | None) -> list[tuple[dict, str]]:
+    """The chart named `focus` moved to the front (the lesson's chart, first on a projector screen)."""
+    return sorted(figures, key=lambda pair: pair[1] != focus) if focus else figures

@@ -29,7 +29,8 @@ def render() -> None:
     example, layer = (0, 0) if lecture.on() else _view_options(worker)
     training = worker.training or worker.snapshot.state == "queued"  # queued: refresh to see it start
     every = SLOW_REFRESH_S if worker.pace != "normal" else panels.LIVE_REFRESH_S
-    st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer)
+    focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
+    st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus)
     if not lecture.on():
         files.save_and_load(worker)
 
@@ -73,14 +74,14 @@ def _view_options(worker: Worker) -> tuple[int, int]:
     return int(example), int(layer)
 
 
-def _live(worker: Worker, was_training: bool, example: int, layer: int) -> None:
-    """The status line and every chart, from the newest snapshot."""
+def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: str | None = None) -> None:
+    """The status line and every chart, from the newest snapshot; `focus` (a chart name) first, full width."""
     snap = panels.watch(worker, was_training)
     _status(snap, worker)
     step = snap.runs[0].step if worker.pace != "normal" else None  # the browser reports it drawn
     if len(snap.runs) == 1:
-        drawn = live_chart.show(panels.live_figures(snap.runs[0], example=example, layer=layer), "run0",
-                                columns=2, step=step)
+        figures = panels.focus_first(panels.live_figures(snap.runs[0], example=example, layer=layer), focus)
+        drawn = live_chart.show(figures, "run0", columns=1 if focus else 2, step=step)
         worker.shown(drawn)
         return
     labels = [presets_ui.label(worker.runs, index) for index in range(len(snap.runs))]
@@ -92,7 +93,7 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int) -> None:
     columns = panels.side_by_side(snap.runs, example=example, layer=layer)
     for index, (col, figures) in enumerate(zip(st.columns(len(snap.runs)), columns)):
         with col:
-            drawn = live_chart.show(figures, f"run{index}", columns=1,
+            drawn = live_chart.show(panels.focus_first(figures, focus), f"run{index}", columns=1,
                                     step=step if index == len(snap.runs) - 1 else None)
     worker.shown(drawn)
 
