@@ -531,3 +531,15 @@ def test_symmetric_ranges_round_up_to_steady_steps():
     assert [nice_ceil(v) for v in (0.9, 1.0, 1.01, 1.6, 2.2, 4.0, 6.5, 8.0, 0.021)] == [1, 1, 1.5, 2, 3, 5, 7, 10, 0.03]
     assert symmetric_range(np.array([-2.21, 0.3, np.nan])) == (-3.0, 3.0)
     assert symmetric_range(np.array([2.4])) == symmetric_range(np.array([2.9]))  # drift within a step: same scale
+
+def test_after_one_step_loss_and_gradient_charts_show_the_point_on_readable_ticks():
+    h = make_history(n=1, profile_steps=(1,))
+    for fig in (charts.loss_chart(h), charts.param_grad_chart(h)):
+        line = fig.data[0]
+        assert "markers" in line.mode and len(line.x) == 1, fig.layout.title.text
+        y = fig.layout.yaxis
+        assert y.type == "log" and y.range[1] - y.range[0] == pytest.approx(1.0)  # a decade around the point
+        assert y.range[0] < np.log10(numbers(line.y)[0]) < y.range[1]
+        shown = [v for v in y.tickvals if y.range[0] <= np.log10(v) <= y.range[1]]
+        assert 2 <= len(shown) <= 4, shown  # 1-2-5 steps: not nine crammed labels
+        assert list(fig.layout.xaxis.range) == [0, 2] and fig.layout.xaxis.dtick == 1

@@ -110,7 +110,10 @@ def _tick_text(value: float, plain: bool) -> str:
 
 
 def log_axis(*series: np.ndarray) -> dict:
-    """A log axis with plain tick labels: 1-2-5 steps over a short span, whole decades over a long one."""
+    """A log axis with plain tick labels: 1-2-5 steps over a short span, whole decades over a long one.
+
+    Under one decade (one training step: a single point) the axis spans a decade around the values, so
+    the point sits in the middle with a few readable ticks instead of plotly's sliver of crammed ones."""
     values = np.concatenate([np.ravel(np.asarray(s, dtype=float)) for s in series] or [np.ones(1)])
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:
@@ -118,13 +121,20 @@ def log_axis(*series: np.ndarray) -> dict:
     span = np.log10(values.max() / values.min())
     lo, hi = math.floor(np.log10(values.min())), math.ceil(np.log10(values.max()))
     hi = max(hi, lo + 1)
+    axis: dict = dict(type="log")
+    if span < 1:
+        centre = (np.log10(values.min()) + np.log10(values.max())) / 2
+        axis["range"] = [float(centre - 0.5), float(centre + 0.5)]
+        lo, hi = math.floor(centre - 0.5), math.ceil(centre + 0.5)
     if span <= 3.5:
-        mantissas = range(1, 10) if span < 1 else (1, 2, 5)
-        ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in mantissas]
+        ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in (1, 2, 5)]
     else:
         every = math.ceil((hi - lo) / 8)
         ticks = [10.0**k for k in range(lo, hi + 1, every)]
-    return dict(type="log", tickvals=ticks, ticktext=[_tick_text(v, plain=span <= 3.5) for v in ticks])
+    return axis | dict(tickvals=ticks, ticktext=[_tick_text(v, plain=span <= 3.5) for v in ticks])
+
+
+FEW_POINTS = 30  # a line of fewer points also marks each one: a single step is a dot, not nothing
 
 
 def symmetric_range(values: np.ndarray, at_least: float = 0.0) -> tuple[float, float]:

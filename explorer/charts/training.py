@@ -9,13 +9,20 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    clip_log, finish, finite_or_none, hline, log_axis, message_figure, smooth,
+    FEW_POINTS, clip_log, finish, finite_or_none, hline, log_axis, message_figure, smooth,
 )
 
 if TYPE_CHECKING:
     from explorer.history import History
 
 SMOOTH_FROM = 100  # points; below this the raw curve is readable on its own
+
+
+def _step_axis(fig: FigureDict, steps: np.ndarray) -> None:
+    """The training-step axis; over a few steps, whole steps only (plotly would tick 0.5 steps)."""
+    fig.update_xaxes(title_text="training step")
+    if len(steps) and steps[-1] - steps[0] < 10:
+        fig.update_xaxes(range=[float(steps[0]) - 1, float(steps[-1]) + 1], dtick=1)
 
 
 def _all_positive(values: np.ndarray) -> bool:
@@ -33,16 +40,18 @@ def _loss_traces(fig: FigureDict, x: np.ndarray, loss: np.ndarray, name: str, co
                                  hovertemplate="step %{x}<br>loss %{y:.4g}<extra>" + name + "</extra>"), **where)
         loss = smooth(loss, span=max(5, len(loss) // 40))
         name = f"{name} (smoothed)" if say_smoothed else name
-    fig.add_trace(figure.scatter(x=x, y=finite_or_none(loss), mode="lines", name=name,
-                             line=dict(color=colour, width=2 if faint else 3, dash=dash), opacity=0.6 if faint else 1,
+    fig.add_trace(figure.scatter(x=x, y=finite_or_none(loss), mode="lines+markers" if len(loss) < FEW_POINTS else "lines",
+                             name=name, line=dict(color=colour, width=2 if faint else 3, dash=dash),
+                             marker=dict(size=8), opacity=0.6 if faint else 1,
                              hovertemplate="step %{x}<br>loss %{y:.4g}<extra>" + name + "</extra>"), **where)
 
 
 def _metric_on_second_axis(fig: FigureDict, history: History, a: dict[str, np.ndarray], scale: float) -> None:
     """The metric and its chance line on the right-hand axis: percent for accuracy, log for positive errors."""
     name = history.metric_name
-    fig.add_trace(figure.scatter(x=a["step"], y=finite_or_none(a["metric"]), mode="lines", name=name,
-                             line=dict(color=style.METRIC_COLOUR, width=2.5),
+    fig.add_trace(figure.scatter(x=a["step"], y=finite_or_none(a["metric"]), name=name,
+                             mode="lines+markers" if len(a["step"]) < FEW_POINTS else "lines",
+                             line=dict(color=style.METRIC_COLOUR, width=2.5), marker=dict(size=8),
                              hovertemplate="step %{x}<br>" + name + " %{y:.4g}<extra></extra>"), secondary_y=True)
     log = not history.higher_is_better and _all_positive(a["metric"]) and history.chance > 0
     hline(fig, history.chance, "chance", yref="y2", colour=style.METRIC_COLOUR, scale=scale, log=log)
@@ -81,7 +90,7 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
         losses.append(np.array([history.chance]))
     else:
         _metric_on_second_axis(fig, history, a, scale)
-    fig.update_xaxes(title_text="training step")
+    _step_axis(fig, a["step"])
     fig.layout.yaxis.update(title_text=f"loss = {history.metric_name}" if same else "loss",
                             title_font_color=style.LOSS_COLOUR, **(log_axis(*losses) if log else dict(type="linear")))
     fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
@@ -122,14 +131,14 @@ def param_grad_chart(history: History, *, scale: float = 1.0) -> FigureDict:
     a = history.arrays()
     y, reason = clip_log(a["grad_norm"])
     fig = figure.new(figure.scatter(
-        x=a["step"], y=finite_or_none(y), mode="lines", name="global grad norm",
-        line=dict(color=style.LOSS_COLOUR, width=2.5), customdata=a["grad_norm"], text=reason,
+        x=a["step"], y=finite_or_none(y), mode="lines+markers" if len(y) < FEW_POINTS else "lines",
+        name="global grad norm", line=dict(color=style.LOSS_COLOUR, width=2.5), marker=dict(size=8), customdata=a["grad_norm"], text=reason,
         hovertemplate="step %{x}<br>grad norm %{customdata:.3e}%{text}<extra></extra>",
     ))
     if history.clip_grad_norm is not None:
         hline(fig, history.clip_grad_norm, f"clip at {history.clip_grad_norm:g}", colour=style.METRIC_COLOUR,
               scale=scale, log=True)
-    fig.update_xaxes(title_text="training step")
+    _step_axis(fig, a["step"])
     clip = [history.clip_grad_norm] if history.clip_grad_norm is not None else []
     fig.update_yaxes(title_text="global grad norm (before clipping)", **log_axis(y, np.array(clip)))
     return finish(fig, title, scale=scale, legend=False)
