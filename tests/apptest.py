@@ -1,4 +1,5 @@
 """Shared AppTest helpers: open the app with a sidebar setup and switch to a page."""
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -27,3 +28,8 @@ def open_page(page: str, *, arch="lstm", task=None, seq_len=None, hidden_size=No
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def title_text(spec: dict) -> str:
+    """A chart's title as a reader sees it: without markup (a long title wraps with <br>), as the browser tests read it."""
+    return re.sub(r"<[^>]*>", "", spec["layout"]["title"]["text"])

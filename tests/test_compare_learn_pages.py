@@ -10,6 +10,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer.presets import PRESETS
+from tests.apptest import title_text
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 WAIT_S = 90  # a tiny race finishes in seconds; this bounds a slow, shared CI machine
@@ -32,7 +33,7 @@ def open_page(page: str) -> AppTest:
 
 
 def chart_titles(at) -> list[str]:
-    return [json.loads(e.proto.spec)["layout"]["title"]["text"] for e in at.get("plotly_chart")]
+    return [title_text(json.loads(e.proto.spec)) for e in at.get("plotly_chart")]
 
 
 def infos(at) -> str:

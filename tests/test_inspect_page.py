@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.tasks import TASKS
 from explorer.ui import inspect_page as page
-from tests.apptest import APP, open_page
+from tests.apptest import APP, open_page, title_text
 
 def open_inspect(arch="lstm", task="parity", seq_len=12, hidden_size=4, bidirectional=False, num_layers=1):
     return open_page("inspect", arch=arch, task=task, seq_len=seq_len, hidden_size=hidden_size,
@@ -18,7 +18,7 @@ def chart_specs(at) -> list[dict]:
 
 
 def titles(at) -> list[str]:
-    return [spec["layout"]["title"]["text"] for spec in chart_specs(at)]
+    return [title_text(spec) for spec in chart_specs(at)]
 
 
 def has(at, prefix: str) -> int:
@@ -56,7 +56,7 @@ def test_inspect_page_shows_each_architecture(arch, strips):
     for spec in chart_specs(at):  # every chart labels its axes
         layout = spec["layout"]
         axes = [v for k, v in layout.items() if k.startswith("xaxis")] or [layout["scene"]["xaxis"]]
-        assert any(a.get("title", {}).get("text") for a in axes), layout["title"]["text"]
+        assert any(a.get("title", {}).get("text") for a in axes), title_text({"layout": layout})
 
 
 def test_small_hidden_size_prints_the_numbers():
@@ -71,7 +71,7 @@ def test_bidirectional_shows_both_directions_at_the_same_step():
         assert has(at, f"Gates, c_t, h_t at t=0 ({direction})") == 1
         assert has(at, "Hidden state trajectory") and any(t.endswith(direction) for t in titles(at))
         assert any(t.startswith("Recurrent weights: eigenvalues") and direction in t for t in titles(at))
-    jacobian = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Recurrent weights: ||d"))
+    jacobian = next(s for s in chart_specs(at) if title_text(s).startswith("Recurrent weights: ||d"))
     assert len(jacobian["data"]) == 4  # norm and bound, per direction
     assert len(at.latex) == 12
 
@@ -80,7 +80,7 @@ def test_own_sequence_is_accepted():
     at = type_sequence(open_inspect("lstm"), "0110")
     assert not at.error
     assert at.slider(key=page.T).max == 3
-    saliency = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Saliency"))
+    saliency = next(s for s in chart_specs(at) if title_text(s).startswith("Saliency"))
     assert saliency["layout"]["xaxis"]["ticktext"] == ["0", "1", "1", "0"]  # the typed bits, one per input step
     assert at.text_input(key=page.TEXT).placeholder == TASKS["parity"].input_hint
 
@@ -160,7 +160,7 @@ def test_trajectory_in_3d():
     at = open_inspect("lstm", bidirectional=True, task="lookahead")
     at.radio(key=page.DIMS).set_value(3).run()
     assert not at.exception, at.exception
-    trajectories = [s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("Hidden state trajectory")]
+    trajectories = [s for s in chart_specs(at) if title_text(s).startswith("Hidden state trajectory")]
     assert len(trajectories) == 2 and all(s["data"][0]["type"] == "scatter3d" for s in trajectories)
     assert trajectories[0]["layout"]["scene"]["xaxis"]["title"]["text"].startswith("PC 1")
 
@@ -212,3 +212,12 @@ def test_too_long_and_empty_sequences_say_what_is_accepted():
     assert "more than the limit of 1000" in at.error[0].value
     at.text_input(key=page.TEXT).input("   ").run()
     assert not at.error and any(TASKS["parity"].input_hint in i.value for i in at.info)
+
+
+def test_play_keeps_its_pace_by_the_clock_whatever_a_frame_costs():
+    from explorer.ui.inspect_page import play_position
+
+    # 2 steps a second from t=3: after 2.6 s t is 8 however few frames were drawn in between
+    assert play_position(3, 100.0, 2.0, 102.6, 40) == 8
+    assert play_position(3, 100.0, 8.0, 100.5, 40) == 7
+    assert play_position(3, 100.0, 2.0, 200.0, 40) == 40  # and stops at the last step

@@ -5,7 +5,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import APP, open_page
+from tests.apptest import APP, open_page, title_text
 
 TITLES = {
     "rnn": ["Loss", "Parameter gradients", "Gradient norm over time", "Gradient flow", "Hidden state", "Prediction"],
@@ -23,7 +23,7 @@ def chart_titles(at) -> list[str]:
     titles = []
     for element in at.get("plotly_chart"):
         spec = json.loads(element.proto.spec)
-        titles.append(spec["layout"]["title"]["text"])
+        titles.append(title_text(spec))
     return titles
 
 

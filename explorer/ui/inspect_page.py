@@ -5,6 +5,8 @@ Controls sit outside the step view; the step view is a fragment that a timer rer
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import streamlit as st
 from streamlit.runtime import Runtime
@@ -25,11 +27,13 @@ VIEW = "inspect_view"  # (key, Inspection) of the sequence on show
 T = "inspect_t"  # the time slider
 T_MAX = "inspect_t_max"  # its last step, for Play's callback
 PLAYING = "inspect_playing"
+CLOCK = "inspect_clock"  # (t at Play, monotonic time at Play, speed, t last shown): where t should be now
+FRAMES = "inspect_frames"  # monotonic times of the last frames drawn while playing: the pace achieved
 SPEED = "inspect_speed"
 UNIT, LAYER, DIMS, RUN = "inspect_unit", "inspect_layer", "inspect_dims", "inspect_run"
 OWN = "own"
 SPEEDS = (0.5, 1, 2, 4, 8)  # time steps per second while playing
-MIN_TICK_S = 0.25  # the timer never fires faster; higher speeds advance several steps per tick
+MIN_TICK_S = 0.25  # the timer never fires faster; higher speeds move several steps per frame
 TABLE_MAX_UNITS = 8  # print the step's numbers as a table up to this hidden size
 MAX_CHARS = 16 * LIMITS.max_seq_len  # room for the longest sequence in any task's notation, and no more
 BLOCK_NAMES = {"rnn": "all of W_hh", "lstm": "W_hg, the cell candidate g's block of W_hh",
@@ -49,7 +53,7 @@ def render() -> None:
     playing = bool(state.get(PLAYING))
     speed = float(state.get(SPEED, 2))
     tick = max(1.0 / speed, MIN_TICK_S)
-    st.fragment(run_every=tick if playing else None)(_step_view)(insp, layer, unit, dims, max(1, round(speed * tick)))
+    st.fragment(run_every=tick if playing else None)(_step_view)(insp, layer, unit, dims)
     _recurrent_weights(insp, layer)
 
 
@@ -142,6 +146,38 @@ def _start() -> None:
     if state.get(T, 0) >= state.get(T_MAX, 0):
         state.put(T, 0)  # at the end: play from the start
     state.put(PLAYING, True)
+    state.put(CLOCK, None)
+    state.put(FRAMES, [])
+
+
+def play_position(t0: int, started: float, speed: float, now: float, last: int) -> int:
+    """Where Play has got to: t moves on with the clock at `speed` steps a second, whatever the drawing
+    costs (a slow frame skips steps rather than slowing the pace)."""
+    return min(last, t0 + int((now - started) * speed + 1e-9))
+
+
+def _played_t(speed: float, last: int) -> int:
+    """t for this frame while playing; a changed speed or a moved slider restarts the clock from where t is."""
+    now = time.monotonic()
+    t = int(state.get(T) or 0)
+    clock = state.get(CLOCK)
+    if clock is None or clock[2] != speed or clock[3] != t:
+        clock = (t, now - 1.0 / speed, speed, t)  # the first frame after Play moves one step, as a tick did
+    t = play_position(clock[0], clock[1], speed, now, last)
+    state.put(CLOCK, clock[:3] + (t,))
+    state.put(FRAMES, (state.get(FRAMES) or [])[-9:] + [now])
+    return t
+
+
+def _pace_note(speed: float) -> None:
+    """Say the pace achieved when the page draws fewer frames a second than the set speed."""
+    frames = state.get(FRAMES) or []
+    if len(frames) < 4:
+        return
+    rate = (len(frames) - 1) / (frames[-1] - frames[0])
+    if rate < 0.9 * min(speed, 1 / MIN_TICK_S):
+        st.caption(f"Playing at {speed:g} steps a second by the clock; this machine draws {rate:.1f} frames a "
+                   f"second here, so about {speed / rate:.1f} steps pass between frames.")
 
 
 def _controls(insp: ins.Inspection) -> tuple[int, int, int]:
@@ -170,12 +206,15 @@ def _controls(insp: ins.Inspection) -> tuple[int, int, int]:
     return int(layer or 0), int(unit or 0), int(dims or 2)
 
 
-def _step_view(insp: ins.Inspection, layer: int, unit: int, dims: int, advance: int) -> None:
+def _step_view(insp: ins.Inspection, layer: int, unit: int, dims: int) -> None:
     """Everything that depends on t. While playing, each timer tick moves t on before drawing."""
     last = insp.T - 1
+    speed = float(state.get(SPEED, 2))
     if state.get(PLAYING):
-        state.put(T, min((state.get(T) or 0) + advance, last))
+        state.put(T, _played_t(speed, last))
     t = int(st.slider("Time step t", 0, last, key=T) if last > 0 else 0)
+    if state.get(PLAYING):
+        _pace_note(speed)
     _step_header(insp, t)
     tr, s = insp.trace, panels.scale()
     D = tr.shape[1]
