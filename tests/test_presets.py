@@ -171,3 +171,14 @@ def test_a_diverged_run_drops_out_and_the_others_train_on():
     free = runs[1]
     assert free.status == "diverged" and free.step < 5
     assert runs[0].step == 5
+
+
+FOCUS_TITLES = {"loss_chart": "Loss", "grad_norm_chart": "Gradient norm over time", "param_grad_chart": "Parameter gradients",
+                "gate_heatmaps": "Gates", "hidden_state_heatmap": "Hidden state", "attention_heatmaps": "Attention",
+                "prediction_chart": "Prediction"}
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_the_chart_a_projector_shows_first_is_the_one_the_narration_names(name):
+    preset = PRESETS[name]
+    assert f"**{FOCUS_TITLES[preset.focus]}**" in preset.narration

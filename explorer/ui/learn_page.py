@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import charts, inspect
+from explorer.charts.gradients import gradient_of
 from explorer.style import ARCH_LABELS
 from explorer.config import RunConfig
 from explorer.presets import PRESETS
@@ -245,7 +246,7 @@ def _recurrent_weights(worker, live: dict) -> tuple[np.ndarray, float, float, st
 
 
 def _decay_per_step(trace: Trace) -> tuple[float, float]:
-    """(||dL/dh_0|| / ||dL/dh_T-1||, its geometric mean per step) of layer 0, forward."""
+    """(grad_norm at t=0 / at t=T-1, its geometric mean per step) of layer 0, forward (gradient_of says of what)."""
     g = trace.grad_norm[0, 0]  # (T,)
     ratio = float(g[0] / g[-1]) if g[-1] > 0 else 0.0
     return ratio, ratio ** (1 / max(1, len(g) - 1)) if ratio > 0 else 0.0
@@ -293,8 +294,9 @@ def _gradient_chart(worker) -> None:
     panels.chart(charts.grad_norm_chart(trace, initial=initial, scale=panels.scale()), "grad_norm_chart", key="learn-chart-grad")
     reference = initial if initial is not None else trace
     ratio, per_step = _decay_per_step(reference)
-    st.caption(f"{source} At init, ||dL/dh_0|| / ||dL/dh_T-1|| = {ratio:.2g}: about ×{per_step:.2f} per step "
-               "on the way back.")
+    symbol = gradient_of(reference.arch)[0]  # what grad_norm holds for this architecture
+    st.caption(f"{source} At init, {symbol.replace('_t', '_0')} / {symbol.replace('_t', '_T-1')} = {ratio:.2g}: "
+               f"about ×{per_step:.2f} per step on the way back.")
 
 
 # -- lessons ------------------------------------------------------------------------------------

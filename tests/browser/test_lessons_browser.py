@@ -71,3 +71,52 @@ def test_a_divergence_is_said_once_and_the_columns_stay_aligned(page, app_url):
     for c in ("loss_chart", "prediction_chart"):
         a, b = drawn(page, f"run0-{c}"), drawn(page, f"run1-{c}")
         assert abs(a["top"] - b["top"]) < 2, (c, a["top"], b["top"])
+
+
+PROJECTOR = {"width": 1280, "height": 720}
+# Every text plotly drew in one chart that is cut off by the chart's edges or smaller than 18 px.
+TEXT_CHECK_JS = """(key) => {
+  const gd = document.querySelector(`.js-plotly-plot[data-chart="${key}"]`);
+  const box = gd.getBoundingClientRect();
+  const bad = [];
+  for (const el of gd.querySelectorAll('svg text')) {
+    const text = el.textContent.trim();
+    if (!text || el.closest('.hoverlayer')) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    const clipped = r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1;
+    if (clipped || size < 18) bad.push({text, size, left: Math.round(r.left - box.left), right: Math.round(box.right - r.right),
+                                        top: Math.round(r.top - box.top), bottom: Math.round(box.bottom - r.bottom)});
+  }
+  return {bad, height: box.height, top: box.top, screen: window.innerHeight,
+          title: (gd.querySelector('.gtitle') || {}).textContent};
+}"""
+
+
+@pytest.mark.parametrize("preset, focus", [("lstm_memory", "gate_heatmaps"), ("vanishing_gradients", "grad_norm_chart"),
+                                           ("sentiment", "hidden_state_heatmap")])
+def test_lecture_mode_fits_the_lessons_chart_on_one_projector_screen(page, app_url, preset, focus):
+    page.set_viewport_size(PROJECTOR)
+    open_app(page, app_url, f"/train?preset={preset}&lecture=1")
+    runs = 1 if preset == "sentiment" else 2
+    keys = [f"run{i}-{focus}" for i in range(runs)]
+    wait_drawn(page, keys)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    wait_idle(page)
+    page.evaluate("(key) => document.querySelector(`.js-plotly-plot[data-chart=\"${key}\"]`).scrollIntoView()", keys[0])
+    time.sleep(1.5)  # in view: the newest frame is drawn
+    screenshot(page, f"lecture_{preset}", full_page=False)
+    for key in keys:
+        seen = page.evaluate(TEXT_CHECK_JS, key)
+        assert seen["height"] <= seen["screen"], (key, seen["height"])  # the whole chart on one screen
+        assert seen["top"] >= -1 and seen["top"] + seen["height"] <= seen["screen"] + 1, (key, seen)
+        assert not seen["bad"], (key, seen["title"], seen["bad"])  # every text whole and >= 18 px
+    first = page.evaluate("() => document.querySelector('.js-plotly-plot').dataset.chart")
+    assert first == keys[0]  # the lesson's chart comes first
+    # every other chart's title is whole too, even where the chart is narrow
+    for key in page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => g.dataset.chart)"):
+        page.evaluate("(key) => document.querySelector(`.js-plotly-plot[data-chart=\"${key}\"]`).scrollIntoView()", key)
+        time.sleep(0.3)
+        seen = page.evaluate(TEXT_CHECK_JS, key)
+        assert not [b for b in seen["bad"] if b["text"] in (seen["title"] or "")], (key, seen["bad"])
