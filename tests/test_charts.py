@@ -226,7 +226,8 @@ def test_tokens_label_every_time_axis_every_kth_when_the_sequence_is_long():
         axes = [a for k, a in fig.layout.to_plotly_json().items() if k.startswith("xaxis") and a.get("ticktext")]
         assert axes, fig.layout.title.text
         assert list(axes[-1]["ticktext"]) == words and list(axes[-1]["tickvals"]) == list(range(12))
-        assert "input token" in axes[-1]["title"]["text"]
+        grid = fig.layout.title.text.startswith("Gates")  # narrow panels: the ticks alone show the tokens
+        assert grid or "input token" in axes[-1]["title"]["text"]
     long = charts.hidden_state_heatmap(make_trace("lstm", T=64))
     assert list(long.layout.xaxis.tickvals) == list(range(0, 64, 3))  # every 3rd: at most 24 labels
     assert list(long.layout.xaxis.ticktext) == [f"x{t}" for t in range(0, 64, 3)]

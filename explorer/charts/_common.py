@@ -64,8 +64,7 @@ def finish(fig: FigureDict, title: str, *, scale: float = 1.0, height: float = s
     margin["t"] += extra
     fig.update_layout(
         template=_TEMPLATE if not isinstance(fig, FigureDict) else TEMPLATE,
-        title=dict(text=" <br>".join(lines), font=font(scale, style.TITLE_SIZE), x=0.01, xanchor="left",
-                   yref="container", y=1, yanchor="top", pad=dict(t=round(14 * scale))),
+        title=dict(text=" <br>".join(lines), font=font(scale, style.TITLE_SIZE), x=0.01, xanchor="left"),
         font=font(scale) | dict(color=style.TEXT_COLOUR),
         height=_height(round(height * scale), extra),
         margin=margin,
@@ -196,24 +195,27 @@ def example_tokens(trace, example: int, T: int) -> list[str] | None:
     return None
 
 
-def token_ticks(T: int) -> int:
-    """Label every k-th time step with its token: all of them up to style.TOKEN_TICKS_MAX_T steps."""
-    return max(1, math.ceil(T / style.TOKEN_TICKS_MAX_T))
+def token_ticks(T: int, width: float = 1.0) -> int:
+    """Label every k-th time step with its token: all of them up to style.TOKEN_TICKS_MAX_T steps on a
+    half-width chart at scale 1; `width` is the axis's share of that (a panel of two: 1/2; larger type: 1/scale)."""
+    return max(1, math.ceil(T / max(1.0, style.TOKEN_TICKS_MAX_T * width)))
 
 
 def token_axis(fig: FigureDict, tokens: list[str] | None, T: int, *, row=None, col=None, title: str = "time step t",
-               whose: str = "") -> None:
-    """Label a time axis with the input tokens (every k-th when T is long); plain t when there are none.
+               whose: str = "", width: float = 1.0, say: bool = True) -> None:
+    """Label a time axis with the input tokens (every k-th when T is long or the axis narrow); plain t when
+    there are none.
 
-    `whose`: which example the tokens are from, when the chart is not of one example (a batch mean)."""
+    `whose`: which example the tokens are from, when the chart is not of one example (a batch mean).
+    `say`: name the tokens in the axis title (a grid of narrow panels has no room: the ticks show them)."""
     if tokens is None or len(tokens) != T:
         fig.update_xaxes(title_text=title, row=row, col=col)
         return
-    k = token_ticks(T)
+    k = token_ticks(T, width)
     shown = list(range(0, T, k))
     what = ("input token" if k == 1 else f"every {_ordinal(k)} token") + (f", {whose}" if whose else "")
     fig.update_xaxes(tickvals=shown, ticktext=[token_label(tokens[t]) for t in shown],
-                     title_text=f"{title} ({what})", row=row, col=col)
+                     title_text=f"{title} ({what})" if say else title, row=row, col=col)
 
 
 def _ordinal(k: int) -> str:
@@ -221,9 +223,10 @@ def _ordinal(k: int) -> str:
     return f"{k}{suffix}"
 
 
-def time_axis(fig: FigureDict, trace, example: int, T: int, *, row=None, col=None, title: str = "time step t") -> None:
+def time_axis(fig: FigureDict, trace, example: int, T: int, *, row=None, col=None, title: str = "time step t",
+              width: float = 1.0, say: bool = True) -> None:
     """Label a time axis of one probe example's chart with its input tokens (token_axis)."""
-    token_axis(fig, example_tokens(trace, example, T), T, row=row, col=col, title=title)
+    token_axis(fig, example_tokens(trace, example, T), T, row=row, col=col, title=title, width=width, say=say)
 
 
 def check_index(name: str, value: int, size: int) -> None:

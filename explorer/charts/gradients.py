@@ -97,7 +97,7 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
     if trace.input_grad is not None:
         clipped |= _input_line(fig, trace.input_grad)
         drawn.append(clip_log(trace.input_grad)[0])
-    token_axis(fig, example_tokens(trace, 0, T), T, whose="example 0")
+    token_axis(fig, example_tokens(trace, 0, T), T, whose="example 0", width=1 / scale)
     if clipped:  # inside the plot, top left: a vanishing line sits bottom left, and an axis title has no room
         fig.add_annotation(text=f"zeros drawn at 10<sup>{math.log10(style.GRAD_FLOOR):.0f}</sup>", xref="x domain",
                            yref="y domain", x=0.01, y=0.99, xanchor="left", yanchor="top", showarrow=False,
@@ -108,10 +108,11 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
         fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
         return finish(fig, f"Gradient norm over time (step {trace.step})", scale=scale)
     # several layers and directions: the legend goes under the plot, which grows to keep its height
-    rows = math.ceil(len(fig.data) / 2)
+    per_row = 1 if len(fig.data) <= 4 else 2  # "h_t, layer 0 at init" needs the width of a whole row
+    rows = math.ceil(len(fig.data) / per_row)
     fig = finish(fig, f"Gradient norm over time (step {trace.step})", scale=scale,
                  height=style.HEIGHT + 26 * rows)
-    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top", entrywidth=0.5,
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top", entrywidth=1 / per_row,
                                   entrywidthmode="fraction"),
                       margin=dict(b=round((style.MARGIN["b"] + 26 * rows) * scale)))
     return fig
@@ -191,7 +192,7 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
                            x=1, y=1.01, xanchor="right", yanchor="bottom", showarrow=False,
                            font=font(scale, style.FONT_SIZE - 1) | dict(color=style.MUTED_COLOUR))
     tokens = example_tokens(trace, 0, T) if trace is not None else None
-    token_axis(fig, tokens, T, whose="example 0")
+    token_axis(fig, tokens, T, whose="example 0", width=1 / scale)
     fig.update_xaxes(showgrid=False)
     fig.update_yaxes(title_text="training step", showgrid=False)
     return finish(fig, title, scale=scale, legend=False)

@@ -70,7 +70,7 @@ def _regress(trace: Trace, example: int, scale: float) -> FigureDict:
                         color=style.TARGET_COLOUR),
             hovertemplate="t=%{x}%{customdata}<br>target %{y:.4g}<extra></extra>",
         ))
-    time_axis(fig, trace, example, T)
+    time_axis(fig, trace, example, T, width=1 / scale)
     fig.update_yaxes(title_text="value")
     fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
     return finish(fig, f"Prediction vs target (example {example})", scale=scale)
@@ -99,7 +99,7 @@ def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> Fi
         fig.add_trace(figure.scatter(x=t[mask], y=np.full(mask.sum(), 1.07), mode="markers", name=label,
                                  marker=dict(symbol=symbol, size=size, color=colour), hoverinfo="skip"))
     hline(fig, 1.0 / C, f"uniform 1/{C}", scale=scale)
-    time_axis(fig, trace, example, T)
+    time_axis(fig, trace, example, T, width=1 / scale)
     fig.update_yaxes(title_text="p(target class)", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1])
     fig.update_layout(bargap=0.15, legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
     title = f"Prediction: p(target), {correct.mean():.0%} correct"

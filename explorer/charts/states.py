@@ -9,7 +9,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    check_index, colourbar, example_tokens, finish, fit_screen, message_figure, state_range, symmetric_range, time_axis,
+    check_index, colourbar, example_tokens, finish, fit_screen, font, message_figure, state_range, symmetric_range, time_axis,
 )
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _directions_figure(values: np.ndarray, trace: Trace, layer: int, example: in
         z = values[layer, d, example].T  # (H, T)
         fig.add_trace(unit_heatmap(z, zrange, style.DIVERGING_SCALE, symbol, tokens=tokens, name=names[d],
                                    showscale=d == 0, colorbar=colourbar(symbol, scale)), row=1, col=d + 1)
-        time_axis(fig, trace, example, T, row=1, col=d + 1)
+        time_axis(fig, trace, example, T, row=1, col=d + 1, width=1 / (D * scale), say=D == 1)
     fig.update_yaxes(title_text="unit", row=1, col=1)
     return finish(fig, title, scale=scale, legend=False)
 
@@ -123,7 +123,10 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
     rows, cols, panels, bars = _gate_grid(gates, directions, D)
     names = [style.GATE_NAMES[g] + (f", {style.DIRECTION_NAMES[d]}" if len(directions) == 2 else "") for g, d in panels]
     fig = figure.make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.12,
-                               horizontal_spacing=0.05, subplot_titles=names)
+                               horizontal_spacing=0.05, subplot_titles=[style.GATE_NAMES[g] for g, _ in panels])
+    if cols == 2:  # half-width panels: smaller titles (still >= 18 px on a projector), the direction under each column
+        for a in fig.layout.annotations:
+            a.update(font=font(scale, style.SUBPLOT_TITLE_SIZE - 4))
     tokens = example_tokens(trace, example, T)
     scale_shown: set[str] = set()  # "sigmoid" / "tanh": one colourbar each
     for k, (gate, d) in enumerate(panels):
@@ -138,7 +141,9 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
                                    showscale=kind not in scale_shown, colorbar=bar), row=row, col=col)
         scale_shown.add(kind)
         if row == rows:
-            time_axis(fig, trace, example, T, row=row, col=col)
+            where = f", {style.DIRECTION_NAMES[d]}" if len(directions) == 2 else ""
+            time_axis(fig, trace, example, T, row=row, col=col, width=1 / (cols * scale), say=cols == 1,
+                      title="time step t" + where)
         if col == 1:
             fig.update_yaxes(title_text="unit", row=row, col=col)
     height = fit_screen(rows * style.PANEL_HEIGHT + 120, scale)
@@ -160,7 +165,7 @@ def gate_heatmap(trace: Trace, gate: str, layer: int = 0, direction: int = 0, ex
     fig = figure.new(unit_heatmap(values[layer, direction, example].T, style.GATE_RANGES[gate], style.gate_scale(gate),
                                  gate, tokens=example_tokens(trace, example, T), name=style.GATE_NAMES[gate],
                                  colorbar=colourbar(style.GATE_NAMES[gate], scale)))
-    time_axis(fig, trace, example, T)
+    time_axis(fig, trace, example, T, width=1 / scale)
     fig.update_yaxes(title_text="unit")
     where = f"layer {layer}" + (f", {style.DIRECTION_NAMES[direction]}" if D == 2 else "")
     return finish(fig, f"Gates: {style.GATE_NAMES[gate]} ({where})", scale=scale, legend=False)

@@ -111,7 +111,7 @@ def test_lecture_mode_fits_the_lessons_chart_on_one_projector_screen(page, app_u
         seen = page.evaluate(TEXT_CHECK_JS, key)
         assert seen["height"] <= seen["screen"], (key, seen["height"])  # the whole chart on one screen
         assert seen["top"] >= -1 and seen["top"] + seen["height"] <= seen["screen"] + 1, (key, seen)
-        assert not seen["bad"], (key, seen["title"], seen["bad"])  # every text whole and >= 18 px
+        assert not seen["bad"], (key, seen["title"], str(seen["bad"]))  # every text whole and >= 18 px
     first = page.evaluate("() => document.querySelector('.js-plotly-plot').dataset.chart")
     assert first == keys[0]  # the lesson's chart comes first
     # every other chart's title is whole too, even where the chart is narrow
@@ -119,4 +119,4 @@ def test_lecture_mode_fits_the_lessons_chart_on_one_projector_screen(page, app_u
         page.evaluate("(key) => document.querySelector(`.js-plotly-plot[data-chart=\"${key}\"]`).scrollIntoView()", key)
         time.sleep(0.3)
         seen = page.evaluate(TEXT_CHECK_JS, key)
-        assert not [b for b in seen["bad"] if b["text"] in (seen["title"] or "")], (key, seen["bad"])
+        assert not [b for b in seen["bad"] if b["text"] in (seen["title"] or "")], (key, str(seen["bad"]))
