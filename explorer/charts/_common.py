@@ -80,9 +80,16 @@ def finish(fig: FigureDict, title: str, *, scale: float = 1.0, height: float = s
     return fig
 
 
+def a_an(label: str) -> str:
+    """"an RNN", "an LSTM", "a GRU", "a Transformer": the article as the name is spoken."""
+    return ("an " if label[:1] in "AEFHILMNORSX" and label.isupper() or label[:1] in "AEIOU" else "a ") + label
+
+
 def note(fig: FigureDict, text: str, scale: float = 1.0) -> FigureDict:
-    """A grey message in the middle of the plot area, e.g. "press Train" on an empty chart."""
-    fig.add_annotation(text=text, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+    """A grey message in the middle of the plot area, e.g. "press Train" on an empty chart; it wraps to fit
+    a half-width chart at this scale, as titles do."""
+    chars = max(12, round(style.TITLE_LINE_CHARS * style.TITLE_SIZE / (style.FONT_SIZE + 3) / scale))
+    fig.add_annotation(text=" <br>".join(wrap(text, chars)), xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
                        font=font(scale, style.FONT_SIZE + 3) | dict(color=style.MUTED_COLOUR))
     return fig
 

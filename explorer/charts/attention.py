@@ -9,7 +9,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    check_index, colourbar, example_tokens, finish, fit_screen, message_figure, token_label,
+    a_an, check_index, colourbar, example_tokens, finish, fit_screen, message_figure, token_label,
 )
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ TICK_PX = 18  # room one token tick label needs
 
 def _no_attention(trace: Trace, title: str, scale: float) -> FigureDict:
     label = style.ARCH_LABELS.get(trace.arch, trace.arch)
-    return message_figure(title, f"Only the Transformer has attention; this is a {label}.", scale=scale,
+    return message_figure(title, f"Only the Transformer has attention; this is {a_an(label)}.", scale=scale,
                           xlabel="key step s", ylabel="query step t")
 
 

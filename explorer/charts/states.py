@@ -9,7 +9,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    check_index, colourbar, example_tokens, finish, fit_screen, font, message_figure, state_range, symmetric_range, time_axis,
+    a_an, check_index, colourbar, example_tokens, finish, fit_screen, font, message_figure, state_range, symmetric_range, time_axis,
 )
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def cell_state_heatmap(trace: Trace, layer: int = 0, example: int = 0, *, scale:
     title = f"Cell state c_t (layer {layer})"
     if trace.cell is None:
         label = style.ARCH_LABELS.get(trace.arch, trace.arch)
-        return message_figure(title, f"Only the LSTM has a cell state c_t; this is a {label}.", scale=scale,
+        return message_figure(title, f"Only the LSTM has a cell state c_t; this is {a_an(label)}.", scale=scale,
                               xlabel="time step t", ylabel="unit")
     check_index("layer", layer, trace.cell.shape[0])
     zrange = symmetric_range(trace.cell[layer], at_least=1e-6)
@@ -83,9 +83,9 @@ def _gate_title(trace: Trace, layer: int, direction: int | None) -> str:
 
 
 def _no_gates(trace: Trace, scale: float) -> FigureDict:
-    label = style.ARCH_LABELS.get(trace.arch, trace.arch)
-    return message_figure(f"Gates (none in a {label})", f"A {label} has no gates: only the LSTM and the GRU do.",
-                          scale=scale, xlabel="time step t", ylabel="unit")
+    model = a_an(style.ARCH_LABELS.get(trace.arch, trace.arch))  # "an RNN"
+    return message_figure(f"Gates (none in {model})", f"{model[0].upper()}{model[1:]} has no gates: only the LSTM and the "
+                          "GRU do.", scale=scale, xlabel="time step t", ylabel="unit")
 
 
 def _gate_grid(gates: list[str], directions: list[int], D: int) -> tuple[int, int, list[tuple[str, int]], dict]:

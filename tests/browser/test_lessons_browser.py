@@ -29,7 +29,7 @@ def drawn(page, key: str) -> dict:
 
 
 def wait_drawn(page, keys: list[str], timeout_ms: float = 120_000) -> None:
-    """Until plotly has drawn each chart once (a chart with no data, "A RNN has no gates", draws only once)."""
+    """Until plotly has drawn each chart once (a chart with no data, "An RNN has no gates", draws only once)."""
     page.wait_for_function("(keys) => keys.every(k => (document.querySelector(`.js-plotly-plot[data-chart=\"${k}\"]`)"
                            " || {})._fullLayout)", arg=keys, timeout=timeout_ms)
 
