@@ -182,13 +182,14 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
     N, T = z.shape
     fig = figure.new(figure.heatmap(
         z=z, x=np.arange(T), y=steps, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=raw,
-        colorbar=colourbar(f"log10 {symbol}" + (", 0 darkest" if zeros else ""), scale, tickvals=log_ticks(zmin, zmax)),
+        colorbar=colourbar(f"log10 {symbol}", scale, tickvals=log_ticks(zmin, zmax)),
         hovertemplate="step %{y}, t=%{x}<br>" + symbol + "=%{customdata:.3e}<extra></extra>",
     ))
     # label rows by their own steps (plotly's own ticks would fall between rows, even below step 0)
     fig.update_yaxes(tickvals=_step_ticks(steps))
-    if N == 1:
-        fig.add_annotation(text="rows are added as it trains", xref="paper", yref="paper",
+    said = ["one row so far, one per trace"] * (N == 1) + ["zeros drawn darkest"] * bool(zeros)
+    if said:
+        fig.add_annotation(text="; ".join(said), xref="paper", yref="paper",
                            x=1, y=1.01, xanchor="right", yanchor="bottom", showarrow=False,
                            font=font(scale, style.FONT_SIZE - 1) | dict(color=style.MUTED_COLOUR))
     tokens = example_tokens(trace, 0, T) if trace is not None else None
