@@ -533,6 +533,7 @@ def test_symmetric_ranges_round_up_to_steady_steps():
     assert symmetric_range(np.array([-2.21, 0.3, np.nan])) == (-3.0, 3.0)
     assert symmetric_range(np.array([2.4])) == symmetric_range(np.array([2.9]))  # drift within a step: same scale
 
+
 def test_after_one_step_loss_and_gradient_charts_show_the_point_on_readable_ticks():
     h = make_history(n=1, profile_steps=(1,))
     for fig in (charts.loss_chart(h), charts.param_grad_chart(h)):
