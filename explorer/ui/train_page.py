@@ -110,4 +110,4 @@ def _status(snap: Snapshot, worker: Worker) -> None:
         st.error(plain(view.message))
     elif snap.message and snap.state != "training" and not any(v.message and v.message in snap.message
                                                                 for v in snap.runs if v.status != "ok"):
-        st.info(plain(snap.message))  # a divergence is said once, beside its run
+        st.info(plain(snap.message))  # a divergence is said once, above the columns, with its run's name
