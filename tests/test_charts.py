@@ -403,8 +403,13 @@ def test_prediction_every_step_scored_shows_p_target_per_step():
     probs = charts.softmax(tr.predictions[0])
     np.testing.assert_allclose(bars.y, probs[np.arange(10), tr.targets[0]])
     names = {t.name for t in fig.data[1:]}
-    assert names == {"correct", "wrong"}
+    assert names <= {"right", "barely above chance", "wrong"} and {"right", "wrong"} <= names
     assert sum(len(t.x) for t in fig.data[1:]) == 10
+    tr.predictions[0] = 0.0  # an untrained guess: every class 1/3, the target among the most probable
+    tr.predictions[0, np.arange(10), tr.targets[0]] = 0.05
+    fig = charts.prediction_chart(tr)
+    assert {t.name for t in fig.data[1:] if len(t.x)} == {"barely above chance"}
+    assert fig.layout.title.text.replace(" <br>", " ") == "Prediction: p(target), 100% right, 100% barely above chance"
 
 
 def test_prediction_last_step_scored_highlights_the_target_class():

@@ -77,32 +77,39 @@ def _regress(trace: Trace, example: int, scale: float) -> FigureDict:
 
 
 def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> FigureDict:
-    """Every step scored: p(target class) per step as bars, coloured and marked by correct / wrong."""
+    """Every step scored: p(target class) per step as bars, coloured and marked by verdict(): right, barely
+    above chance (the legend shows it only when a step is), wrong."""
     T, C = probs.shape
     target = trace.targets[example]  # (T,) int, -100 where not scored
     t = np.flatnonzero(target >= 0)
     p_target = probs[t, target[t]]
     predicted = probs[t].argmax(-1)
-    correct = predicted == target[t]
+    said = np.array([verdict(p, right, C) for p, right in zip(p_target, predicted == target[t])])
     names = np.asarray(_class_names(trace, C), dtype=object)
     tokens = np.asarray(_hover_tokens(trace, example, T), dtype=object)[t]
-    info = np.stack([tokens, names[target[t]], names[predicted]], axis=-1)
+    info = np.stack([tokens, names[target[t]], names[predicted], said], axis=-1)
+    looks = {"right": ("circle", style.CORRECT_COLOUR), "right, barely above chance": ("circle-open", style.MUTED_COLOUR),
+             "wrong": ("x", style.WRONG_COLOUR)}
     fig = figure.new(figure.bar(
-        x=t, y=p_target, marker_color=np.where(correct, style.CORRECT_COLOUR, style.WRONG_COLOUR),
+        x=t, y=p_target, marker_color=[looks[v][1] for v in said],
         customdata=info, showlegend=False, name="p(target)",
         hovertemplate="t=%{x}%{customdata[0]}<br>target %{customdata[1]}, predicted %{customdata[2]}"
-                      "<br>p(target)=%{y:.3f}<extra></extra>",
+                      "<br>p(target)=%{y:.3f}: %{customdata[3]}<extra></extra>",
     ))
     size = round((12 if len(t) <= 60 else 6) * scale)
-    for mask, label, symbol, colour in ((correct, "correct", "circle", style.CORRECT_COLOUR),
-                                        (~correct, "wrong", "x", style.WRONG_COLOUR)):
-        fig.add_trace(figure.scatter(x=t[mask], y=np.full(mask.sum(), 1.07), mode="markers", name=label,
-                                 marker=dict(symbol=symbol, size=size, color=colour), hoverinfo="skip"))
+    for label, (symbol, colour) in looks.items():
+        mask = said == label
+        barely = label.startswith("right,")
+        if mask.any() or not barely:
+            fig.add_trace(figure.scatter(x=t[mask], y=np.full(mask.sum(), 1.07), mode="markers",
+                                         name="barely above chance" if barely else label,
+                                         marker=dict(symbol=symbol, size=size, color=colour), hoverinfo="skip"))
     hline(fig, 1.0 / C, f"uniform 1/{C}", scale=scale)
     time_axis(fig, trace, example, T, width=1 / scale)
     fig.update_yaxes(title_text="p(target class)", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1])
     fig.update_layout(bargap=0.15, legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
-    title = f"Prediction: p(target), {correct.mean():.0%} correct"
+    right, barely = np.mean(said != "wrong"), np.mean(said == "right, barely above chance")
+    title = f"Prediction: p(target), {right:.0%} right" + (f", {barely:.0%} barely above chance" if barely else "")
     return finish(fig, title, scale=scale)
 
 

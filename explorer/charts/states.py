@@ -141,9 +141,8 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
                                    showscale=kind not in scale_shown, colorbar=bar), row=row, col=col)
         scale_shown.add(kind)
         if row == rows:
-            where = f", {style.DIRECTION_NAMES[d]}" if len(directions) == 2 else ""
-            time_axis(fig, trace, example, T, row=row, col=col, width=1 / (cols * scale), say=cols == 1,
-                      title="time step t" + where)
+            title = f"t ({style.DIRECTION_NAMES[d]})" if len(directions) == 2 else "time step t"
+            time_axis(fig, trace, example, T, row=row, col=col, width=1 / (cols * scale), say=cols == 1, title=title)
         if col == 1:
             fig.update_yaxes(title_text="unit", row=row, col=col)
     height = fit_screen(rows * style.PANEL_HEIGHT + 120, scale)
