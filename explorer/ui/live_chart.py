@@ -325,21 +325,24 @@ def _ignore() -> None:
 _SCALARS = {int, float, str, bool, type(None)}
 
 
-def _ready(value):
-    """JSON-ready: numeric arrays as plotly's base64 typed arrays, everything else as plain lists."""
+def _ready(value, *, in_list: bool = False):
+    """JSON-ready: numeric arrays as plotly's base64 typed arrays, everything else as plain lists.
+
+    plotly.js decodes a typed array only as an attribute's whole value: an array inside a list (z=[row])
+    goes as a plain list."""
     if isinstance(value, dict):
         return {k: _ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         if all(type(v) in _SCALARS for v in value):  # a series: one pass, no call per point
             return [None if v != v else v for v in value]
-        return [_ready(v) for v in value]
+        return [_ready(v, in_list=True) for v in value]
     if isinstance(value, np.ndarray):
-        if value.dtype.kind in "fiu" and value.size and value.ndim <= 2:
+        if value.dtype.kind in "fiu" and value.size and value.ndim <= 2 and not in_list:
             kind = "f4" if value.dtype.kind == "f" else "i4"
             array = np.ascontiguousarray(value, dtype=kind)
             return {"dtype": kind, "bdata": base64.b64encode(array.tobytes()).decode(),
                     "shape": ", ".join(map(str, array.shape))}
-        return _ready(value.tolist())
+        return _ready(value.tolist(), in_list=in_list)
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, float) and value != value:

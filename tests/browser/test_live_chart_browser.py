@@ -124,3 +124,16 @@ def test_a_changed_layout_or_a_line_chart_takes_plotlys_full_redraw(page, static
     page.wait_for_function("() => window.__afterplots >= 2")  # plotly redrew both itself
     title = page.evaluate("() => window.__rnnxRenders['hidden'].title")
     assert title.endswith("(example 1)")
+
+
+def test_an_array_inside_a_list_is_drawn_as_cells(page, static_url):
+    # step strips pass z=[row]: plotly.js decodes a typed array only as an attribute's whole value
+    values = np.linspace(-1, 1, 6)
+    strips = charts.step_strips([("h_t", values), ("f", values / 2 + 0.5)], "Hidden state h_t at t=3")
+    page.goto(static_url)
+    page.wait_for_function("() => window.ready")
+    page.evaluate("(f) => show(f)", frame([(strips, "strips")]))
+    page.wait_for_function("() => (window.__rnnxRenders || {}).strips")
+    rows = page.evaluate("""() => Array.from(document.querySelector('.js-plotly-plot[data-chart="strips"]').calcdata,
+                                             (cd) => cd[0].z.map((row) => row.length))""")
+    assert rows == [[6], [6]]  # one row of six cells per strip
