@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-ARCHITECTURES = ("rnn", "lstm", "gru", "transformer")
+ARCHITECTURES = ("rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "ssm")
+SCAN_ARCHS = ("mingru", "minlstm", "ssm")  # linear recurrences trained as a parallel scan (explorer/scan.py)
+BIDIRECTIONAL_ARCHS = ("rnn", "lstm", "gru")  # the ones that may read the sequence backwards too
 TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead")
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "orthogonal", "identity")
@@ -35,6 +37,7 @@ class Limits:
     max_seq_len: int = _env_int("RNNX_MAX_SEQ_LEN", 1000)
     max_batch_size: int = _env_int("RNNX_MAX_BATCH_SIZE", 512)
     max_num_heads: int = 8
+    max_state_size: int = 64  # ssm's N
     min_lr: float = 1e-6
     max_lr: float = 10.0
     max_clip: float = 1e6
@@ -56,7 +59,7 @@ LIMITS = Limits()
 class RunConfig:
     """Everything that defines a run. Same config + same seed = the same run on one machine."""
 
-    arch: str = "lstm"  # rnn | lstm | gru | transformer
+    arch: str = "lstm"  # rnn | lstm | gru | transformer | mingru | minlstm | ssm
     task: str = "adding"  # a name in explorer.TASKS
     seq_len: int = 50  # time steps T per sequence
     hidden_size: int = 32  # H (d_model for the transformer)
@@ -71,6 +74,8 @@ class RunConfig:
     batch_size: int = 32  # sequences per training step
     clip_grad_norm: float | None = None  # max global grad norm; None = no clipping
     seed: int = 0  # seeds weights, data and the probe batch
+    state_size: int = 16  # ssm only: N, the state per channel (Mamba's d_state)
+    selective: bool = True  # ssm only: Delta, B, C from the input (S6); False: fixed parameters (time-invariant)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -160,9 +165,16 @@ def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
     _check_int("batch_size", c.batch_size, 1, limits.max_batch_size)
     _check_float("clip_grad_norm", c.clip_grad_norm, 1e-6, limits.max_clip, optional=True)
     _check_int("seed", c.seed, 0, limits.max_seed)
+    _check_int("state_size", c.state_size, 1, limits.max_state_size)
+    if not isinstance(c.selective, bool):
+        raise ValueError(f"selective must be True or False; got {describe(c.selective)}")
+    if c.bidirectional and c.arch in SCAN_ARCHS:
+        raise ValueError(f"bidirectional must be False for {c.arch}: only {', '.join(BIDIRECTIONAL_ARCHS)} read backwards")
     size = c.batch_size * c.seq_len * c.hidden_size * c.num_layers * (2 if c.bidirectional else 1)
-    if size > limits.max_activations:
+    state = c.state_size if c.arch == "ssm" else 1  # the ssm keeps an (H, N) state per step
+    if size * state > limits.max_activations:
+        what = " x state_size" if state > 1 else ""
         raise ValueError(
-            f"batch_size x seq_len x hidden_size x num_layers x directions must be at most "
-            f"{limits.max_activations:,}; got {size:,}. Lower one of them."
+            f"batch_size x seq_len x hidden_size x num_layers x directions{what} must be at most "
+            f"{limits.max_activations:,}; got {size * state:,}. Lower one of them."
         )
