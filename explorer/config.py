@@ -13,7 +13,8 @@ from typing import Any, Mapping
 ARCHITECTURES = ("rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "ssm")
 SCAN_ARCHS = ("mingru", "minlstm", "ssm")  # linear recurrences trained as a parallel scan (explorer/scan.py)
 BIDIRECTIONAL_ARCHS = ("rnn", "lstm", "gru")  # the ones that may read the sequence backwards too
-TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead")
+TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead",
+              "selective_copy", "induction")
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "orthogonal", "identity")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")

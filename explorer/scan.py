@@ -41,8 +41,8 @@ def log_scan(log_a: torch.Tensor, log_b: torch.Tensor, chunk: int = LOG_CHUNK) -
     error of the sum, small on long sequences.
     """
     out, log_h = [], None
-    for start in range(0, log_a.shape[1], chunk):
-        la, lb = log_a[:, start:start + chunk], log_b[:, start:start + chunk]  # (B, C, H)
+    for la, lb in zip(log_a.split(chunk, dim=1), log_b.split(chunk, dim=1)):  # (B, C, H); split, not slices,
+        #                                               whose backward fills a zero tensor of all T per chunk
         a_star = la.cumsum(dim=1)  # (B, C, H)
         terms = lb - a_star
         if log_h is not None:  # the carried state, decayed by a*_t like every earlier term
@@ -112,9 +112,9 @@ def ssm_scan(log_a: torch.Tensor, b: torch.Tensor, chunk: int = SSM_CHUNK) -> to
     """
     log_a = log_a.clamp(min=LOG_A_MIN)
     out, h = [], b.new_zeros(b.shape[0], *b.shape[2:])  # h (B, E, N)
-    for start in range(0, b.shape[1], chunk):
-        s = log_a[:, start:start + chunk].cumsum(dim=1)  # (B, C, E, N), >= chunk * LOG_A_MIN
-        hc = s.exp() * (h.unsqueeze(1) + (torch.exp(-s) * b[:, start:start + chunk]).cumsum(dim=1))  # (B, C, E, N)
+    for la, bc in zip(log_a.split(chunk, dim=1), b.split(chunk, dim=1)):  # split: see log_scan
+        s = la.cumsum(dim=1)  # (B, C, E, N), >= chunk * LOG_A_MIN
+        hc = s.exp() * (h.unsqueeze(1) + (torch.exp(-s) * bc).cumsum(dim=1))  # (B, C, E, N)
         out.append(hc)
         h = hc[:, -1]
     return torch.cat(out, dim=1)

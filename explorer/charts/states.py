@@ -112,12 +112,16 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
         row, col = k // cols + 1, k % cols + 1
         colourscale = style.gate_scale(gate)
         sigmoid = colourscale == style.SIGMOID_SCALE
-        y, length = bars["sigmoid" if sigmoid else "tanh"]
-        bar = colourbar("sigmoid gates" if sigmoid else f"tanh {gate}", scale, y=y, len=length, yanchor="middle")
+        if gate in style.SELECTION_GATES:  # ssm: each on its own range, its colourbar beside its panel
+            shared, y, length, title = gate, 1 - (row - 0.5) / rows, 0.8 / rows, gate
+        else:
+            shared, (y, length) = colourscale, bars["sigmoid" if sigmoid else "tanh"]
+            title = "sigmoid gates" if sigmoid else f"tanh {gate}"
+        bar = colourbar(title, scale, y=y, len=length, yanchor="middle")
         fig.add_trace(unit_heatmap(trace.gates[gate][layer, direction, example].T, style.GATE_RANGES[gate],
                                    colourscale, gate, tokens=tokens, name=style.GATE_NAMES[gate],
-                                   showscale=colourscale not in scale_shown, colorbar=bar), row=row, col=col)
-        scale_shown.add(colourscale)
+                                   showscale=shared not in scale_shown, colorbar=bar), row=row, col=col)
+        scale_shown.add(shared)
         if row == rows:
             time_axis(fig, trace, example, T, row=row, col=col)
         if col == 1:
