@@ -73,6 +73,7 @@ GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "mingru": ("z",),
 GATE_RANGES = {"i": (0, 1), "f": (0, 1), "o": (0, 1), "r": (0, 1), "z": (0, 1), "g": (-1, 1), "n": (-1, 1),
                "delta": (0, 1), "B": (0, 4), "C": (0, 4)}
 SELECTION_GATES = ("delta", "B", "C")  # not sigmoid gates: each chart gives them a colourbar of their own
+DATA_RANGE_GATES = ("B", "C")  # heatmaps range these over the data (GATE_RANGES is the fallback for strips)
 GATE_NAMES = {
     "i": "input gate i",
     "f": "forget gate f",

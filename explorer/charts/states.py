@@ -118,8 +118,11 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
             shared, (y, length) = colourscale, bars["sigmoid" if sigmoid else "tanh"]
             title = "sigmoid gates" if sigmoid else f"tanh {gate}"
         bar = colourbar(title, scale, y=y, len=length, yanchor="middle")
-        fig.add_trace(unit_heatmap(trace.gates[gate][layer, direction, example].T, style.GATE_RANGES[gate],
-                                   colourscale, gate, tokens=tokens, name=style.GATE_NAMES[gate],
+        values = trace.gates[gate][layer, direction, example]  # (T, H)
+        zrange = style.GATE_RANGES[gate]
+        if gate in style.DATA_RANGE_GATES:  # ||B_t||, ||C_t|| have no natural top: the layer's largest value
+            zrange = (0.0, max(float(np.nanmax(trace.gates[gate][layer])), 1e-6))
+        fig.add_trace(unit_heatmap(values.T, zrange, colourscale, gate, tokens=tokens, name=style.GATE_NAMES[gate],
                                    showscale=shared not in scale_shown, colorbar=bar), row=row, col=col)
         scale_shown.add(shared)
         if row == rows:

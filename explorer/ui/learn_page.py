@@ -29,7 +29,7 @@ EXAMPLES = {  # small seeded runs that stand in where the session has no run of 
     "transformer": _C(arch="transformer", task="recall", seq_len=20, hidden_size=16, num_heads=2, batch_size=64, seed=0),
     "mingru": _C(arch="mingru", task="recall", seq_len=20, hidden_size=16, batch_size=64, lr=1e-2, seed=0),
     "minlstm": _C(arch="minlstm", task="recall", seq_len=20, hidden_size=16, batch_size=64, lr=1e-2, seed=0),
-    "ssm": _C(arch="ssm", task="selective_copy", seq_len=20, hidden_size=16, state_size=8, batch_size=64, lr=1e-2, seed=0),
+    "ssm": _C(arch="ssm", task="selective_copy", seq_len=20, hidden_size=16, state_size=4, batch_size=32, lr=1e-2, seed=0),
 }
 
 RNN_TEX = r"h_t = \tanh\left(W_{ih}\, x_t + b_{ih} + W_{hh}\, h_{t-1} + b_{hh}\right)"
