@@ -120,3 +120,13 @@ def test_scan_archs_refuse_bidirectional_and_bound_the_state_size():
     with pytest.raises(ValueError, match="state_size"):  # the (H, N) state counts against the activation cap
         RunConfig(arch="ssm", batch_size=512, seq_len=1000, hidden_size=32, state_size=64)
     RunConfig(arch="lstm", batch_size=512, seq_len=1000, hidden_size=32, state_size=64)  # only the ssm keeps N
+
+
+def test_a_link_sets_the_ssm_fields_clamps_the_state_size_and_round_trips():
+    from explorer.urlstate import config_from_params, params_from_config
+    config, notices = config_from_params({"arch": "ssm", "state_size": "99", "selective": "0"})
+    assert (config.arch, config.state_size, config.selective) == ("ssm", 64, False)
+    assert len(notices) == 1 and "state_size" in notices[0]
+    assert config_from_params(params_from_config(config)) == (config, [])
+    config, notices = config_from_params({"arch": "mingru", "bidirectional": "1"})
+    assert config.arch == "mingru" and not config.bidirectional and "bidirectional" in notices[0]
