@@ -364,9 +364,10 @@ def _presets() -> dict[str, Preset]:
                "A minGRU and a GRU of the same width forecast a sine wave over sequences of 512 steps. The minGRU's "
                "gates read x_t only, so training computes all 512 states at once with a scan instead of a loop. "
                "Watch **Loss**: both learn; the verdict gives each one's training steps per second on this machine.",
-               (C(arch="mingru", **sine512), C(arch="gru", **sine512)),
+               # minGRU at Adam 3e-2: at 1e-2 its 161 parameters reached only 2.06-2.15x in the budget (docs/presets.md)
+               (C(arch="mingru", **{**sine512, "lr": 3e-2}), C(arch="gru", **sine512)),
                150, parallel_scan_figures,
-               (Rule("times lower MSE than repeating the last value, minGRU", ">=", 1.5), Rule("and GRU", ">=", 1.5)),
+               (Rule("times lower MSE than repeating the last value, minGRU", ">=", 2.0), Rule("and GRU", ">=", 2.0)),
                ("minGRU", "GRU"), parallel_scan_note),
         Preset("selective_copying", "Selective copying: choosing what to keep",
                "Copy 4 letters scattered among noise, in order, after the delimiter. The selective SSM computes its "

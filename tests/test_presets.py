@@ -98,7 +98,7 @@ def check_parallel_scan(runs):
     assert mingru.config.hidden_size == gru.config.hidden_size
     for run in runs:
         mse, naive = evaluate.forecast_scores(run)
-        assert 1.5 * mse <= naive
+        assert 2 * mse <= naive  # as the forecasting lesson asks
         assert run.wall > 0  # the steps/s figures come from each run's own training time
 
 
