@@ -373,9 +373,10 @@ def _presets() -> dict[str, Preset]:
                ("minGRU", "GRU"), parallel_scan_note),
         Preset("selective_copying", "Selective copying: choosing what to keep",
                "Copy 4 letters scattered among noise, in order, after the delimiter. The selective SSM computes its "
-               "step size Δ from each input; the time-invariant one uses the same Δ, B, C at every step. Watch "
-               "**Gates** of the selective SSM: Δ lights up on the letters (write) and stays dark on the noise "
-               "(ignore). The LSTM beside them is the classic baseline.",
+               "step size Δ and its B, C from each input; the time-invariant one uses the same Δ, B, C at every "
+               "step. Watch **Gates**: the selective SSM's Δ, B, C vary along t, the time-invariant one's do not; "
+               "and **Loss**: the time-invariant one levels off far above the selective one. The LSTM beside "
+               "them is the classic baseline.",
                (C(arch="ssm", **scan), C(arch="ssm", selective=False, **scan),
                 C(arch="lstm", task="selective_copy", seq_len=32, hidden_size=64, lr=1e-2, batch_size=64, seed=1)),
                500, selective_copy_figures,
