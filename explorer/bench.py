@@ -25,6 +25,9 @@ CONFIGS = {
     "lstm": RunConfig(arch="lstm", seq_len=100, hidden_size=64, batch_size=64),
     "gru": RunConfig(arch="gru", seq_len=100, hidden_size=64, batch_size=64),
     "transformer": RunConfig(arch="transformer", seq_len=100, hidden_size=64, batch_size=64),
+    "mingru": RunConfig(arch="mingru", seq_len=100, hidden_size=64, batch_size=64),
+    "minlstm": RunConfig(arch="minlstm", seq_len=100, hidden_size=64, batch_size=64),
+    "ssm": RunConfig(arch="ssm", seq_len=100, hidden_size=64, batch_size=64, state_size=16),
     "small lstm": RunConfig(arch="lstm", seq_len=10, hidden_size=8, batch_size=8),
 }
 

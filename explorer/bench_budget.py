@@ -19,7 +19,7 @@ import multiprocessing
 import time
 
 from explorer import budget
-from explorer.config import ARCHITECTURES, LIMITS, RunConfig
+from explorer.config import ARCHITECTURES, BIDIRECTIONAL_ARCHS, LIMITS, RunConfig
 from explorer.trainer import limit_memory
 
 
@@ -97,11 +97,14 @@ def corners(arch: str, limits=LIMITS) -> list[RunConfig]:
     where it applies) at T=200, then hidden size and batch; the batch at its cap, then length and hidden size.
     The transformer with 8 heads and with 1 (its trace keeps heads x T x T attention weights)."""
     recurrent = arch != "transformer"
+    backwards = arch in BIDIRECTIONAL_ARCHS
     shapes = (({"hidden_size": limits.max_hidden_size}, ("seq_len", "batch_size")),
               ({"seq_len": limits.max_seq_len}, ("hidden_size", "batch_size")),
-              ({"num_layers": limits.max_num_layers, "bidirectional": recurrent, "seq_len": 200},
+              ({"num_layers": limits.max_num_layers, "bidirectional": backwards, "seq_len": 200},
                ("hidden_size", "batch_size")),
               ({"batch_size": limits.max_batch_size}, ("seq_len", "hidden_size")))
+    if arch == "ssm":  # its state holds state_size numbers per channel
+        shapes += (({"state_size": limits.max_state_size}, ("hidden_size", "batch_size")),)
     out = []
     for heads in ((8, 1) if not recurrent else (2,)):
         for fixed, order in shapes:

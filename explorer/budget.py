@@ -26,7 +26,8 @@ PROBE = 8  # explorer.run.PROBE_SIZE: sequences in the probe batch every trace l
 MARGIN = 1.25  # over the largest measured per-unit figure: allocator slack, other tasks, other library versions
 # (input_size, output_size) of each task (tests check them against explorer.tasks)
 TASK_SIZES = {"adding": (2, 1), "copy": (10, 8), "recall": (9, 4), "parity": (1, 2), "sine": (1, 1),
-              "sunspots": (1, 1), "text": (36, 36), "sentiment": (40, 2), "lookahead": (4, 4)}
+              "sunspots": (1, 1), "text": (36, 36), "sentiment": (40, 2), "lookahead": (4, 4),
+              "selective_copy": (11, 8), "induction": (9, 8)}
 GATES = {"rnn": 1, "gru": 3, "lstm": 4, "transformer": 12}  # weight blocks of H x H per layer (transformer: 12 H^2)
 # Coefficients: the largest figure measured per unit on this machine (explorer/bench_budget.py, CPU time under
 # load, so the time coefficients are fitted and then raised until no measured step took longer than predicted).
@@ -45,6 +46,20 @@ MAC_S = {"rnn": 3.3e-11, "gru": 3.0e-11, "lstm": 3.4e-11, "transformer": 3.8e-11
 ELEMENT_S = {"rnn": 2.4e-8, "gru": 1.7e-8, "lstm": 2.2e-8, "transformer": 1.45e-8}  # per gate value (attention score)
 MAC_BATCH = {"rnn": 1, "gru": 16, "lstm": 1, "transformer": 1}  # GRU H=512, batch 6: 1.5 s, as much as batch 16
 LOOP_S = {"rnn": 4.8e-5, "gru": 1.7e-4, "lstm": 7e-6, "transformer": 0.0}  # per step of the time loop
+# The scan models (mingru, minlstm, ssm; explorer/scan.py): first figures from the largest allowed configs that
+# tests/test_budget.py measures (issue 12's models came after the calibration above). The ssm keeps an (H, N)
+# state per step, so its per-unit figures count H x state_size units.
+SCAN_ARCHS = ("mingru", "minlstm", "ssm")
+GATES.update(mingru=2, minlstm=3, ssm=6)
+STEP_UNIT.update(mingru=160.0, minlstm=200.0, ssm=80.0)
+STEP_LOOP.update(mingru=0.0, minlstm=0.0, ssm=0.0)
+TRACE_UNIT.update(mingru=160.0, minlstm=200.0, ssm=80.0)
+TRACE_LOOP.update(mingru=20e3, minlstm=20e3, ssm=20e3)
+INSPECT_LOOP.update(mingru=25e3, minlstm=25e3, ssm=25e3)
+MAC_S.update(mingru=6e-11, minlstm=6e-11, ssm=6e-11)
+ELEMENT_S.update(mingru=4e-8, minlstm=4e-8, ssm=4e-8)
+MAC_BATCH.update(mingru=1, minlstm=1, ssm=1)
+LOOP_S.update(mingru=2e-5, minlstm=2e-5, ssm=2e-5)
 SALIENCY_SHARE = 0.5  # of the budget, for one saliency pass: the rest holds the trace and the Jacobians
 
 
@@ -59,13 +74,21 @@ def _sizes(c) -> tuple[int, int, int, int, int]:
     """(I, O, L, D, units per token) of a config."""
     inputs, outputs = TASK_SIZES.get(c.task, (64, 64))
     D = 2 if c.bidirectional and c.arch != "transformer" else 1
-    return inputs, outputs, c.num_layers, D, c.hidden_size * c.num_layers * D
+    state = c.state_size if c.arch == "ssm" else 1
+    return inputs, outputs, c.num_layers, D, c.hidden_size * c.num_layers * D * state
 
 
 def parameters(c) -> int:
     """Trainable parameters of the model config c describes (tests check it against torch)."""
     inputs, outputs, L, D, _ = _sizes(c)
     H = c.hidden_size
+    if c.arch in SCAN_ARCHS:  # counted on a model built on the meta device: no memory, no closed form to keep
+        import torch
+
+        from explorer.models import build_model
+
+        with torch.device("meta"):
+            return sum(p.numel() for p in build_model(c, inputs, outputs, causal=True).parameters())
     if c.arch == "transformer":
         return inputs * H + L * (GATES["transformer"] * H * H + 13 * H) + 3 * H + H * outputs + outputs
     G = GATES[c.arch]
@@ -170,7 +193,7 @@ class _Sizes:
 
     def __init__(self, c, field: str, value) -> None:
         for name in ("arch", "task", "seq_len", "hidden_size", "num_layers", "bidirectional", "num_heads",
-                     "batch_size"):
+                     "batch_size", "state_size", "selective"):
             setattr(self, name, getattr(c, name))
         setattr(self, field, value)
 
@@ -200,6 +223,7 @@ def largest(base, fixed: dict, limits, order: tuple[str, ...] = GROW):
 
 def _configured(base, fixed: dict, sizes: dict) -> "_Sizes":
     config = _Sizes(base, "bidirectional", fixed.get("bidirectional", base.bidirectional))
+    config.state_size = fixed.get("state_size", base.state_size)
     for name, value in sizes.items():
         setattr(config, name, value)
     return config

@@ -15,7 +15,7 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from explorer.config import LIMITS, RunConfig, describe
+from explorer.config import BIDIRECTIONAL_ARCHS, LIMITS, RunConfig, describe
 from explorer.history import History
 from explorer.runfile import RunFile, TensorRef, contiguous_stride, itemsize, numel
 
@@ -41,7 +41,7 @@ def run_state(run) -> dict:
 def profile_shape(run) -> tuple[int, int, int]:
     """(L, D, T) of one gradient-over-time profile (Trace.grad_norm) of this run."""
     c = run.config
-    return c.num_layers, 2 if c.bidirectional and c.arch != "transformer" else 1, int(run.probe.shape[1])
+    return c.num_layers, 2 if c.bidirectional and c.arch in BIDIRECTIONAL_ARCHS else 1, int(run.probe.shape[1])
 
 
 def read_checkpoint(run_class, source: str | Path | BinaryIO | bytes):

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explorer.config import ARCHITECTURES, LIMITS, RunConfig
+from explorer.config import ARCHITECTURES, BIDIRECTIONAL_ARCHS, LIMITS, RunConfig
 from explorer.style import ARCH_LABELS
 from explorer.tasks import make_task
 
-GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}  # weight blocks per layer: torch's (W_ir), (r, z, n), (i, f, g, o)
+GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4,  # weight blocks per layer: torch's (W_ir), (r, z, n), (i, f, g, o)
+               "mingru": 2, "minlstm": 3}  # W x_t + b only: (z, h~), (f, i, h~)
 MATCH_REFERENCE = "lstm"  # matched parameter counts aim at the LSTM's
 
 # The sequence-length sweep: small enough to finish in about a minute on 2 cores.
@@ -28,23 +29,42 @@ SWEEP_SETTINGS = dict(optimizer="adam", lr=3e-3, batch_size=64, num_layers=1, bi
 SOLVED_AT = 0.9  # held-out accuracy at which a length counts as solved
 SPEED_TOLERANCE = 0.10  # timings closer than 10% are too close to call
 
-# The classic comparison table, as it is usually printed.
-MEMORY_CLAIM = {"rnn": "weak", "lstm": "strong", "gru": "strong", "transformer": "strongest"}
-SPEED_CLAIM = {"rnn": "moderate", "lstm": "slow", "gru": "faster than LSTM", "transformer": "fast with large data"}
-MEMORY_RANK = {"rnn": 0, "lstm": 1, "gru": 1, "transformer": 2}
-SPEED_PAIRS = (("rnn", "lstm"), ("gru", "lstm"), ("transformer", "lstm"))  # (claimed faster, claimed slower)
+# The classic comparison table, as it is usually printed, and its next row, linear recurrences / SSMs:
+# gates from x_t alone, so training runs as a parallel scan over time (Feng et al. 2024, arXiv:2410.01201;
+# Gu & Dao 2023, arXiv:2312.00752). Their claims are the papers'.
+MEMORY_CLAIM = {"rnn": "weak", "lstm": "strong", "gru": "strong", "transformer": "strongest",
+                "mingru": "strong", "minlstm": "strong", "ssm": "strong, chosen by content (selective)"}
+SPEED_CLAIM = {"rnn": "moderate", "lstm": "slow", "gru": "faster than LSTM", "transformer": "fast with large data",
+               "mingru": "faster than GRU at long T (parallel scan)", "minlstm": "faster than LSTM at long T (parallel scan)",
+               "ssm": "linear in T, parallel scan"}
+MEMORY_RANK = {"rnn": 0, "lstm": 1, "gru": 1, "transformer": 2, "mingru": 1, "minlstm": 1, "ssm": 1}
+SPEED_PAIRS = (("rnn", "lstm"), ("gru", "lstm"), ("transformer", "lstm"),  # (claimed faster, claimed slower)
+               ("mingru", "gru"), ("minlstm", "lstm"))
 
 
 # -- parameter counts and matching ------------------------------------------------------------
 
+def _ssm_parameters(H: int, N: int, selective: bool) -> int:
+    """One ssm block: LayerNorm, in_proj (2H x H), depthwise conv (kernel 4), Delta / B / C (from u, or fixed),
+    dt_bias, A_log (H x N), D, out_proj."""
+    R = -(-H // 16)  # dt_rank
+    selection = H * (R + 2 * N) + R * H if selective else 2 * N
+    return 2 * H + (2 * H * H + 2 * H) + (4 * H + H) + selection + H + H * N + H + (H * H + H)
+
+
 def count_parameters(arch: str, hidden_size: int, input_size: int, output_size: int, *, num_layers: int = 1,
-                     bidirectional: bool = False) -> int:
+                     bidirectional: bool = False, state_size: int = 16, selective: bool = True) -> int:
     """Trainable parameters of explorer.models' model, in closed form (tests check it against torch).
 
     Recurrent layer k, direction d: G blocks of (W_ih, W_hh, b_ih, b_hh), G = 1, 3, 4 for rnn, gru, lstm.
     Transformer block: LayerNorm, in_proj (3H x H), out_proj, LayerNorm, MLP H -> 4H -> H.
+    minGRU / minLSTM layer: G blocks of (W, b) on the layer input, G = 2, 3. ssm: see _ssm_parameters.
     """
     H, I, O, L = hidden_size, input_size, output_size, num_layers
+    if arch in ("mingru", "minlstm"):
+        return sum(GATE_BLOCKS[arch] * H * ((I if k == 0 else H) + 1) for k in range(L)) + H * O + O
+    if arch == "ssm":
+        return (I * H + H) + L * _ssm_parameters(H, state_size, selective) + 2 * H + (H * O + O)
     if arch == "transformer":
         block = 2 * H + (3 * H * H + 3 * H) + (H * H + H) + 2 * H + (4 * H * H + 4 * H) + (4 * H * H + H)
         return (I * H + H) + L * block + 2 * H + (H * O + O)
@@ -65,9 +85,10 @@ def task_sizes(task: str, seq_len: int) -> tuple[int, int]:
 
 def parameters_of(config: RunConfig, sizes: tuple[int, int] | None = None) -> int:
     input_size, output_size = sizes or task_sizes(config.task, config.seq_len)
-    recurrent = config.arch != "transformer"
     return count_parameters(config.arch, config.hidden_size, input_size, output_size,
-                            num_layers=config.num_layers, bidirectional=config.bidirectional and recurrent)
+                            num_layers=config.num_layers,
+                            bidirectional=config.bidirectional and config.arch in BIDIRECTIONAL_ARCHS,
+                            state_size=config.state_size, selective=config.selective)
 
 
 def for_arch(base: RunConfig, arch: str, hidden_size: int | None = None) -> RunConfig:
@@ -77,7 +98,7 @@ def for_arch(base: RunConfig, arch: str, hidden_size: int | None = None) -> RunC
         changes["forget_bias"] = None
     if arch != "rnn":
         changes["nonlinearity"] = "tanh"
-    if arch == "transformer":
+    if arch not in BIDIRECTIONAL_ARCHS:
         changes.update(bidirectional=False, init="default")
     return base.replace(**changes)
 
@@ -333,7 +354,10 @@ def speed_verdict(arch: str, measured: dict[str, Measured], threshold_label: str
             text = f"reached {threshold_label}, {name} did not" if mine_only else f"did not reach {threshold_label}, {name} did"
             outcomes.append(Outcome(kind, text))
     if not outcomes:
-        return "Can't tell: the architecture it is compared with (LSTM, or RNN/GRU/Transformer for the LSTM) was not trained."
+        partners = [ARCH_LABELS[b if a == arch else a] for a, b in SPEED_PAIRS if arch in (a, b)]
+        if not partners:
+            return "The table compares its speed with no other architecture."
+        return f"Can't tell: the architecture it is compared with ({', '.join(partners)}) was not trained."
     text = summarise(outcomes)
     if arch == "transformer":
         text += " These toy tasks are small: the table's “with large data” is not tested here."

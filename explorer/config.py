@@ -12,8 +12,11 @@ from typing import Any, Mapping
 
 from explorer import budget
 
-ARCHITECTURES = ("rnn", "lstm", "gru", "transformer")
-TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead")
+ARCHITECTURES = ("rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "ssm")
+SCAN_ARCHS = ("mingru", "minlstm", "ssm")  # linear recurrences trained as a parallel scan (explorer/scan.py)
+BIDIRECTIONAL_ARCHS = ("rnn", "lstm", "gru")  # the ones that may read the sequence backwards too
+TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead",
+              "selective_copy", "induction")
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "orthogonal", "identity")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -48,6 +51,7 @@ class Limits:
     max_seq_len: int = _env_int("RNNX_MAX_SEQ_LEN", 1000)
     max_batch_size: int = _env_int("RNNX_MAX_BATCH_SIZE", 512)
     max_num_heads: int = 8
+    max_state_size: int = 64  # ssm's N
     min_lr: float = 1e-6
     max_lr: float = 10.0
     max_clip: float = 1e6
@@ -75,7 +79,7 @@ LIMITS = Limits()
 class RunConfig:
     """Everything that defines a run. Same config + same seed = the same run on one machine."""
 
-    arch: str = "lstm"  # rnn | lstm | gru | transformer
+    arch: str = "lstm"  # rnn | lstm | gru | transformer | mingru | minlstm | ssm
     task: str = "adding"  # a name in explorer.TASKS
     seq_len: int = 50  # time steps T per sequence
     hidden_size: int = 32  # H (d_model for the transformer)
@@ -90,6 +94,8 @@ class RunConfig:
     batch_size: int = 32  # sequences per training step
     clip_grad_norm: float | None = None  # max global grad norm; None = no clipping
     seed: int = 0  # seeds weights, data and the probe batch
+    state_size: int = 16  # ssm only: N, the state per channel (Mamba's d_state)
+    selective: bool = True  # ssm only: Delta, B, C from the input (S6); False: fixed parameters (time-invariant)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -179,6 +185,11 @@ def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
     _check_int("batch_size", c.batch_size, 1, limits.max_batch_size)
     _check_float("clip_grad_norm", c.clip_grad_norm, 1e-6, limits.max_clip, optional=True)
     _check_int("seed", c.seed, 0, limits.max_seed)
+    _check_int("state_size", c.state_size, 1, limits.max_state_size)
+    if not isinstance(c.selective, bool):
+        raise ValueError(f"selective must be True or False; got {describe(c.selective)}")
+    if c.bidirectional and c.arch in SCAN_ARCHS:
+        raise ValueError(f"bidirectional must be False for {c.arch}: only {', '.join(BIDIRECTIONAL_ARCHS)} read backwards")
     problem = budget.over(c, limits)
     if problem:
         raise ValueError(problem[0].upper() + problem[1:])

@@ -12,8 +12,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from explorer import budget
-from explorer.config import LIMITS
+from explorer import budget, inspect_scan
+from explorer.config import LIMITS, SCAN_ARCHS
 from explorer.run import Run
 from explorer.trace import _cell, _run_direction
 
@@ -286,6 +286,8 @@ def equations(arch: str, terms: dict[str, np.ndarray], values: dict[str, np.ndar
     Torch notation: lstm i, f, g, o; gru r, z, n with h_t = (1 - z) * n + z * h_{t-1}. Each
     pre-activation shows its input part and its recurrent part, each labelled below.
     """
+    if arch in SCAN_ARCHS:
+        return inspect_scan.scan_equations(arch, terms, values, t, unit)
     j = unit
 
     def part(value: float, label: str) -> str:
@@ -376,6 +378,8 @@ class Inspection:
         return self._cached(("eig", layer, direction), lambda: recurrent_eigenvalues(self.run, layer, direction))
 
     def jacobian_norms(self, layer: int, direction: int) -> np.ndarray:
+        if self.trace.arch in SCAN_ARCHS:  # diagonal recurrence: the norm is the largest share kept
+            return inspect_scan.step_norms(self.terms(layer, direction))
         return self._cached(("jac", layer, direction), lambda: step_jacobian_norms(self.run, self.x, layer, direction))
 
     def pca(self, layer: int, direction: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -389,6 +393,8 @@ class Inspection:
 
     def terms(self, layer: int, direction: int) -> dict[str, np.ndarray]:
         tr = self.trace
+        if tr.arch in SCAN_ARCHS:
+            return self._cached(("terms", layer), lambda: inspect_scan.scan_terms(self.run, self.x, layer))
         cell = None if tr.cell is None else tr.cell[layer, direction, 0]
         return self._cached(("terms", layer, direction), lambda: cell_terms(
             self.run, tr.hidden[layer, direction, 0], cell, self.layer_input(layer), layer, direction))

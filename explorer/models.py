@@ -1,4 +1,5 @@
-"""Models: torch's fused nn.RNN / nn.LSTM / nn.GRU with a linear head, and a tiny Transformer encoder.
+"""Models: torch's fused nn.RNN / nn.LSTM / nn.GRU with a linear head, a tiny Transformer encoder, and
+the scan models (minGRU, minLSTM, selective SSM: explorer/scan.py).
 
 Not the instrumented time loop (explorer/trace.py reads these same parameters) and not training.
 Every model maps inputs x (B, T, I) to per-step outputs (B, T, O).
@@ -9,6 +10,9 @@ import math
 
 import torch
 from torch import nn
+
+from explorer.config import SCAN_ARCHS
+from explorer.scan import ScanModel
 
 RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -114,6 +118,9 @@ def _init_recurrent(rnn: nn.RNNBase, init: str, forget_bias: float | None) -> No
 
 def build_model(config, input_size: int, output_size: int, causal: bool) -> nn.Module:
     """The model a RunConfig describes. Seed the RNG before calling: weights come from it."""
+    if config.arch in SCAN_ARCHS:
+        return ScanModel(config.arch, input_size, config.hidden_size, output_size, config.num_layers,
+                         config.state_size, config.selective)
     if config.arch == "transformer":
         return TinyTransformer(input_size, config.hidden_size, output_size, config.num_layers,
                                config.num_heads, causal=causal, max_len=max(config.seq_len, 1000))

@@ -58,8 +58,12 @@ ARCH_COLOURS = {
     "lstm": "#0072B2",
     "gru": "#009E73",
     "transformer": "#CC79A7",
+    "mingru": "#56B4E9",
+    "minlstm": "#D55E00",
+    "ssm": "#000000",
 }
-ARCH_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "transformer": "Transformer"}
+ARCH_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "transformer": "Transformer",
+               "mingru": "minGRU", "minlstm": "minLSTM", "ssm": "SSM (selective)"}
 SERIES_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 LOSS_COLOUR = "#1f2328"
 METRIC_COLOUR = "#D55E00"
@@ -72,8 +76,14 @@ DIRECTION_DASH = {0: "solid", 1: "dot"}  # forward, reverse
 DIRECTION_NAMES = ("forward", "reverse")
 
 # Gates, in torch's vocabulary and order (torch/nn/modules/rnn.py).
-GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
-GATE_RANGES = {"i": (0, 1), "f": (0, 1), "o": (0, 1), "r": (0, 1), "z": (0, 1), "g": (-1, 1), "n": (-1, 1)}
+# minGRU z; minLSTM f, i (normalised: f + i = 1); ssm: step size Delta_t and the selection magnitudes
+# ||B_t||, ||C_t||, all >= 0 on a fixed range: Delta >= 1 forgets most of the state in one step (A_n <= -1).
+GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "mingru": ("z",), "minlstm": ("f", "i"),
+         "ssm": ("delta", "B", "C")}
+GATE_RANGES = {"i": (0, 1), "f": (0, 1), "o": (0, 1), "r": (0, 1), "z": (0, 1), "g": (-1, 1), "n": (-1, 1),
+               "delta": (0, 1), "B": (0, 4), "C": (0, 4)}
+SELECTION_GATES = ("delta", "B", "C")  # not sigmoid gates: each chart gives them a colourbar of their own
+DATA_RANGE_GATES = ("B", "C")  # heatmaps range these over the data (GATE_RANGES is the fallback for strips)
 GATE_NAMES = {
     "i": "input gate i",
     "f": "forget gate f",
@@ -82,13 +92,16 @@ GATE_NAMES = {
     "r": "reset gate r",
     "z": "update gate z",
     "n": "new gate n",
+    "delta": "step size Δ",
+    "B": "input selection ||B_t||",
+    "C": "output selection ||C_t||",
 }
 
 
 def arch_colour(name: str, default: str = SERIES_COLOURS[0]) -> str:
     """The colour of the architecture named in `name` ("lstm", "GRU run 2", ...), else `default`."""
     lowered = name.lower()
-    for arch in ("transformer", "lstm", "gru", "rnn"):  # "rnn" last: it is not inside the others
+    for arch in ("transformer", "minlstm", "mingru", "ssm", "lstm", "gru", "rnn"):  # a name before any inside it
         if arch in lowered:
             return ARCH_COLOURS[arch]
     return default

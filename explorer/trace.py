@@ -9,11 +9,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.config import SCAN_ARCHS
 from explorer.records import Trace
 
 __all__ = ["Trace", "trace_model"]
 
-GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}  # torch's chunk order
+GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}  # torch's chunk order; scan layers: .gates
 
 
 def _cell(arch: str, nonlinearity: str, xw: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
@@ -126,6 +127,70 @@ def trace_transformer(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     )
 
 
+def _loop_min(layer, layer_input: torch.Tensor):
+    """minGRU / minLSTM, one step at a time through layer.step. -> [h_t], [h_t] (the state), [gates_t]."""
+    xw = layer.linear(layer_input)  # (B, T, G*H): gates depend on x_t only
+    h = layer_input.new_zeros(layer_input.shape[0], layer.hidden_size)
+    hs, gates = [], []
+    for t in range(layer_input.shape[1]):
+        h, g = layer.step(xw[:, t], h)
+        hs.append(h)
+        gates.append(g)
+    return hs, hs, gates
+
+
+def _loop_ssm(layer, layer_input: torch.Tensor):
+    """The selective SSM, one step at a time: h_t = A-bar_t * h_{t-1} + B-bar_t u_t, h (B, E, N).
+
+    -> [block output_t (B, E)], [h_t (B, E, N)], [gates_t]: delta (B, E), and the selection
+    magnitudes ||B_t||, ||C_t|| (B, N -> norm over N), the same for every channel.
+    """
+    u, r, delta, B, C = layer.selection(layer_input)  # (B, T, E) x3, (B, T, N) x2: from the inputs only
+    log_a, bu = layer.discretize(u, delta, B)  # (B, T, E, N)
+    h = bu.new_zeros(bu.shape[0], *bu.shape[2:])  # (B, E, N)
+    states, gates = [], []
+    E = layer.hidden_size
+    for t in range(u.shape[1]):
+        h = log_a[:, t].exp() * h + bu[:, t]
+        states.append(h)
+        gates.append({"delta": delta[:, t], "B": B[:, t].norm(dim=-1, keepdim=True).expand(-1, E),
+                      "C": C[:, t].norm(dim=-1, keepdim=True).expand(-1, E)})
+    out = layer.readout(torch.stack(states, dim=1), u, r, C)  # (B, T, E)
+    return list(out.unbind(dim=1)), states, gates
+
+
+def trace_scan(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
+    """-> dict of Trace fields for a ScanModel, by an explicit time loop on its own parameters.
+
+    minGRU / minLSTM: hidden = h_t; gates z, or f and i (normalised). ssm: hidden = sum over n of the
+    state h_t[e, n] (the (E, N) state, summed per channel); gates delta, B, C (see _loop_ssm).
+    grad_norm[t] = ||dL/dh_t|| of the recurrent state (for the ssm all of (E, N)), through later steps.
+    """
+    ssm = model.arch == "ssm"
+    hidden, states, gates = [], [], []
+    h = model.embed(x) if ssm else x  # (B, T, H)
+    for k, layer in enumerate(model.layers):
+        outs, hs, gs = _loop_ssm(layer, model.norms[k](h)) if ssm else _loop_min(layer, h)
+        out = torch.stack(outs, dim=1)  # (B, T, H)
+        h = h + out if ssm else out
+        hidden.append([[s.sum(-1) for s in hs] if ssm else hs])
+        states.append(hs)
+        gates.append([gs])
+    predictions = model.head(model.norm_f(h) if ssm else h)  # (B, T, O)
+    loss = loss_fn(predictions, y)
+    flat = [s for hs in states for s in hs]
+    grads = torch.autograd.grad(loss, flat, allow_unused=True)
+    norms = [_norm(g.flatten(1)) if g is not None else torch.zeros(()) for g in grads]
+    grad_norm = torch.stack(norms).reshape(len(model.layers), 1, x.shape[1]).numpy()  # (L, 1, T)
+    names = model.layers[0].gates
+    return dict(
+        hidden=_stack(hidden), cell=None,
+        gates={k: _stack([[[g[k] for g in ts] for ts in dirs] for dirs in gates]) for k in names},
+        grad_norm=grad_norm, attention=None,
+        predictions=predictions.detach().numpy(), loss=float(loss.detach()),
+    )
+
+
 def trace_model(model, x: torch.Tensor, y: torch.Tensor, loss_fn) -> dict:
     """Trace fields that depend on the model; Run.trace() adds inputs, targets, step and labels.
 
@@ -134,6 +199,9 @@ def trace_model(model, x: torch.Tensor, y: torch.Tensor, loss_fn) -> dict:
     """
     x = x.detach().requires_grad_(True)  # a leaf of our own: the caller's tensor is left as it was
     with torch.enable_grad():
-        if getattr(model, "arch", None) == "transformer":
+        arch = getattr(model, "arch", None)
+        if arch == "transformer":
             return trace_transformer(model, x, y, loss_fn)
+        if arch in SCAN_ARCHS:
+            return trace_scan(model, x, y, loss_fn)
         return trace_recurrent(model, x, y, loss_fn)

@@ -13,6 +13,7 @@ EXTRA_PARAMS = ("preset", "lecture", "page", "pace")
 _BOUNDS = {  # numeric fields: (low, high) to clamp to
     "seq_len": (2, LIMITS.max_seq_len), "hidden_size": (1, LIMITS.max_hidden_size),
     "num_layers": (1, LIMITS.max_num_layers), "num_heads": (1, LIMITS.max_num_heads),
+    "state_size": (1, LIMITS.max_state_size),
     "batch_size": (1, LIMITS.max_batch_size), "seed": (0, LIMITS.max_seed),
     "lr": (LIMITS.min_lr, LIMITS.max_lr), "clip_grad_norm": (1e-6, LIMITS.max_clip), "forget_bias": (-20.0, 20.0),
 }

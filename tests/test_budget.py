@@ -28,6 +28,8 @@ def test_task_sizes_are_the_tasks_own():
     RunConfig(arch="gru", hidden_size=17, num_layers=2, task="copy"),
     RunConfig(arch="rnn", hidden_size=100, task="sentiment"),
     RunConfig(arch="transformer", hidden_size=64, num_heads=4, num_layers=2, task="recall"),
+    RunConfig(arch="mingru", hidden_size=24, num_layers=2, task="adding"),
+    RunConfig(arch="ssm", hidden_size=16, state_size=8, num_layers=2, task="selective_copy"),
 ])
 def test_parameter_count_is_the_models(config):
     assert budget.parameters(config) == Run(config).num_parameters

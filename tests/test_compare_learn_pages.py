@@ -59,10 +59,11 @@ def test_learn_page_shows_every_cell_equation_and_the_lessons():
     tex = " ".join(e.value for e in at.latex)
     for term in (r"c_t &= f_t \odot c_{t-1} + i_t \odot g_t", r"h_t &= o_t \odot \tanh(c_t)",
                  r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}", r"\overleftarrow{h}_t", r"\sqrt{d_k}",
-                 r"\prod_{t=T}^{1}", r"\sigma_{\max}(W_{hh})^{T}"):
+                 r"\prod_{t=T}^{1}", r"\sigma_{\max}(W_{hh})^{T}",
+                 r"h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t", r"\bar A_t &= \exp(\Delta_t A)"):
         assert term in tex, term
     titles = chart_titles(at)
-    for prefix in ("Hidden state", "Gates: forget gate f", "Gates: update gate z", "Attention",
+    for prefix in ("Hidden state", "Gates: forget gate f", "Gates: update gate z", "Gates: step size Δ", "Attention",
                    "Gradient norm over time", "Recurrent weights"):
         assert any(t.startswith(prefix) for t in titles), (prefix, titles)
     for name, preset in PRESETS.items():

@@ -92,6 +92,24 @@ def check_sentiment(runs):
     assert overall >= 0.9 and negated >= 0.8
 
 
+def check_parallel_scan(runs):
+    mingru, gru = runs
+    assert mingru.task.seq_len == gru.task.seq_len == 512
+    assert mingru.config.hidden_size == gru.config.hidden_size
+    for run in runs:
+        mse, naive = evaluate.forecast_scores(run)
+        assert 2 * mse <= naive  # as the forecasting lesson asks
+        assert run.wall > 0  # the steps/s figures come from each run's own training time
+
+
+def check_selective_copying(runs):
+    selective, fixed, _ = runs
+    assert selective.config.selective and not fixed.config.selective
+    assert selective.config.replace(selective=False) == fixed.config
+    assert selective.evaluate() >= 0.8
+    assert selective.evaluate() - fixed.evaluate() >= 0.3
+
+
 CHECKS = {name[len("check_"):]: f for name, f in globals().items() if name.startswith("check_")}
 
 

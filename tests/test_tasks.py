@@ -17,7 +17,8 @@ from explorer.tasks.forecast import sunspot_counts
 from explorer.presets import Rule
 from explorer.tasks.language import NEGATIONS, WORDS, corpus, polarity
 
-NAMES = ["adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead"]
+NAMES = ["adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead",
+         "selective_copy", "induction"]
 
 
 def batch(task: Task, seed: int = 0, size: int = 16):
@@ -32,7 +33,7 @@ def scored(y: torch.Tensor) -> torch.Tensor:
 # -- registry and declared contract ------------------------------------------------------
 
 
-def test_registry_lists_the_nine_tasks_in_order():
+def test_registry_lists_the_tasks_in_order():
     assert list(TASKS) == NAMES
     assert all(TASKS[name].name == name for name in NAMES)
 
@@ -277,6 +278,8 @@ VALID = {
     "text": ("it is", [20, 0, 9, 19, IGNORE]),
     "sentiment": ("the movie was not very good", [IGNORE] * 5 + [0]),
     "lookahead": ("0312", [3, 1, 2, IGNORE]),
+    "selective_copy": (".a..b|__", [IGNORE] * 6 + [0, 1]),
+    "induction": ("ab#cda#", [IGNORE] * 6 + [2]),
 }
 INVALID = {
     "adding": ["0.3|2", "abc", "1.5|1"],
@@ -288,6 +291,8 @@ INVALID = {
     "text": ["Hello", "it is 42"],
     "sentiment": ["the movie was splendid", "The movie"],
     "lookahead": ["0145", "01a"],
+    "selective_copy": ["xa|_", ".A|_"],
+    "induction": ["ab#c?#", "AB#"],
 }
 
 
@@ -307,7 +312,7 @@ def test_encode_parses_a_valid_sequence_with_the_task_rule(name):
         assert math.isnan(y[0, 2, 0])
 
 
-@pytest.mark.parametrize("name", ["copy", "recall", "parity", "lookahead"])
+@pytest.mark.parametrize("name", ["copy", "recall", "parity", "lookahead", "selective_copy", "induction"])
 def test_encode_then_tokens_gives_back_the_typed_symbols(name):
     task = make_task(name, 10)
     text = VALID[name][0]
@@ -315,7 +320,8 @@ def test_encode_then_tokens_gives_back_the_typed_symbols(name):
 
 
 OVERLONG_UNIT = {"adding": "0.5|0 ", "copy": "a", "recall": "1", "parity": "0", "sine": "0 ",
-                 "sunspots": "5 ", "text": "a", "sentiment": "good ", "lookahead": "0"}
+                 "sunspots": "5 ", "text": "a", "sentiment": "good ", "lookahead": "0",
+                 "selective_copy": ".", "induction": "a"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -471,3 +477,25 @@ CLAIMS = {claim.name: claim for claim in _claims()}
 @pytest.mark.parametrize("name", list(CLAIMS))
 def test_learning_claim_holds(name):
     CLAIMS[name].check(TEST_SEED)
+
+
+def test_selective_copy_asks_for_the_coloured_tokens_in_order_wherever_they_sit():
+    task = make_task("selective_copy", 30)
+    x, y = batch(task, size=64)
+    index = x.argmax(-1)  # (B, T)
+    for row, target in zip(index, y):
+        colours = [int(s) for s in row[:25] if s < 8]
+        assert len(colours) == 4 and int(row[25]) == task.DELIMITER
+        assert target[-4:].tolist() == colours and (target[:-4] == IGNORE).all()
+    starts = {tuple(int(t) for t in (row < 8).nonzero()[:, 0]) for row in index}
+    assert len(starts) > 32  # the places vary: that is what makes the copying selective
+
+
+def test_induction_asks_for_the_letter_after_the_first_marker():
+    task = make_task("induction", 20)
+    x, y = batch(task, size=64)
+    index = x.argmax(-1)  # (B, T)
+    for row, target in zip(index, y):
+        marks = (row == task.MARKER).nonzero()[:, 0].tolist()
+        assert len(marks) == 2 and marks[1] == 19
+        assert int(target[-1]) == int(row[marks[0] + 1]) and (target[:-1] == IGNORE).all()

@@ -133,13 +133,18 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
         row, col = k // cols + 1, k % cols + 1
         colourscale = style.gate_scale(gate)
         kind = "sigmoid" if colourscale == style.SIGMOID_SCALE else "tanh"
-        sigmoid = kind == "sigmoid"
-        y, length = bars[kind]
-        bar = colourbar("sigmoid gates" if sigmoid else f"tanh {gate}", scale, y=y, len=length, yanchor="middle")
-        fig.add_trace(unit_heatmap(trace.gates[gate][layer, d, example].T, style.GATE_RANGES[gate],
-                                   colourscale, gate, tokens=tokens, name=names[k],
-                                   showscale=kind not in scale_shown, colorbar=bar), row=row, col=col)
-        scale_shown.add(kind)
+        if gate in style.SELECTION_GATES:  # ssm: each on its own range, its colourbar beside its panel
+            shared, y, length, title = gate, 1 - (row - 0.5) / rows, 0.8 / rows, gate
+        else:
+            shared, (y, length) = kind, bars[kind]
+            title = "sigmoid gates" if kind == "sigmoid" else f"tanh {gate}"
+        bar = colourbar(title, scale, y=y, len=length, yanchor="middle")
+        zrange = style.GATE_RANGES[gate]
+        if gate in style.DATA_RANGE_GATES:  # ||B_t||, ||C_t|| have no natural top: the layer's largest value
+            zrange = (0.0, max(float(np.nanmax(trace.gates[gate][layer])), 1e-6))
+        fig.add_trace(unit_heatmap(trace.gates[gate][layer, d, example].T, zrange, colourscale, gate, tokens=tokens,
+                                   name=names[k], showscale=shared not in scale_shown, colorbar=bar), row=row, col=col)
+        scale_shown.add(shared)
         if row == rows:
             title = f"t ({style.DIRECTION_NAMES[d]})" if len(directions) == 2 else "time step t"
             time_axis(fig, trace, example, T, row=row, col=col, width=1 / (cols * scale), say=cols == 1, title=title)

@@ -8,10 +8,12 @@ from explorer.tasks.base import IGNORE, Task
 from explorer.tasks.forecast import Forecast, Sine, Sunspots
 from explorer.tasks.language import Sentiment, Text
 from explorer.tasks.memory import Adding, Copy, Recall
+from explorer.tasks.selective import Induction, SelectiveCopy
 from explorer.tasks.symbolic import Lookahead, Parity
 
 TASKS: dict[str, type[Task]] = {
-    task.name: task for task in (Adding, Copy, Recall, Parity, Sine, Sunspots, Text, Sentiment, Lookahead)
+    task.name: task for task in (Adding, Copy, Recall, Parity, Sine, Sunspots, Text, Sentiment, Lookahead,
+                                SelectiveCopy, Induction)
 }
 
 
@@ -25,4 +27,5 @@ def make_task(name: str, seq_len: int) -> Task:
 __all__ = [
     "IGNORE", "Task", "TASKS", "make_task", "Forecast",
     "Adding", "Copy", "Recall", "Parity", "Sine", "Sunspots", "Text", "Sentiment", "Lookahead",
+    "SelectiveCopy", "Induction",
 ]

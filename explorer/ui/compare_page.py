@@ -137,7 +137,7 @@ def render() -> None:
 def _options() -> tuple[tuple[str, ...], int, bool]:
     """The architectures (in a fixed order), the race's budget, and whether to match parameter counts."""
     cols = st.columns([3, 2])
-    archs = cols[0].multiselect("Architectures", ARCHITECTURES, default=list(ARCHITECTURES), key=ARCHS_KEY,
+    archs = cols[0].multiselect("Architectures", ARCHITECTURES, default=list(ARCHITECTURES[:4]), key=ARCHS_KEY,
                                 format_func=ARCH_LABELS.get, max_selections=4)
     budget = cols[1].select_slider("Steps per architecture", BUDGETS, value=500, key=BUDGET_KEY)
     match = st.toggle("Match parameter counts", value=True, key=MATCH_KEY,

@@ -14,7 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer import charts, style
 from explorer import inspect as ins
-from explorer.config import LIMITS
+from explorer.config import LIMITS, SCAN_ARCHS
 from explorer.charts._common import state_range, symmetric_range
 from explorer.tasks import IGNORE
 from explorer.ui import jobs, panels, presets_ui, session, state
@@ -320,6 +320,9 @@ def _recurrent_weights(insp: ins.Inspection, layer: int) -> None:
                 "gradient has to pass through a long chain of steps.")
         return
     D, s = insp.trace.shape[1], panels.scale()
+    if arch in SCAN_ARCHS:
+        _scan_steps(insp, layer, s)
+        return
     st.caption(f"Eigenvalues of {BLOCK_NAMES[arch]} (layer {layer}), and the norm of each step's Jacobian "
                "on this sequence. A product of these norms bounds how much the gradient can shrink or grow "
                "between two steps: compare the Gradient norm over time chart on the Train page.")
@@ -337,3 +340,14 @@ def _recurrent_weights(insp: ins.Inspection, layer: int) -> None:
     with cols[1] if D == 1 else st.container():
         panels.chart(charts.step_jacobian_chart(norms, bounds=bounds, lstm=arch == "lstm", scale=s),
                      "step_jacobian_chart", key="inspect-jacobian")
+
+
+def _scan_steps(insp: ins.Inspection, layer: int, s: float) -> None:
+    """minGRU, minLSTM, SSM: no W_hh; dh_t/dh_{t-1} is diagonal, the share of h_{t-1} each step keeps."""
+    kept = {"mingru": "1 - z_t", "minlstm": "f'_t", "ssm": "Ā_t = exp(Δ_t A)"}[insp.trace.arch]
+    st.info(f"No recurrent weights W_hh: the gates read x_t only, so dh_t/dh_{{t-1}} = diag({kept}), a number "
+            "per unit between 0 and 1. Its largest value is the step's Jacobian norm below; their product bounds "
+            "the gradient through time, and it can never exceed 1: no explosion, and no vanishing where a unit keeps ≈ 1.")
+    norms = insp.jacobian_norms(layer, 0)[None]  # (1, T)
+    panels.chart(charts.step_jacobian_chart(norms, bounds=ins.product_bound(norms[0])[None], scale=s),
+                 "step_jacobian_chart", key="inspect-jacobian")

@@ -27,6 +27,9 @@ EXAMPLES = {  # small seeded runs that stand in where the session has no run of 
     "gru": _C(arch="gru", task="recall", seq_len=20, hidden_size=16, batch_size=64, seed=0),
     "bidirectional": _C(arch="gru", task="lookahead", seq_len=20, hidden_size=16, bidirectional=True, lr=1e-2, seed=0),
     "transformer": _C(arch="transformer", task="recall", seq_len=20, hidden_size=16, num_heads=2, batch_size=64, seed=0),
+    "mingru": _C(arch="mingru", task="recall", seq_len=20, hidden_size=16, batch_size=64, lr=1e-2, seed=0),
+    "minlstm": _C(arch="minlstm", task="recall", seq_len=20, hidden_size=16, batch_size=64, lr=1e-2, seed=0),
+    "ssm": _C(arch="ssm", task="selective_copy", seq_len=20, hidden_size=16, state_size=4, batch_size=32, lr=1e-2, seed=0),
 }
 
 RNN_TEX = r"h_t = \tanh\left(W_{ih}\, x_t + b_{ih} + W_{hh}\, h_{t-1} + b_{hh}\right)"
@@ -54,6 +57,22 @@ ATTENTION_TEX = r"""\begin{aligned}
 Q &= X W_Q,\quad K = X W_K,\quad V = X W_V \\
 \mathrm{Attention}(Q, K, V) &= \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V \\
 M_{ts} &= \begin{cases} 0 & s \le t \\ -\infty & s > t \end{cases}
+\end{aligned}"""
+MIN_TEX = r"""\begin{aligned}
+&\textbf{minGRU} & z_t &= \sigma\left(W_{z} x_t + b_{z}\right), \quad \tilde h_t = g\left(W_{h} x_t + b_{h}\right) \\
+& & h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t \\
+&\textbf{minLSTM} & f_t, i_t &= \sigma\left(W_{f} x_t + b_{f}\right), \sigma\left(W_{i} x_t + b_{i}\right), \quad
+f'_t = \tfrac{f_t}{f_t + i_t},\ i'_t = \tfrac{i_t}{f_t + i_t} \\
+& & h_t &= f'_t \odot h_{t-1} + i'_t \odot \tilde h_t \\
+& & h_t &= a_t \odot h_{t-1} + b_t \ \Rightarrow\ \log h_t = a^*_t + \log \textstyle\sum_{k \le t} e^{\log b_k - a^*_k},
+\quad a^*_t = \sum_{k \le t} \log a_k
+\end{aligned}"""
+SSM_TEX = r"""\begin{aligned}
+\Delta_t &= \operatorname{softplus}\left(W_{\Delta} u_t + b_{\Delta}\right), \quad B_t = W_B u_t, \quad C_t = W_C u_t \\
+\bar A_t &= \exp(\Delta_t A), \quad \bar B_t = \Delta_t B_t, \quad A = -\exp(A_{\log}) \ \text{(diagonal, } N \text{ per channel)} \\
+h_t &= \bar A_t \odot h_{t-1} + \bar B_t\, u_t, \qquad y_t = C_t h_t + D u_t \\
+\text{block:}\ x &\leftarrow x + W_{\mathrm{out}}\left(y \odot \operatorname{silu}(r)\right), \quad
+[u; r] = W_{\mathrm{in}} \operatorname{LN}(x),\ u \leftarrow \operatorname{silu}(\operatorname{conv}(u))
 \end{aligned}"""
 CHAIN_TEX = r"""\frac{\partial L}{\partial h_0} = \frac{\partial L}{\partial h_T}\,
 \frac{\partial h_T}{\partial h_{T-1}} \cdots \frac{\partial h_1}{\partial h_0}
@@ -97,7 +116,7 @@ def _initial_block(config: RunConfig) -> np.ndarray:
 
 
 MODEL_NAMES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU", "bidirectional": "a bidirectional model",
-               "transformer": "a Transformer"}
+               "transformer": "a Transformer", "mingru": "a minGRU", "minlstm": "a minLSTM", "ssm": "an SSM"}
 
 
 def _describe(config: RunConfig) -> str:
@@ -149,7 +168,7 @@ def render() -> None:
            "here; until then the charts come from small example runs.")
     )
     training = worker is not None and worker.training
-    for section in (_rnn, _lstm, _gru, _bidirectional, _attention):
+    for section in (_rnn, _lstm, _gru, _bidirectional, _attention, _min_rnns, _ssm):
         st.divider()
         section(worker, live, training)
     st.divider()
@@ -228,6 +247,35 @@ def _attention(worker, live, training) -> None:
         "transformer", worker, live, training,
         lambda s, k: panels.chart(charts.attention_heatmaps(s.trace, scale=k), "attention_heatmaps", key="learn-chart-attention"),
         wide=True)
+
+
+def _min_rnns(worker, live, training) -> None:
+    kind = "minlstm" if "minlstm" in live and "mingru" not in live else "mingru"
+    gate = "z" if kind == "mingru" else "f"
+    _equation_and_chart(
+        "minGRU and minLSTM: gates from x_t alone", MIN_TEX,
+        "Feng et al. 2024 (“Were RNNs All We Needed?”, arXiv:2410.01201) drop $h_{t-1}$ from every gate and "
+        "the tanh from the candidate. What is left, $h_t = a_t h_{t-1} + b_t$, is a *linear* recurrence whose "
+        "$a_t, b_t$ are known for all $t$ before the loop starts, so training computes every $h_t$ at once with "
+        "cumulative sums in log space (a parallel scan); $g(x) = x + 0.5$ for $x \\ge 0$, $\\sigma(x)$ below, "
+        "keeps $\\tilde h_t > 0$ so its log exists. The chart shows the gate that keeps: "
+        + ("$1 - z_t$ is the minGRU's share of $h_{t-1}$ kept (dark $z_t$: the unit holds)." if kind == "mingru"
+           else "$f'_t$, the minLSTM's share of $h_{t-1}$ kept (yellow: the unit holds)."),
+        kind, worker, live, training,
+        lambda s, k: panels.chart(charts.gate_heatmap(s.trace, gate, scale=k), "gate_heatmap", key="learn-chart-min"))
+
+
+def _ssm(worker, live, training) -> None:
+    _equation_and_chart(
+        "Selective state space (S6, Mamba)", SSM_TEX,
+        "Gu & Dao 2023 (“Mamba: Linear-Time Sequence Modeling with Selective State Spaces”, arXiv:2312.00752). "
+        "Each channel keeps $N$ numbers (`state_size`), each decaying at its own rate $A_n < 0$. The step size "
+        "$\\Delta_t$ is computed from the input: a large $\\Delta_t$ forgets the state and writes $u_t$ in, a "
+        "small one lets the input pass by unseen. That choice by content is *selection*; with `selective` off, "
+        "$\\Delta, B, C$ are fixed parameters and the layer is time-invariant (a fixed convolution over time). "
+        "The chart shows $\\Delta_t$: bright columns are the steps the layer chose to write.",
+        "ssm", worker, live, training,
+        lambda s, k: panels.chart(charts.gate_heatmap(s.trace, "delta", scale=k), "gate_heatmap", key="learn-chart-ssm"))
 
 
 # -- gradients ----------------------------------------------------------------------------------

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.config import ARCHITECTURES, INITS, LIMITS, NONLINEARITIES, OPTIMIZERS, TASK_NAMES, RunConfig
+from explorer.config import (ARCHITECTURES, BIDIRECTIONAL_ARCHS, INITS, LIMITS, NONLINEARITIES, OPTIMIZERS,
+                             TASK_NAMES, RunConfig)
 from explorer.style import ARCH_LABELS
 from explorer.tasks import TASKS
 from explorer.ui import state
 
 HIDDEN_SIZES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+STATE_SIZES = (1, 2, 4, 8, 16, 32, 64)
 LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-5, 1) for m in (1, 3)) + (10.0,)  # exact decimals
 KEY = "cfg_"  # widget keys: KEY + RunConfig field name (and a few switches)
 
@@ -43,7 +45,7 @@ def draw() -> RunConfig:
     arch = sb.selectbox("Architecture", ARCHITECTURES, format_func=ARCH_LABELS.get, key=KEY + "arch")
     task = sb.selectbox("Task", TASK_NAMES, format_func=lambda n: TASKS[n].title or n, key=KEY + "task")
     sb.caption(TASKS[task].description)
-    recurrent = arch != "transformer"
+    recurrent = arch in BIDIRECTIONAL_ARCHS  # has W_hh, may read backwards
     sb.toggle("Bidirectional", key=KEY + "bidirectional", disabled=not recurrent,
               help="A second RNN reads the sequence backwards; outputs see the future too.")
     sb.slider("Layers", 1, LIMITS.max_num_layers, key=KEY + "num_layers")
@@ -84,6 +86,11 @@ def _advanced(arch: str, recurrent: bool) -> bool:
             st.number_input("Forget-gate bias", -20.0, 20.0, step=0.5, key=KEY + "forget_bias",
                             help="Total b_if + b_hf. A large positive value (the memory lessons use 5) keeps the forget gate open, so the cell remembers from the start.")
         st.select_slider("Heads", _with((1, 2, 4, 8), _value("num_heads", 2)), key=KEY + "num_heads", disabled=arch != "transformer")
+        st.select_slider("State size", _with(STATE_SIZES, _value("state_size", 16)), key=KEY + "state_size",
+                         disabled=arch != "ssm", help="SSM only: N, the state each channel keeps (Mamba's d_state).")
+        st.toggle("Selective", key=KEY + "selective", disabled=arch != "ssm",
+                  help="SSM only: Δ, B and C computed from each input (S6, Mamba). Off: fixed parameters, "
+                       "the same at every step (a time-invariant SSM, like S4).")
         st.select_slider("Batch size", _with((1, 4, 8, 16, 32, 64, 128, 256, 512), _value("batch_size", 32)),
                          key=KEY + "batch_size")
     return forget_on

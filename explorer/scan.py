@@ -1,0 +1,213 @@
+"""Linear recurrences h_t = a_t * h_{t-1} + b_t over time: minGRU, minLSTM and a selective SSM (S6).
+
+Not the instrumented loop the trace runs (each layer's `step` below is that loop's cell, and
+explorer/trace.py records it) and not training. Training runs every layer as a parallel scan:
+minGRU and minLSTM in log space (Feng et al. 2024, "Were RNNs All We Needed?", arXiv:2410.01201,
+after Heinsen 2023, arXiv:2311.06281); the SSM as a chunked scan (cumulative sums within a chunk,
+a loop between chunks), since its b_t may be negative and has no real logarithm. Tests prove the loop
+reproduces the scan.
+
+Gates depend on x_t only, never on h_{t-1}: that is what makes the scan possible.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LOG_CHUNK = 64  # steps per log-space chunk: bounds the cancellation in a_star + logcumsumexp(...)
+SSM_CHUNK = 4  # steps per SSM chunk: exp(-S) within a chunk stays below exp(4 * 20)
+LOG_A_MIN = -20.0  # per-step log A-bar floor in the SSM scan (see ssm_scan)
+CONV_KERNEL = 4  # Mamba's causal depthwise convolution width (d_conv)
+
+
+def g(x: torch.Tensor) -> torch.Tensor:
+    """Feng et al.'s positive activation for the candidate h~: x + 0.5 for x >= 0, sigma(x) below."""
+    return torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
+
+
+def log_g(x: torch.Tensor) -> torch.Tensor:
+    """log g(x), computed without forming g(x): log(x + 0.5) for x >= 0, -softplus(-x) below."""
+    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
+
+
+def log_scan(log_a: torch.Tensor, log_b: torch.Tensor, chunk: int = LOG_CHUNK) -> torch.Tensor:
+    """h_t = a_t h_{t-1} + b_t with h_{-1} = 0, for a_t, b_t > 0 given as logs (B, T, H); -> h (B, T, H).
+
+    Within a chunk: log h_t = a*_t + logcumsumexp(log b_k - a*_k), a*_t = sum_{k<=t} log a_k (Heinsen's
+    scan); the state entering a chunk is one more term. Chunks keep a*_t, and with it the rounding
+    error of the sum, small on long sequences.
+    """
+    out, log_h = [], None
+    for la, lb in zip(log_a.split(chunk, dim=1), log_b.split(chunk, dim=1)):  # (B, C, H); split, not slices,
+        #                                               whose backward fills a zero tensor of all T per chunk
+        a_star = la.cumsum(dim=1)  # (B, C, H)
+        terms = lb - a_star
+        if log_h is not None:  # the carried state, decayed by a*_t like every earlier term
+            terms = torch.cat([log_h.unsqueeze(1), terms], dim=1)  # (B, 1 + C, H)
+            log_chunk = a_star + torch.logcumsumexp(terms, dim=1)[:, 1:]
+        else:
+            log_chunk = a_star + torch.logcumsumexp(terms, dim=1)
+        out.append(log_chunk)
+        log_h = log_chunk[:, -1]
+    return torch.cat(out, dim=1).exp()
+
+
+class MinGRU(nn.Module):
+    """One minGRU layer. z_t = sigma(W_z x_t + b_z); h~_t = g(W_h x_t + b_h);
+    h_t = (1 - z_t) * h_{t-1} + z_t * h~_t, h_{-1} = 0."""
+
+    gates = ("z",)
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.linear = nn.Linear(input_size, 2 * hidden_size)  # rows: z, then h~
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k, pre = self.linear(x).chunk(2, dim=-1)  # (B, T, H) each
+        # log(1 - z) = -softplus(k), log z = -softplus(-k)
+        return log_scan(-F.softplus(k), -F.softplus(-k) + log_g(pre))
+
+    def step(self, xw: torch.Tensor, h: torch.Tensor):
+        """One step of the trace loop; xw = linear(x_t) (B, 2H). -> (h_t, {"z": z_t})."""
+        k, pre = xw.chunk(2, dim=-1)
+        z = torch.sigmoid(k)
+        return (1 - z) * h + z * g(pre), {"z": z}
+
+
+class MinLSTM(nn.Module):
+    """One minLSTM layer. f_t = sigma(W_f x_t + b_f), i_t = sigma(W_i x_t + b_i), h~_t = g(W_h x_t + b_h);
+    f'_t = f_t / (f_t + i_t), i'_t = i_t / (f_t + i_t); h_t = f'_t * h_{t-1} + i'_t * h~_t, h_{-1} = 0.
+    The trace records the normalised f', i' as "f", "i" (they sum to 1)."""
+
+    gates = ("f", "i")
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.linear = nn.Linear(input_size, 3 * hidden_size)  # rows: f, i, h~
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kf, ki, pre = self.linear(x).chunk(3, dim=-1)  # (B, T, H) each
+        diff = F.softplus(-kf) - F.softplus(-ki)  # log i - log f
+        return log_scan(-F.softplus(diff), -F.softplus(-diff) + log_g(pre))  # log f', log i' + log h~
+
+    def step(self, xw: torch.Tensor, h: torch.Tensor):
+        kf, ki, pre = xw.chunk(3, dim=-1)
+        f, i = torch.sigmoid(kf), torch.sigmoid(ki)
+        f, i = f / (f + i), i / (f + i)
+        return f * h + i * g(pre), {"f": f, "i": i}
+
+
+def ssm_scan(log_a: torch.Tensor, b: torch.Tensor, chunk: int = SSM_CHUNK) -> torch.Tensor:
+    """h_t = exp(log_a_t) * h_{t-1} + b_t, h_{-1} = 0, elementwise; log_a <= 0, b any sign (B, T, E, N).
+
+    Within a chunk, with S_t = sum of log_a up to t: h_t = exp(S_t) * (h_in + sum_{k<=t} exp(-S_k) b_k),
+    two cumulative sums; a loop carries h between chunks. log_a is clamped at LOG_A_MIN, so exp(-S) stays
+    below exp(chunk * 20) and never overflows float32; a clamped step keeps exp(-20) = 2e-9 of h_{t-1}
+    instead of less, below float32's resolution of h_t. Memory: a few tensors the size of h.
+    """
+    log_a = log_a.clamp(min=LOG_A_MIN)
+    out, h = [], b.new_zeros(b.shape[0], *b.shape[2:])  # h (B, E, N)
+    for la, bc in zip(log_a.split(chunk, dim=1), b.split(chunk, dim=1)):  # split: see log_scan
+        s = la.cumsum(dim=1)  # (B, C, E, N), >= chunk * LOG_A_MIN
+        hc = s.exp() * (h.unsqueeze(1) + (torch.exp(-s) * bc).cumsum(dim=1))  # (B, C, E, N)
+        out.append(hc)
+        h = hc[:, -1]
+    return torch.cat(out, dim=1)
+
+
+class SelectiveSSM(nn.Module):
+    """The mixer of one Mamba block (Gu & Dao 2023, arXiv:2312.00752), S6 form, expand 1, in plain PyTorch.
+
+    u, r = in_proj(x) split; u = silu(causal depthwise conv(u)); per channel e and state n:
+      Delta_t = softplus(dt_proj(W_x u_t) + dt_bias) (E), B_t = W_B u_t (N), C_t = W_C u_t (N)   [selective]
+      Delta_t = softplus(dt_bias), B_t = B, C_t = C, fixed parameters                      [time-invariant]
+      A = -exp(A_log) (E, N);  A-bar_t = exp(Delta_t A);  B-bar_t = Delta_t B_t
+      h_t = A-bar_t * h_{t-1} + B-bar_t * u_t  (E, N);  y_t = h_t C_t + D * u_t
+    out = out_proj(y * silu(r)).
+    """
+
+    gates = ("delta", "B", "C")
+
+    def __init__(self, d_model: int, state_size: int, selective: bool = True) -> None:
+        super().__init__()
+        E, N = d_model, state_size
+        self.hidden_size, self.state_size, self.selective = E, N, selective
+        self.dt_rank = math.ceil(E / 16)
+        self.in_proj = nn.Linear(E, 2 * E)
+        self.conv1d = nn.Conv1d(E, E, CONV_KERNEL, groups=E, padding=CONV_KERNEL - 1)
+        if selective:
+            self.x_proj = nn.Linear(E, self.dt_rank + 2 * N, bias=False)
+            self.dt_proj = nn.Linear(self.dt_rank, E, bias=False)
+        else:
+            self.B = nn.Parameter(torch.randn(N) / math.sqrt(N))
+            self.C = nn.Parameter(torch.randn(N) / math.sqrt(N))
+        # Mamba's init: Delta between 1e-3 and 1e-1 (log-uniform), A_n = -(n + 1) (S4D-real)
+        dt = torch.exp(torch.rand(E) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3))
+        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # inverse softplus
+        self.A_log = nn.Parameter(torch.log(torch.arange(1, N + 1, dtype=torch.float32)).repeat(E, 1))  # (E, N)
+        self.D = nn.Parameter(torch.ones(E))
+        self.out_proj = nn.Linear(E, E)
+
+    def selection(self, x: torch.Tensor):
+        """x (B, T, E) -> u (B, T, E), r (B, T, E), delta (B, T, E), B_t (B, T, N), C_t (B, T, N): all but the scan."""
+        T = x.shape[1]
+        u, r = self.in_proj(x).chunk(2, dim=-1)  # (B, T, E) each
+        u = F.silu(self.conv1d(u.transpose(1, 2))[..., :T].transpose(1, 2))  # causal: keep the first T outputs
+        if self.selective:
+            dt, B, C = self.x_proj(u).split([self.dt_rank, self.state_size, self.state_size], dim=-1)
+            delta = F.softplus(self.dt_proj(dt) + self.dt_bias)  # (B, T, E)
+        else:
+            delta = F.softplus(self.dt_bias).expand_as(u)
+            B = self.B.expand(*u.shape[:2], -1)  # (B, T, N)
+            C = self.C.expand(*u.shape[:2], -1)
+        return u, r, delta, B, C
+
+    def discretize(self, u, delta, B):
+        """-> log A-bar (.., E, N) and B-bar u (.., E, N) for u, delta (.., E) and B (.., N)."""
+        A = -torch.exp(self.A_log)  # (E, N)
+        return delta.unsqueeze(-1) * A, (delta * u).unsqueeze(-1) * B.unsqueeze(-2)
+
+    def readout(self, h, u, r, C):
+        """h (.., E, N), C (.., N) -> out_proj((h C + D u) * silu(r)) (.., E)."""
+        y = (h * C.unsqueeze(-2)).sum(-1) + self.D * u
+        return self.out_proj(y * F.silu(r))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u, r, delta, B, C = self.selection(x)
+        log_a, bu = self.discretize(u, delta, B)  # (B, T, E, N) each
+        return self.readout(ssm_scan(log_a, bu), u, r, C)
+
+
+class ScanModel(nn.Module):
+    """minGRU / minLSTM: stacked layers like nn.GRU's (layer k reads layer k-1's h_t), a linear head.
+    ssm: a linear embedding, Mamba blocks x + mixer(LayerNorm(x)), a final LayerNorm, a linear head."""
+
+    def __init__(self, arch: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
+                 state_size: int = 16, selective: bool = True) -> None:
+        super().__init__()
+        self.arch = arch
+        H = hidden_size
+        if arch == "ssm":
+            self.embed = nn.Linear(input_size, H)
+            self.norms = nn.ModuleList(nn.LayerNorm(H) for _ in range(num_layers))
+            self.layers = nn.ModuleList(SelectiveSSM(H, state_size, selective) for _ in range(num_layers))
+            self.norm_f = nn.LayerNorm(H)
+        else:
+            cell = MinGRU if arch == "mingru" else MinLSTM
+            self.layers = nn.ModuleList(cell(input_size if k == 0 else H, H) for k in range(num_layers))
+        self.head = nn.Linear(H, output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.arch != "ssm":
+            for layer in self.layers:
+                x = layer(x)  # (B, T, H)
+            return self.head(x)  # (B, T, O)
+        x = self.embed(x)  # (B, T, H)
+        for norm, layer in zip(self.norms, self.layers):
+            x = x + layer(norm(x))
+        return self.head(self.norm_f(x))

@@ -1,0 +1,132 @@
+"""minGRU, minLSTM and the selective SSM: the parallel scans against plain loops, the trace loop against
+the parallel forward, and the equations the trace records."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from explorer import Run
+from explorer.config import RunConfig
+from explorer.models import build_model
+from explorer.scan import g, log_g, log_scan, ssm_scan
+from explorer.trace import trace_model
+
+torch.set_num_threads(1)
+SCAN_CONFIGS = {  # name -> RunConfig changes
+    "mingru": dict(arch="mingru"), "minlstm": dict(arch="minlstm"),
+    "ssm": dict(arch="ssm", state_size=5), "ssm time-invariant": dict(arch="ssm", state_size=5, selective=False),
+}
+
+
+def loop(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """h_t = a_t * h_{t-1} + b_t, h_{-1} = 0, one step at a time over axis 1."""
+    h, out = torch.zeros_like(b[:, 0]), []
+    for t in range(b.shape[1]):
+        h = a[:, t] * h + b[:, t]
+        out.append(h)
+    return torch.stack(out, dim=1)
+
+
+def test_log_scan_matches_a_loop_across_chunks():
+    torch.manual_seed(0)
+    log_a = -F.softplus(3 * torch.randn(2, 150, 4))  # from keep-all to forget-all
+    log_b = torch.randn(2, 150, 4)
+    expected = loop(log_a.exp(), log_b.exp())
+    torch.testing.assert_close(log_scan(log_a, log_b, chunk=64), expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(log_scan(log_a, log_b, chunk=7), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_ssm_scan_matches_a_loop_with_negative_inputs_and_sharp_decays():
+    torch.manual_seed(0)
+    log_a = -torch.rand(2, 37, 3, 5) * torch.tensor([0.01, 1.0, 10.0, 100.0, 1000.0])  # (B, T, E, N)
+    b = 3 * torch.randn(2, 37, 3, 5)
+    torch.testing.assert_close(ssm_scan(log_a, b), loop(log_a.exp(), b), atol=1e-5, rtol=1e-5)
+
+
+def test_log_g_is_the_log_of_g():
+    x = torch.linspace(-30, 30, 601)
+    torch.testing.assert_close(log_g(x).exp(), g(x))
+    assert (g(x) > 0).all()
+
+
+def make(changes, num_layers=2, seed=0):
+    config = RunConfig(hidden_size=6, num_layers=num_layers, seed=seed, **changes)
+    torch.manual_seed(seed)
+    model = build_model(config, input_size=3, output_size=2, causal=True)
+    x, y = torch.randn(4, 23, 3), torch.randn(4, 23, 2)  # (B, T, I): T spans several scan chunks
+    return model, x, y, trace_model(model, x, y, lambda out, target: F.mse_loss(out, target))
+
+
+@pytest.mark.parametrize("name", list(SCAN_CONFIGS))
+def test_trace_loop_matches_parallel_forward(name):
+    model, x, y, fields = make(SCAN_CONFIGS[name])
+    np.testing.assert_allclose(fields["predictions"], model(x).detach().numpy(), atol=1e-5)
+    assert fields["hidden"].shape == (2, 1, 4, 23, 6)
+    assert set(fields["gates"]) == set(model.layers[0].gates)
+    assert fields["grad_norm"].shape == (2, 1, 23) and (fields["grad_norm"] > 0).all()
+
+
+@pytest.mark.parametrize("arch", ["mingru", "minlstm"])
+def test_min_hidden_state_matches_the_scan_layer_by_layer(arch):
+    model, x, _, fields = make(dict(arch=arch))
+    h = x
+    for k, layer in enumerate(model.layers):
+        h = layer(h)  # (B, T, H): the parallel scan
+        np.testing.assert_allclose(fields["hidden"][k, 0], h.detach().numpy(), atol=1e-5)
+
+
+def test_mingru_gate_reproduces_the_state():
+    model, x, _, fields = make(dict(arch="mingru"), num_layers=1)
+    z, h = fields["gates"]["z"][0, 0], fields["hidden"][0, 0]  # (B, T, H)
+    candidate = g(model.layers[0].linear(x).chunk(2, dim=-1)[1]).detach().numpy()
+    h_prev = np.concatenate([np.zeros_like(h[:, :1]), h[:, :-1]], axis=1)
+    np.testing.assert_allclose(h, (1 - z) * h_prev + z * candidate, atol=1e-5)
+
+
+def test_minlstm_gates_are_normalised_to_sum_to_one():
+    _, _, _, fields = make(dict(arch="minlstm"))
+    np.testing.assert_allclose(fields["gates"]["f"] + fields["gates"]["i"], 1.0, atol=1e-6)
+
+
+def test_time_invariant_ssm_selects_nothing_and_the_selective_one_does():
+    _, _, _, fixed = make(SCAN_CONFIGS["ssm time-invariant"])
+    _, _, _, chosen = make(SCAN_CONFIGS["ssm"])
+    for gate in ("delta", "B", "C"):
+        assert np.ptp(fixed["gates"][gate], axis=3).max() == 0  # the same at every step t
+        assert np.ptp(chosen["gates"][gate], axis=3).max() > 1e-4  # moves with the input
+
+
+def test_ssm_gradient_flows_back_through_the_state():
+    """grad_norm is taken on the (E, N) state: at init (Delta <= 0.1) it still reaches the first step."""
+    _, _, _, fields = make(SCAN_CONFIGS["ssm"], num_layers=1)
+    assert fields["grad_norm"][0, 0, 0] > 0.1 * fields["grad_norm"][0, 0, -1]
+
+
+@pytest.mark.parametrize("arch", ["mingru", "minlstm", "ssm"])
+def test_scan_archs_train_and_trace(arch):
+    run = Run(RunConfig(arch=arch, task="adding", seq_len=10, hidden_size=8, batch_size=8, state_size=4))
+    first = run.train_step()
+    run.train(20)
+    assert run.status == "ok" and run.history.loss[-1] < first
+    tr = run.trace()
+    np.testing.assert_allclose(tr.predictions, run.model(run.probe).detach().numpy(), atol=1e-5)
+
+
+def test_scan_archs_refuse_bidirectional_and_bound_the_state_size():
+    with pytest.raises(ValueError, match="bidirectional"):
+        RunConfig(arch="mingru", bidirectional=True)
+    with pytest.raises(ValueError, match="state_size"):
+        RunConfig(arch="ssm", state_size=65)
+    with pytest.raises(ValueError, match="state_size"):  # the (H, N) state counts against the activation cap
+        RunConfig(arch="ssm", batch_size=512, seq_len=1000, hidden_size=32, state_size=64)
+    RunConfig(arch="lstm", batch_size=512, seq_len=1000, hidden_size=32, state_size=64)  # only the ssm keeps N
+
+
+def test_a_link_sets_the_ssm_fields_clamps_the_state_size_and_round_trips():
+    from explorer.urlstate import config_from_params, params_from_config
+    config, notices = config_from_params({"arch": "ssm", "state_size": "99", "selective": "0"})
+    assert (config.arch, config.state_size, config.selective) == ("ssm", 64, False)
+    assert len(notices) == 1 and "state_size" in notices[0]
+    assert config_from_params(params_from_config(config)) == (config, [])
+    config, notices = config_from_params({"arch": "mingru", "bidirectional": "1"})
+    assert config.arch == "mingru" and not config.bidirectional and "bidirectional" in notices[0]
