@@ -117,9 +117,10 @@ def test_scan_archs_refuse_bidirectional_and_bound_the_state_size():
         RunConfig(arch="mingru", bidirectional=True)
     with pytest.raises(ValueError, match="state_size"):
         RunConfig(arch="ssm", state_size=65)
-    with pytest.raises(ValueError, match="state_size"):  # the (H, N) state counts against the activation cap
-        RunConfig(arch="ssm", batch_size=512, seq_len=1000, hidden_size=32, state_size=64)
-    RunConfig(arch="lstm", batch_size=512, seq_len=1000, hidden_size=32, state_size=64)  # only the ssm keeps N
+    with pytest.raises(ValueError, match="state_size to"):  # the (H, N) state counts against the visitor's budget
+        RunConfig(arch="ssm", batch_size=64, seq_len=200, hidden_size=32, state_size=64)
+    RunConfig(arch="ssm", batch_size=64, seq_len=200, hidden_size=32, state_size=4)
+    RunConfig(arch="lstm", batch_size=64, seq_len=200, hidden_size=32, state_size=64)  # only the ssm keeps N
 
 
 def test_a_link_sets_the_ssm_fields_clamps_the_state_size_and_round_trips():
