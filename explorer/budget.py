@@ -18,7 +18,9 @@ Each coefficient is the largest per-unit figure measured on this machine, and MA
 """
 from __future__ import annotations
 
+import functools
 import math
+from types import SimpleNamespace
 from typing import NamedTuple
 
 MB = 2**20
@@ -82,18 +84,28 @@ def parameters(c) -> int:
     """Trainable parameters of the model config c describes (tests check it against torch)."""
     inputs, outputs, L, D, _ = _sizes(c)
     H = c.hidden_size
-    if c.arch in SCAN_ARCHS:  # counted on a model built on the meta device: no memory, no closed form to keep
-        import torch
-
-        from explorer.models import build_model
-
-        with torch.device("meta"):
-            return sum(p.numel() for p in build_model(c, inputs, outputs, causal=True).parameters())
+    if c.arch in SCAN_ARCHS:
+        return _scan_parameters(c.arch, inputs, outputs, H, L, c.state_size, c.selective)
     if c.arch == "transformer":
         return inputs * H + L * (GATES["transformer"] * H * H + 13 * H) + 3 * H + H * outputs + outputs
     G = GATES[c.arch]
     first = D * G * H * (inputs + H + 2)
     return first + (L - 1) * D * G * H * (D * H + H + 2) + D * H * outputs + outputs
+
+
+@functools.lru_cache(maxsize=256)
+def _scan_parameters(arch: str, inputs: int, outputs: int, hidden_size: int, num_layers: int, state_size: int,
+                     selective: bool) -> int:
+    """Counted on a model built on the meta device (no memory, no closed form to keep in step with scan.py);
+    cached, since every RunConfig and each probe of a refusal's advice asks (about 2 ms a build)."""
+    import torch
+
+    from explorer.models import build_model
+
+    sizes = SimpleNamespace(arch=arch, hidden_size=hidden_size, num_layers=num_layers, state_size=state_size,
+                            selective=selective)
+    with torch.device("meta"):
+        return sum(p.numel() for p in build_model(sizes, inputs, outputs, causal=True).parameters())
 
 
 def _sequences_mb(c, batch: int, unit: dict[str, float]) -> float:
