@@ -54,7 +54,9 @@ function draw(Plotly, gd, frame) {
     record(gd);
     done = Promise.resolve();
   } else {
-    const shown = {layout: frame.layout, config: JSON.stringify(frame.config), rests: frame.data.map(rest)};
+    // what a later frame must keep to be recoloured instead: only charts made of heatmaps can be
+    const heatmaps = frame.data.length > 0 && frame.data.every((t) => t.type === 'heatmap');
+    const shown = heatmaps ? {layout: frame.layout, config: JSON.stringify(frame.config), rests: frame.data.map(rest)} : null;
     done = Plotly.react(gd, frame.data, frame.layout, frame.config).then(() => {  // it adds uids to the traces
       if (!gd.__rnnxCounted) record(gd);  // the first drawing: later ones are counted from plotly's event
       counted(gd);
@@ -77,7 +79,7 @@ function rest(trace) {
 function recolour(gd, frame) {
   const shown = gd.__rnnxShown;
   if (!shown || shown.layout !== frame.layout || shown.config !== JSON.stringify(frame.config)) return false;
-  if (frame.data.length !== shown.rests.length || !frame.data.every((t) => t.type === 'heatmap')) return false;
+  if (frame.data.length !== shown.rests.length) return false;
   if (frame.data.some((t, i) => rest(t) !== shown.rests[i])) return false;
   const groups = Array.from(gd.querySelectorAll('g.hm'));
   if (groups.length !== frame.data.length) return false;
