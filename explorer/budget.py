@@ -19,7 +19,6 @@ Each coefficient is the largest per-unit figure measured on this machine, and MA
 from __future__ import annotations
 
 import functools
-import math
 from types import SimpleNamespace
 from typing import NamedTuple
 

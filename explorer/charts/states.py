@@ -128,7 +128,7 @@ def gate_heatmaps(trace: Trace, layer: int = 0, example: int = 0, direction: int
         for a in fig.layout.annotations:
             a.update(font=font(scale, style.SUBPLOT_TITLE_SIZE - 4))
     tokens = example_tokens(trace, example, T)
-    scale_shown: set[str] = set()  # "sigmoid" / "tanh": one colourbar each
+    scale_shown: set[str] = set()  # "sigmoid" / "tanh" (one colourbar each), or an ssm selection gate (its own)
     for k, (gate, d) in enumerate(panels):
         row, col = k // cols + 1, k % cols + 1
         colourscale = style.gate_scale(gate)
