@@ -96,7 +96,8 @@ for i in $(seq 1 "$replicas"); do
             break
         fi
         if ! kill -0 "${pids[$((i - 1))]}" 2>/dev/null; then
-            echo "error: replica $i exited; see $run_dir/replica-$i.log" >&2
+            echo "error: replica $i exited; the end of $run_dir/replica-$i.log:" >&2
+            tail -n 20 "$run_dir/replica-$i.log" >&2
             exit 1
         fi
         sleep 0.5

@@ -22,17 +22,26 @@ pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) and os.environ.get("CI
 
 
 def _free_port_run(count: int) -> int:
-    """A port P with P .. P + count free."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + count < 65535 and all(_free(port + k) for k in range(count + 1)):
+    """A port P with P .. P + count free to listen on, below the kernel's ephemeral range (32768 and up on Linux):
+    a port picked from that range can be taken by an outgoing connection before the replica binds it."""
+    for port in range(20_000 + os.getpid() % 5_000, 32_000, 7):
+        if all(_bindable(port + k) for k in range(count + 1)):
             return port
     raise RuntimeError("no free ports")
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado and nginx bind
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _free(port: int) -> bool:
+    """Nobody listens on the port."""
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
