@@ -9,6 +9,8 @@ worker is gone, or that nobody polled for FORGET_S, is forgotten.
 """
 from __future__ import annotations
 
+import json
+import math
 import secrets
 import threading
 import time
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 PATH = "/_rnnx/feed/"
@@ -34,10 +36,12 @@ class Feed:
     worker: weakref.ref  # the session's Worker: a forgotten session's feed does not keep it alive
     frame: Frame
     polled: float = field(default_factory=time.monotonic)
+    body: tuple[int | None, bytes] = (None, b"")  # the newest frame as sent, by snapshot version
 
-    def newest(self, since: int) -> dict | None | bool:
-        """The newest frame when the snapshot moved past `since`; None when it has not; False when the
-        run no longer trains (the page reruns and draws the last frame itself)."""
+    def newest(self, since: int) -> bytes | None | bool:
+        """The newest frame as JSON when the snapshot moved past `since`; None when it has not; False when
+        the run no longer trains (the page reruns and draws the last frame itself). A frame is built once
+        per snapshot, however often it is asked for."""
         worker = self.worker()
         if worker is None:
             return False
@@ -48,7 +52,29 @@ class Feed:
             return False
         if snap.version <= since:
             return None
-        return {"version": snap.version, **self.frame(snap)}
+        version, body = self.body
+        if version != snap.version:
+            body = _json({"version": snap.version, **self.frame(snap)})
+            self.body = (snap.version, body)
+        return body
+
+
+def _json(frame: dict) -> bytes:
+    """JSON the browser can parse: a NaN or infinity left in a figure becomes null (a gap), as plotly draws it."""
+    try:
+        return json.dumps(frame, allow_nan=False, separators=(",", ":")).encode()
+    except ValueError:
+        return json.dumps(_finite(frame), separators=(",", ":")).encode()
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 _feeds: dict[str, Feed] = {}
@@ -67,7 +93,7 @@ def open_feed(worker, key: str, frame: Frame) -> str:
             feed = Feed(secrets.token_urlsafe(24), weakref.ref(worker), frame)
             _feeds[feed.token] = feed
             tokens[key] = feed.token
-        feed.frame, feed.polled = frame, time.monotonic()
+        feed.frame, feed.polled, feed.body = frame, time.monotonic(), (None, b"")
         return feed.token
 
 
@@ -90,12 +116,12 @@ async def serve(request: Request) -> Response:
         return Response(status_code=400)
     if feed is None:
         return Response(status_code=410)
-    frame = await run_in_threadpool(feed.newest, since)  # builds figures: off the server's event loop
-    if frame is False:
+    body = await run_in_threadpool(feed.newest, since)  # builds figures: off the server's event loop
+    if body is False:
         return Response(status_code=410)
-    if frame is None:
+    if body is None:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
-    return JSONResponse(frame, headers={"Cache-Control": "no-store"})
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 def routes(base_url_path: str = "") -> list[Route]:

@@ -283,6 +283,7 @@ async function follow(Plotly, root, url) {
 export default function (component) {
   const { data, parentElement } = component;
   if (!data) return;
+  window.__rnnxPageFrames = (window.__rnnxPageFrames || 0) + (data.charts ? 1 : 0);  // frames sent by a page run
   let root = parentElement.querySelector('.rnnx-live');
   if (!root) {
     root = document.createElement('div');

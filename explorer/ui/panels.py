@@ -14,6 +14,9 @@ from explorer.ui.worker import RunView, Snapshot, Worker
 # no faded frame and Pause within 0.3 s; at 0.1 s, before the in-place recolouring, the browser fell behind
 # (40% faded frames, Pause 3.1 s). Learn's and the sweep's charts cost 2 ms and 0.3 ms of Python to build.
 LIVE_REFRESH_S = 0.2
+# While a run trains at the normal pace its charts come from the live feed (explorer/ui/feed.py), with no
+# rerun per frame; the fragment around them follows this often for the rest (status line, progress, the end).
+FOLLOW_S = 1.0
 
 
 def chart(fig, name: str, key: str) -> None:

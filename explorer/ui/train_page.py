@@ -9,7 +9,6 @@ from explorer.ui.plain import plain
 from explorer.ui.worker import Snapshot, Worker
 
 SLOW_REFRESH_S = 0.05  # at a slow pace each step waits until the browser has drawn the one before
-FEED_STATUS_S = 1.0  # at the normal pace the charts come from the live feed: the rest follows once a second
 
 
 def render() -> None:
@@ -29,7 +28,7 @@ def render() -> None:
         presets_ui.verdict(preset, worker)
     example, layer = (0, 0) if lecture.on() else _view_options(worker)
     training = worker.training or worker.snapshot.state == "queued"  # queued: refresh to see it start
-    every = SLOW_REFRESH_S if worker.pace != "normal" else FEED_STATUS_S
+    every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FOLLOW_S
     focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus)
     if not lecture.on():
@@ -78,7 +77,7 @@ def _view_options(worker: Worker) -> tuple[int, int]:
 def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: str | None = None) -> None:
     """The status line and every chart, from the newest snapshot; `focus` (a chart name) first, full width.
     While it trains at the normal pace, the charts fetch their frames from the live feed and this runs
-    only for the status line (every FEED_STATUS_S); at a slow pace every step is drawn through here."""
+    only for the status line (every panels.FOLLOW_S); at a slow pace every step is drawn through here."""
     snap = panels.watch(worker, was_training)
     _status(snap, worker)
     fed = snap.state == "training" and worker.pace == "normal"
