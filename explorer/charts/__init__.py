@@ -14,7 +14,7 @@ from explorer.charts.geometry import (
 )
 from explorer.charts.gradients import grad_norm_chart, gradient_flow_heatmap
 from explorer.charts.prediction import prediction_chart, softmax
-from explorer.charts.shared import share_scales
+from explorer.charts.shared import share_scales, steady_axes
 from explorer.charts.states import cell_state_heatmap, gate_heatmap, gate_heatmaps, hidden_state_heatmap
 from explorer.charts.training import loss_chart, loss_compare_chart, param_grad_chart
 
@@ -72,6 +72,6 @@ __all__ = [
     "CAPTIONS", "attention_grid", "attention_heatmaps", "cell_state_heatmap", "eigenvalue_chart",
     "gate_heatmap", "gate_heatmaps", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
     "hidden_trajectory", "loss_chart", "loss_compare_chart", "param_grad_chart", "prediction_chart",
-    "saliency_strip", "share_scales", "softmax", "attention_row", "step_jacobian_chart", "step_strips",
+    "saliency_strip", "share_scales", "softmax", "steady_axes", "attention_row", "step_jacobian_chart", "step_strips",
     "accuracy_length_chart", "grad_norm_compare_chart", "step_time_length_chart",
 ]

@@ -1,4 +1,5 @@
-"""One scale for the same chart of several runs shown side by side: shared axis ranges, colour ranges and sizes.
+"""One scale for the same chart of several runs shown side by side (shared axis ranges, colour ranges and
+sizes), and steady scales for a chart redrawn many times a second.
 
 Pure: figure dicts in, the same dicts out with explicit ranges. Not a chart builder: it reads what the
 builders drew, so each builder stays the one source of its own look and any chart can be shared.
@@ -135,3 +136,57 @@ def share_scales(figures: Sequence[dict]) -> Sequence[dict]:
             for f in figures:
                 f["layout"].setdefault("margin", {})[side] = max(sides)
     return figures
+
+
+def steady_axes(fig: dict) -> dict:
+    """Explicit ranges, rounded outward, for every numeric axis the builder left to plotly's autorange; in
+    place, and returns the figure. A live chart's next frame then keeps its layout until the data outgrow
+    it, and plotly.js redraws its traces only: measured in Chromium, about half the time of a redraw that
+    re-ranges the axes. Ticks of a log axis follow its rounded range, not the data, for the same reason."""
+    layout = fig["layout"]
+    for key, values in _extents(fig).items():
+        axis = layout.setdefault(key, {})
+        if axis.get("range") is not None or axis.get("autorange") == "reversed" or axis.get("type") == "category":
+            continue
+        if any(np.isnan(v).any() for v in values):  # strings on the axis: not numbers to round
+            continue
+        flat = np.concatenate(values) if values else np.zeros(0)
+        patch = _steady_log(flat) if axis.get("type") == "log" else _steady_linear(flat)
+        if patch is not None:
+            axis.update(patch)
+    return fig
+
+
+def _steady_log(values: np.ndarray) -> dict | None:
+    """Half decades around the values, at least one decade."""
+    values = values[values > 0]
+    if values.size == 0:
+        return None
+    low, high = math.floor(2 * math.log10(values.min())) / 2, math.ceil(2 * math.log10(values.max())) / 2
+    if high - low < 1:  # a single value still gets a decade to sit in
+        extra = (1 - (high - low)) / 2
+        low, high = low - extra, high + extra
+    return dict(log_axis(np.array([10.0 ** low, 10.0 ** high])), range=[low, high], autorange=False)
+
+
+def _steady_linear(values: np.ndarray) -> dict | None:
+    """Outward to the next multiple of a 1-2-5 step about an eighth of the span; from 0 when the values
+    start near it (time steps, magnitudes)."""
+    if values.size == 0:
+        return None
+    low, high = float(values.min()), float(values.max())
+    if 0 <= low <= 0.2 * high:
+        low = 0.0
+    elif 0.2 * low <= high <= 0:
+        high = 0.0
+    span = high - low if high > low else max(abs(high), 1.0)
+    step = _step_125(span / 8)
+    pad = 0.02 * span  # a line at the data's edge is not drawn on the frame
+    return dict(range=[math.floor((low - pad * (low != 0)) / step) * step,
+                       math.ceil((high + pad * (high != 0)) / step) * step], autorange=False)
+
+
+def _step_125(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is >= value (> 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 5, 10) if step * power >= value * (1 - 1e-9))

@@ -9,7 +9,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    FEW_POINTS, clip_log, finish, finite_or_none, hline, log_axis, message_figure, smooth,
+    FEW_POINTS, clip_log, finish, finite_or_none, hline, log_axis, message_figure, nice_ceil, smooth,
 )
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ def _step_axis(fig: FigureDict, steps: np.ndarray) -> None:
     fig.update_xaxes(title_text="training step")
     if len(steps) and steps[-1] - steps[0] < 10:
         fig.update_xaxes(range=[float(steps[0]) - 1, float(steps[-1]) + 1], dtick=1)
+    elif len(steps):  # to the next 1, 1.5, 2, 3, 5, 7 x 10^k: a live chart keeps its axis for many frames
+        fig.update_xaxes(range=[0.0, nice_ceil(float(steps[-1]) * 1.02)])
 
 
 def _all_positive(values: np.ndarray) -> bool:

@@ -76,7 +76,8 @@ def live_figures(view: RunView, *, example: int = 0, layer: int = 0, names: tupl
         "cell_state_heatmap": lambda: charts.cell_state_heatmap(trace, layer=layer, example=example, scale=s),
         "prediction_chart": lambda: charts.prediction_chart(trace, example=example, scale=s),
     }
-    return [(builders[name](), name) for name in names or chart_names(view)]
+    # explicit, rounded axis ranges: the next frame usually keeps the layout and the browser redraws less
+    return [(charts.steady_axes(builders[name]()), name) for name in names or chart_names(view)]
 
 
 LIVE_CHARTS = ("loss_chart", "param_grad_chart", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
