@@ -2,6 +2,7 @@
 built once per snapshot, nothing once the run stops training, and the route's answers."""
 import asyncio
 import gc
+import gzip
 import json
 
 import pytest
@@ -33,8 +34,8 @@ def counting_frame(calls):
     return frame
 
 
-def get(token, since):
-    scope = {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": [],
+def get(token, since, headers=()):
+    scope = {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": list(headers),
              "query_string": f"since={since}".encode(), "path_params": {"token": token}}
     return asyncio.run(feed.serve(Request(scope)))
 
@@ -54,6 +55,9 @@ def test_a_frame_only_when_the_snapshot_moved_on_and_built_once_per_snapshot():
     first = get(token, -1)
     assert first.status_code == 200 and json.loads(first.body)["version"] == 1
     assert get(token, -1).body == first.body and calls == [1]  # asked again: the same bytes, no second build
+    packed = get(token, -1, [(b"accept-encoding", b"gzip, deflate")])
+    assert packed.headers["content-encoding"] == "gzip" and gzip.decompress(packed.body) == first.body
+    assert calls == [1]
     assert get(token, 1).status_code == 204  # nothing newer
     worker.snapshot = Snap("training", 2, value=float("nan"))
     body = json.loads(get(token, 1).body)
