@@ -70,17 +70,17 @@ def test_nothing_once_the_run_stops_training(state):
     worker = FakeWorker()
     token = feed.open_feed(worker, "run0", counting_frame([]))
     worker.snapshot = Snap(state, 5)
-    assert get(token, -1).status_code == 410  # the element stops polling; the page draws the last frame
+    assert json.loads(get(token, -1).body) == {"stopped": True}  # the element stops polling; the page draws the last frame
 
 
 def test_unknown_tokens_bad_queries_and_forgotten_workers():
-    assert get("not-a-token", -1).status_code == 410
+    assert get("not-a-token", -1).body == feed.STOPPED
     worker = FakeWorker()
     token = feed.open_feed(worker, "run0", counting_frame([]))
     assert get(token, "x").status_code == 400
     del worker
     gc.collect()
-    assert get(token, -1).status_code == 410  # the feed does not keep a session's worker alive
+    assert get(token, -1).body == feed.STOPPED  # the feed does not keep a session's worker alive
     feed.open_feed(FakeWorker(), "run0", counting_frame([]))  # opening a feed forgets the dead ones
     assert token not in feed._feeds  # noqa: SLF001
 

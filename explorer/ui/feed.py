@@ -110,26 +110,33 @@ def _forget() -> None:
         del _feeds[token]
 
 
+STOPPED = b'{"stopped":true}'  # not an error status: a browser logs those to its console
+
+
 async def serve(request: Request) -> Response:
-    """GET <PATH><token>?since=<version>: 200 with the newest frame, 204 when there is none newer,
-    410 when the run stopped training or the feed is unknown (the element stops polling)."""
+    """GET <PATH><token>?since=<version>: the newest frame, 204 when there is none newer, {"stopped": true}
+    when the run no longer trains or the feed is unknown (the element stops polling)."""
     feed = _feeds.get(request.path_params["token"])
     try:
         since = int(request.query_params.get("since", "-1"))
     except ValueError:
         return Response(status_code=400)
     if feed is None:
-        return Response(status_code=410)
+        return _stopped()
     gzipped = "gzip" in request.headers.get("accept-encoding", "")
     body = await run_in_threadpool(feed.newest, since, gzipped)  # builds figures: off the server's event loop
     if body is False:
-        return Response(status_code=410)
+        return _stopped()
     if body is None:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
     headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
     if gzipped:  # compressed here, once per frame, and fast: Streamlit's middleware would at level 9, twice the time
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type="application/json", headers=headers)
+
+
+def _stopped() -> Response:
+    return Response(STOPPED, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 def routes(base_url_path: str = "") -> list[Route]:

@@ -265,13 +265,14 @@ async function follow(Plotly, root, url) {
     if (response && response.status === 200) {
       const frame = await response.json();
       if (!following()) return;  // the page has moved on (Pause): its own frame is the last word
+      if (frame.stopped) break;  // the run stopped training: the page reruns and draws its last frame
       since = frame.version;
       if (frame.template) setTemplate(frame.template);
       apply(Plotly, root, frame.charts);
       await drawn(Plotly);
       window.__rnnxFeedFrames = (window.__rnnxFeedFrames || 0) + 1;
     } else if (response && response.status !== 204) {
-      break;  // 410: the run stopped training; the page reruns and draws its last frame
+      break;  // refused (400): nothing to follow
     }
     // nothing newer yet (204): ask again soon; the network failed: in a second
     const every = !response ? 1000 : response.status === 204 ? FEED_RETRY_MS : FEED_EVERY_MS;
