@@ -107,6 +107,19 @@ SCROLLED_CHECK_JS = """async (key) => {
 }"""
 
 
+def settled(page, key: str, tries: int = 10) -> dict:
+    """The scrolled check once two looks half a second apart agree: the page has stopped moving (a rerun
+    after Pause can still swap elements above the chart)."""
+    seen = page.evaluate(SCROLLED_CHECK_JS, key)
+    for _ in range(tries):
+        time.sleep(0.5)
+        again = page.evaluate(SCROLLED_CHECK_JS, key)
+        if again["top"] == seen["top"] and again["height"] == seen["height"]:
+            return again
+        seen = again
+    return seen
+
+
 @pytest.mark.parametrize("preset, focus", [("lstm_memory", "gate_heatmaps"), ("vanishing_gradients", "grad_norm_chart"),
                                            ("sentiment", "hidden_state_heatmap")])
 def test_lecture_mode_fits_the_lessons_chart_on_one_projector_screen(page, app_url, preset, focus):
@@ -123,7 +136,7 @@ def test_lecture_mode_fits_the_lessons_chart_on_one_projector_screen(page, app_u
     time.sleep(1.5)  # in view: the newest frame is drawn
     screenshot(page, f"lecture_{preset}", full_page=False)
     for key in keys:
-        seen = page.evaluate(SCROLLED_CHECK_JS, key)
+        seen = settled(page, key)
         assert seen["height"] <= seen["screen"], (key, seen["height"])  # the whole chart on one screen
         assert seen["top"] >= seen["header"] - 1 and seen["top"] + seen["height"] <= seen["screen"] + 1, (key, seen)
         assert not seen["bad"], (key, seen["title"], str(seen["bad"]))  # every text whole and >= 18 px
