@@ -7,15 +7,13 @@ from explorer import charts, style
 from explorer.ui import lecture, live_chart
 from explorer.ui.worker import RunView, Snapshot, Worker
 
-# While training, a live fragment runs this often (the Train page's, Learn's, Compare's sweep): it reads
-# the newest snapshot (training runs in its own process) and sends its numbers; the browser redraws the
-# charts in place (heatmaps whose values alone changed are recoloured without a plotly redraw). 0.2 s:
-# measured with `python -m explorer.bench --ui`, every Train chart then changed 4.5-4.8 times a second with
-# no faded frame and Pause within 0.3 s; at 0.1 s, before the in-place recolouring, the browser fell behind
-# (40% faded frames, Pause 3.1 s). Learn's and the sweep's charts cost 2 ms and 0.3 ms of Python to build.
+# While a run trains at the normal pace, the Train page's and the Compare race's charts come from the live
+# feed (explorer/ui/feed.py), with no rerun per frame; the fragment around them follows every FOLLOW_S for
+# the rest (status line, progress, the end). Learn's charts and Compare's sweep still rerun their fragment
+# every LIVE_REFRESH_S: their charts cost 2 ms and 0.3 ms of Python to build. (At 0.1 s, when the Train page
+# still reran per frame and before heatmaps were recoloured in place, the browser fell behind: 40% faded
+# frames, Pause 3.1 s.)
 LIVE_REFRESH_S = 0.2
-# While a run trains at the normal pace its charts come from the live feed (explorer/ui/feed.py), with no
-# rerun per frame; the fragment around them follows this often for the rest (status line, progress, the end).
 FOLLOW_S = 1.0
 
 
