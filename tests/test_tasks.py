@@ -499,3 +499,11 @@ def test_induction_asks_for_the_letter_after_the_first_marker():
         marks = (row == task.MARKER).nonzero()[:, 0].tolist()
         assert len(marks) == 2 and marks[1] == 19
         assert int(target[-1]) == int(row[marks[0] + 1]) and (target[:-1] == IGNORE).all()
+
+
+def test_config_offers_exactly_the_registered_tasks():
+    """config.TASK_NAMES (what RunConfig accepts and the sidebar lists) and the registry name the same tasks."""
+    from explorer.budget import TASK_SIZES
+    from explorer.config import TASK_NAMES
+    assert TASK_NAMES == tuple(TASKS)
+    assert set(TASK_SIZES) == set(TASK_NAMES)

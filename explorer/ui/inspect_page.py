@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explorer import charts, style
+from explorer import cells, charts, style
 from explorer import inspect as ins
 from explorer.config import LIMITS, SCAN_ARCHS
 from explorer.charts._common import state_range, symmetric_range
@@ -273,7 +273,7 @@ def _strips(insp: ins.Inspection, layer: int, d: int, t: int, s: float) -> None:
     tr = insp.trace
     D = tr.shape[1]
     values = insp.values(layer, d)
-    names = list(style.GATES.get(tr.arch, ())) + (["c_t"] if "c" in values else []) + ["h_t"]
+    names = list(cells.gates(tr.arch)) + (["c_t"] if "c" in values else []) + ["h_t"]
     source = {"c_t": "c", "h_t": "h"}
     rows = [(n, values[source.get(n, n)][t]) for n in names]
     ranges = {"h_t": state_range(tr.hidden[layer], tr.arch)}
