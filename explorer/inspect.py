@@ -120,11 +120,17 @@ def recurrent_block(run: Run, layer: int = 0, direction: int = 0) -> np.ndarray:
     return w.double().numpy()
 
 
+def spectrum(w: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(complex eigenvalues, spectral radius max |lambda|, largest singular value) of a square matrix."""
+    eigvals = np.linalg.eigvals(w)
+    return eigvals, float(np.abs(eigvals).max(initial=0.0)), float(np.linalg.norm(w, 2))
+
+
 def recurrent_eigenvalues(run: Run, layer: int = 0, direction: int = 0) -> tuple[np.ndarray, float]:
     """Complex eigenvalues of recurrent_block() (see there: all of W_hh, or the g / n block), and the
     spectral radius max |lambda|."""
-    eigvals = np.linalg.eigvals(recurrent_block(run, layer, direction))
-    return eigvals, float(np.abs(eigvals).max(initial=0.0))
+    eigvals, radius, _ = spectrum(recurrent_block(run, layer, direction))
+    return eigvals, radius
 
 
 def _layer_input(rnn, arch: str, x: torch.Tensor, layer: int) -> torch.Tensor:

@@ -40,7 +40,6 @@ def _scale(name: str) -> list[list]:
 
 # Sigmoid gates share one sequential scale on a fixed [0, 1]: 0 = closed, 1 = open.
 SIGMOID_SCALE = _scale("Viridis")
-SIGMOID_RANGE = (0.0, 1.0)
 # tanh values (h_t, g, n, c_t) share one diverging scale, 0 = white, blue < 0 < red.
 DIVERGING_SCALE = _scale("RdBu_r")
 TANH_RANGE = (-1.0, 1.0)

@@ -223,7 +223,7 @@ def test_text_loss_is_in_bits_per_character():
 
 def test_text_chance_is_the_most_common_character_and_entropy_is_in_bits():
     task = make_task("text", 10)
-    train = task.ids[: task.test_start]
+    train = task.series[: task.test_start]
     assert task.chance == pytest.approx((train == task.vocab.index(" ")).float().mean().item())
     assert 3.5 < task.unigram_entropy_bits() < math.log2(len(task.vocab))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from explorer.tasks.base import Task, window_index
+from explorer.tasks.base import HeldOutTail, Task
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -91,7 +91,7 @@ def sunspot_counts() -> torch.Tensor:
         return torch.tensor([float(row["SUNACTIVITY"]) for row in csv.DictReader(f)])
 
 
-class Sunspots(Forecast):
+class Sunspots(HeldOutTail, Forecast):
     name = "sunspots"
     title = "Sunspot forecast"
     description = (
@@ -114,16 +114,9 @@ class Sunspots(Forecast):
         self.series = (counts - self.mean) / self.std  # (N,)
         self.chance = self.series[1 : self.test_start].var(unbiased=False).item()
 
-    def sample(self, batch_size, generator):
-        return self._windows(0, self.test_start, batch_size, generator)
-
-    def sample_test(self, batch_size, generator):
-        """Windows whose scored targets are all held-out years; earlier years may serve as context."""
-        return self._windows(self.test_start, len(self.series), batch_size, generator)
-
-    def _windows(self, lo: int, hi: int, batch_size: int, generator: torch.Generator):
+    def windows(self, position: torch.Tensor, lo: int):
+        """position (B, T+1), < 0 is padding -> x, y (B, T, 1); targets before year index lo are context."""
         T = self.seq_len
-        position = window_index(lo, hi, T + 1, batch_size, generator)  # (B, T+1); < 0 is padding
         values = self.series[position.clamp(min=0)] * (position >= 0)  # padding reads 0, the mean
         y = values[:, 1:].unsqueeze(-1).clone()  # (B, T, 1)
         y[(position[:, 1:] < lo).unsqueeze(-1)] = float("nan")  # context or padding, not scored

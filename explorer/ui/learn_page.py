@@ -13,7 +13,7 @@ from explorer import charts, inspect
 from explorer.charts.gradients import gradient_of
 from explorer.style import ARCH_LABELS
 from explorer.config import RunConfig
-from explorer.presets import PRESETS
+from explorer.presets import PRESETS, vanishing_ratio
 from explorer.records import Trace
 from explorer.run import Run
 from explorer.ui import panels, presets_ui, session
@@ -104,9 +104,7 @@ def _example(kind: str) -> tuple[Trace, Trace, np.ndarray | None, float | None, 
     run.train(EXAMPLE_STEPS)
     eigvals = radius = sigma = None
     if kind == "rnn":
-        initial_block = _initial_block(EXAMPLES[kind])
-        eigvals = np.linalg.eigvals(initial_block)
-        radius, sigma = float(np.abs(eigvals).max()), float(np.linalg.norm(initial_block, 2))
+        eigvals, radius, sigma = inspect.spectrum(_initial_block(EXAMPLES[kind]))
     return run.trace(), initial, eigvals, radius, sigma
 
 
@@ -287,8 +285,7 @@ def _recurrent_weights(worker, live: dict) -> tuple[np.ndarray, float, float, st
         with worker.models() as runs:  # no training step runs while we read the weights
             block = inspect.recurrent_block(runs[index])
             step = runs[index].step
-        eigvals = np.linalg.eigvals(block)
-        return eigvals, float(np.abs(eigvals).max()), float(np.linalg.norm(block, 2)), f"your RNN at step {step}"
+        return *inspect.spectrum(block), f"your RNN at step {step}"
     _, _, eigvals, radius, sigma = _example("rnn")
     return eigvals, radius, sigma, f"a fresh RNN with hidden size {EXAMPLES['rnn'].hidden_size} (torch's default init)"
 
@@ -296,7 +293,7 @@ def _recurrent_weights(worker, live: dict) -> tuple[np.ndarray, float, float, st
 def _decay_per_step(trace: Trace) -> tuple[float, float]:
     """(grad_norm at t=0 / at t=T-1, its geometric mean per step) of layer 0, forward (gradient_of says of what)."""
     g = trace.grad_norm[0, 0]  # (T,)
-    ratio = float(g[0] / g[-1]) if g[-1] > 0 else 0.0
+    ratio = vanishing_ratio(g)
     return ratio, ratio ** (1 / max(1, len(g) - 1)) if ratio > 0 else 0.0
 
 
