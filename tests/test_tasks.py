@@ -5,6 +5,7 @@ Not tests of explorer's models: the learnability checks train a plain nn.LSTM wr
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -507,3 +508,10 @@ def test_config_offers_exactly_the_registered_tasks():
     from explorer.config import TASK_NAMES
     assert TASK_NAMES == tuple(TASKS)
     assert set(TASK_SIZES) == set(TASK_NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_description_under_the_task_box_names_no_code(name):
+    """A student reads it under the Task box: no method calls like sample_test() and no identifiers like baseline_mse."""
+    text = TASKS[name].description
+    assert not re.search(r"\w\(\)|\b[a-z]{2,}_[a-z]{2,}", text), text

@@ -53,7 +53,7 @@ class Sine(Forecast):
         "Each sequence is a sum of 2 or 3 sine waves with random amplitudes, periods (8-40 steps) "
         "and phases, plus a little noise. Input: the value at step t; output: the value at step t+1 "
         "(the first few steps are not scored). Since every sequence has its own waves, the model must "
-        "infer them from what it has seen; repeating the last value (baseline_mse) is the bar to beat."
+        "infer them from what it has seen. The bar to beat: simply repeating the last value it was given."
     )
     input_hint = "numbers separated by spaces, e.g. 0 0.5 0.87 1 0.87 0.5 0"
     NOISE = 0.1
@@ -98,8 +98,8 @@ class Sunspots(HeldOutTail, Forecast):
         "Real data: yearly sunspot numbers 1700-2008 (NOAA NGDC, via statsmodels), scaled to mean 0 "
         "and variance 1. Input: this year's value; output: next year's. The 11-year solar cycle makes "
         "it predictable, but cycles vary in height and length and there are only 309 points, so a "
-        "large model memorises; sample_test() scores windows ending in the held-out last 20% "
-        "(1947-2008). Repeating the last value (baseline_mse) is the bar to beat (Yule 1927)."
+        "large model memorises. The held-out score is on the last 20% of the years (1947-2008), which "
+        "training never sees. The bar to beat: repeating this year's value as next year's (Yule 1927)."
     )
     input_hint = "yearly sunspot numbers (raw counts, 0 or more) separated by spaces, e.g. 5 11 16 23 36 58 29 20"
     FIRST_YEAR = 1700

@@ -34,7 +34,7 @@ class Text(HeldOutTail, Task):
         "Characters of Jane Austen's Pride and Prejudice (chapters 1-10, public domain), lowercased, "
         "36 symbols, one-hot. At every step the model must predict the next character. Spelling needs "
         "a few steps of memory, words and punctuation more; the unigram baseline guesses a space "
-        "every time. The last 10% of the text is held out for sample_test() (Karpathy 2015, "
+        "every time. The held-out score is on the last 10% of the text, which training never sees (Karpathy 2015, "
         "'The Unreasonable Effectiveness of Recurrent Neural Networks')."
     )
     input_size = len(VOCAB)
