@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer import charts, inspect
+from explorer import charts, inspection
 from explorer.charts.gradients import gradient_of
 from explorer.style import ARCH_LABELS
 from explorer.config import RunConfig
@@ -104,13 +104,13 @@ def _example(kind: str) -> tuple[Trace, Trace, np.ndarray | None, float | None, 
     run.train(EXAMPLE_STEPS)
     eigvals = radius = sigma = None
     if kind == "rnn":
-        eigvals, radius, sigma = inspect.spectrum(_initial_block(EXAMPLES[kind]))
+        eigvals, radius, sigma = inspection.spectrum(_initial_block(EXAMPLES[kind]))
     return run.trace(), initial, eigvals, radius, sigma
 
 
 def _initial_block(config: RunConfig) -> np.ndarray:
     """W_hh of a fresh run of `config` (the weights at init, where the gradient chart starts)."""
-    return inspect.recurrent_block(Run(config))
+    return inspection.recurrent_block(Run(config))
 
 
 MODEL_NAMES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU", "bidirectional": "a bidirectional model",
@@ -283,9 +283,9 @@ def _recurrent_weights(worker, live: dict) -> tuple[np.ndarray, float, float, st
     if "rnn" in live and worker is not None:
         index, config = live["rnn"]
         with worker.models() as runs:  # no training step runs while we read the weights
-            block = inspect.recurrent_block(runs[index])
+            block = inspection.recurrent_block(runs[index])
             step = runs[index].step
-        return *inspect.spectrum(block), f"your RNN at step {step}"
+        return *inspection.spectrum(block), f"your RNN at step {step}"
     _, _, eigvals, radius, sigma = _example("rnn")
     return eigvals, radius, sigma, f"a fresh RNN with hidden size {EXAMPLES['rnn'].hidden_size} (torch's default init)"
 

@@ -1,12 +1,13 @@
-"""Looking inside one sequence: PCA of h_t, saliency ||dy_t/dx_s||, W_hh eigenvalues, step Jacobian norms.
+"""Looking inside one sequence: PCA of h_t, saliency ||dy_t/dx_s||, W_hh eigenvalues, step Jacobian norms,
+each gate's input and recurrent terms.
 
 Pure torch + numpy on a Run and one input sequence x (1, T, I). Not the pages that show these
-(explorer/ui/inspect_page.py) and not the charts that draw them (explorer/charts/geometry.py).
+(explorer/ui/inspect_page.py), not the charts that draw them (explorer/charts/geometry.py), and not the
+equations written out with a step's numbers (explorer/charts/equations.py).
 """
 from __future__ import annotations
 
 import copy
-import math
 from typing import Callable
 
 import numpy as np
@@ -234,7 +235,7 @@ def product_bound(norms: np.ndarray, direction: int = 0) -> np.ndarray:
     return bound[::-1] if direction else bound
 
 
-# -- one step's numbers, for the equations ---------------------------------------------------
+# -- one step's numbers, for the equations (explorer/charts/equations.py writes them out) -------
 
 def cell_terms(run: Run, hidden: np.ndarray, cell: np.ndarray | None, layer_input: np.ndarray,
                layer: int = 0, direction: int = 0) -> dict[str, np.ndarray]:
@@ -258,63 +259,6 @@ def cell_terms(run: Run, hidden: np.ndarray, cell: np.ndarray | None, layer_inpu
     if cell is not None:
         terms["c_prev"] = shift(np.asarray(cell, dtype=float))
     return terms
-
-
-def _n(value: float) -> str:
-    return f"{value:.3f}" if math.isfinite(value) else r"\text{" + str(value) + "}"
-
-
-def _p(value: float) -> str:
-    """A factor in a product: negative numbers in parentheses."""
-    return f"({_n(value)})" if value < 0 else _n(value)
-
-
-def _sign(value: float) -> str:
-    return "-" if value < 0 else "+"
-
-
-def equations(arch: str, terms: dict[str, np.ndarray], values: dict[str, np.ndarray], t: int, unit: int,
-              nonlinearity: str = "tanh") -> list[str]:
-    """LaTeX lines of the cell's equations at step t for one unit, filled with the step's numbers.
-
-    terms from cell_terms(); values: gate name -> (T, H) and "h", "c" -> (T, H) from the trace.
-    Torch notation: lstm i, f, g, o; gru r, z, n with h_t = (1 - z) * n + z * h_{t-1}. Each
-    pre-activation shows its input part and its recurrent part, each labelled below.
-    """
-    if arch in SCAN_ARCHS:
-        return inspect_scan.scan_equations(arch, terms, values, t, unit)
-    j = unit
-
-    def part(value: float, label: str) -> str:
-        return rf"\underbrace{{{_n(value)}}}_{{{label}}}"
-
-    def pre(name: str) -> tuple[float, float]:
-        return float(terms["x:" + name][t, j]), float(terms["h:" + name][t, j])
-
-    def gate(name: str, fn: str) -> str:
-        a, b = pre(name)
-        return (rf"{name}_t = {fn}({part(a, f'W_{{i{name}}}x_t+b_{{i{name}}}')} {_sign(b)} "
-                rf"{part(abs(b), f'W_{{h{name}}}h_{{t-1}}+b_{{h{name}}}')}) = {fn}({_n(a + b)}) "
-                rf"= {_n(float(values[name][t, j]))}")
-
-    h, h_prev = float(values["h"][t, j]), float(terms["h_prev"][t, j])
-    if arch == "rnn":
-        a, b = pre("h")
-        act = r"\tanh" if nonlinearity == "tanh" else r"\operatorname{relu}"
-        return [rf"h_t = {act}({part(a, 'W_{ih}x_t+b_{ih}')} {_sign(b)} {part(abs(b), 'W_{hh}h_{t-1}+b_{hh}')}) "
-                rf"= {act}({_n(a + b)}) = {_n(h)}"]
-    if arch == "lstm":
-        i, f, g, o = (float(values[k][t, j]) for k in "ifgo")
-        c, c_prev = float(values["c"][t, j]), float(terms["c_prev"][t, j])
-        return [gate("i", r"\sigma"), gate("f", r"\sigma"), gate("g", r"\tanh"), gate("o", r"\sigma"),
-                rf"c_t = f_t c_{{t-1}} + i_t g_t = {_n(f)} \cdot {_p(c_prev)} + {_n(i)} \cdot {_p(g)} = {_n(c)}",
-                rf"h_t = o_t \tanh(c_t) = {_n(o)} \cdot \tanh({_n(c)}) = {_n(h)}"]
-    r, z, n = (float(values[k][t, j]) for k in "rzn")
-    a, b = pre("n")
-    return [gate("r", r"\sigma"), gate("z", r"\sigma"),
-            rf"n_t = \tanh({part(a, 'W_{in}x_t+b_{in}')} + r_t \cdot {part(b, 'W_{hn}h_{t-1}+b_{hn}')}) "
-            rf"= \tanh({_n(a)} + {_n(r)} \cdot {_p(b)}) = {_n(n)}",
-            rf"h_t = (1 - z_t)\, n_t + z_t\, h_{{t-1}} = (1 - {_n(z)}) \cdot {_p(n)} + {_n(z)} \cdot {_p(h_prev)} = {_n(h)}"]
 
 
 # -- one sequence, computed once and looked at many times -----------------------------------------
