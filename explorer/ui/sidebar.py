@@ -84,7 +84,7 @@ def draw() -> RunConfig:
         for name in ADVANCED:
             on[name] = _widget(st, name, arch)
     values = {name: _value(name, None) for name in FIELDS}
-    for name in ("clip_grad_norm", "forget_bias"):
+    for name in _SWITCHES:  # optional fields: None when switched off (or meaningless for this arch)
         values[name] = float(values[name]) if on[name] else None
     values["bidirectional"] = bool(values["bidirectional"]) and on["bidirectional"]
     values["lr"] = float(values["lr"])
