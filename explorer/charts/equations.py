@@ -1,4 +1,5 @@
-"""The cells' equations in LaTeX, filled with one step's numbers: what Inspect shows under "Equations".
+"""The cells' equations in LaTeX: as the Learn page writes them, and filled with one step's numbers, as
+Inspect shows them under "Equations". Keyed by the architecture names of explorer/cells.py.
 
 Plain strings from plain numbers (the terms explorer/inspection.py computes); no torch, no streamlit.
 Torch notation: lstm i, f, g, o; gru r, z, n with h_t = (1 - z) * n + z * h_{t-1}.
@@ -9,6 +10,56 @@ import math
 
 import numpy as np
 
+
+# -- each cell's equations, in torch's notation (the Learn page shows them) ---------------------------------
+
+RNN_TEX = r"h_t = \tanh\left(W_{ih}\, x_t + b_{ih} + W_{hh}\, h_{t-1} + b_{hh}\right)"
+LSTM_TEX = r"""\begin{aligned}
+i_t &= \sigma\left(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}\right) \\
+f_t &= \sigma\left(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}\right) \\
+g_t &= \tanh\left(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}\right) \\
+o_t &= \sigma\left(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}\right) \\
+c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+h_t &= o_t \odot \tanh(c_t)
+\end{aligned}"""
+GRU_TEX = r"""\begin{aligned}
+r_t &= \sigma\left(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}\right) \\
+z_t &= \sigma\left(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}\right) \\
+n_t &= \tanh\big(W_{in} x_t + b_{in} \\
+    &\qquad\quad + r_t \odot \left(W_{hn} h_{t-1} + b_{hn}\right)\big) \\
+h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+\end{aligned}"""
+BIDIRECTIONAL_TEX = r"""\begin{aligned}
+\overrightarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overrightarrow{h}_{t-1}\right) \\
+\overleftarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overleftarrow{h}_{t+1}\right) \\
+y_t &= W_{\mathrm{head}} \left[\overrightarrow{h}_t ;\ \overleftarrow{h}_t\right] + b_{\mathrm{head}}
+\end{aligned}"""
+ATTENTION_TEX = r"""\begin{aligned}
+Q &= X W_Q,\quad K = X W_K,\quad V = X W_V \\
+\mathrm{Attention}(Q, K, V) &= \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V \\
+M_{ts} &= \begin{cases} 0 & s \le t \\ -\infty & s > t \end{cases}
+\end{aligned}"""
+MIN_TEX = r"""\begin{aligned}
+&\textbf{minGRU} & z_t &= \sigma\left(W_{z} x_t + b_{z}\right), \quad \tilde h_t = g\left(W_{h} x_t + b_{h}\right) \\
+& & h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t \\
+&\textbf{minLSTM} & f_t, i_t &= \sigma\left(W_{f} x_t + b_{f}\right), \sigma\left(W_{i} x_t + b_{i}\right), \quad
+f'_t = \tfrac{f_t}{f_t + i_t},\ i'_t = \tfrac{i_t}{f_t + i_t} \\
+& & h_t &= f'_t \odot h_{t-1} + i'_t \odot \tilde h_t \\
+& & h_t &= a_t \odot h_{t-1} + b_t \ \Rightarrow\ \log h_t = a^*_t + \log \textstyle\sum_{k \le t} e^{\log b_k - a^*_k},
+\quad a^*_t = \sum_{k \le t} \log a_k
+\end{aligned}"""
+SSM_TEX = r"""\begin{aligned}
+\Delta_t &= \operatorname{softplus}\left(W_{\Delta} u_t + b_{\Delta}\right), \quad B_t = W_B u_t, \quad C_t = W_C u_t \\
+\bar A_t &= \exp(\Delta_t A), \quad \bar B_t = \Delta_t B_t, \quad A = -\exp(A_{\log}) \ \text{(diagonal, } N \text{ per channel)} \\
+h_t &= \bar A_t \odot h_{t-1} + \bar B_t\, u_t, \qquad y_t = C_t h_t + D u_t \\
+\text{block:}\ x &\leftarrow x + W_{\mathrm{out}}\left(y \odot \operatorname{silu}(r)\right), \quad
+[u; r] = W_{\mathrm{in}} \operatorname{LN}(x),\ u \leftarrow \operatorname{silu}(\operatorname{conv}(u))
+\end{aligned}"""
+CELL_TEX = {"rnn": RNN_TEX, "lstm": LSTM_TEX, "gru": GRU_TEX, "bidirectional": BIDIRECTIONAL_TEX,
+            "transformer": ATTENTION_TEX, "mingru": MIN_TEX, "minlstm": MIN_TEX, "ssm": SSM_TEX}
+
+
+# -- the same, filled with one step's numbers (Inspect) ---------------------------------------------------
 
 def _n(value: float) -> str:
     return f"{value:.3f}" if math.isfinite(value) else r"\text{" + str(value) + "}"
