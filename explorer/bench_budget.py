@@ -41,7 +41,7 @@ def _phase(config: RunConfig, phase: str) -> tuple[float, float]:
     """(peak MB over the warm baseline, CPU seconds) of one phase of a fresh run (runs in the child)."""
     import torch
 
-    from explorer import inspect as ins
+    from explorer import inspection as ins
     from explorer.run import Run
 
     torch.set_num_threads(1)

@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from explorer.bench_ui import CHROMIUM, CHROMIUM_ARGS, _free_port, _server
+from explorer.appserver import CHROMIUM, CHROMIUM_ARGS, serve
 from explorer.presets import PRESETS, train_preset
 
 VERDICT = "() => /Claim (not )?reproduced/.test(document.body.innerText)"
@@ -56,15 +56,10 @@ def main(names: list[str] | None = None) -> None:
     print(f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, one thread, "
           f"CPU capability {torch.backends.cpu.get_cpu_capability()}")
     rows = {name: headless(name) for name in names}
-    port = _free_port()
-    server = _server(port)
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            app = {name: in_app(browser, port, name) for name in names}
-            browser.close()
-    finally:
-        server.kill()
+    with serve() as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        app = {name: in_app(browser, server.port, name) for name in names}
+        browser.close()
     print(f"{'preset':<22} {'headless CPU s':>15} {'headless wall s':>16} {'in the app s':>13}")
     for name in names:
         cpu, wall = rows[name]

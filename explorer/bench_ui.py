@@ -13,30 +13,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import torch
 
+from explorer import appserver
 from explorer.config import RunConfig
 from explorer.run import Run
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("RNNX_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--enable-precise-memory-info",
-                 "--js-flags=--expose-gc"]
+CHROMIUM_ARGS = appserver.CHROMIUM_ARGS + ["--enable-precise-memory-info", "--js-flags=--expose-gc"]
 SOAK_S = float(os.environ.get("RNNX_BENCH_SOAK_S", 120))  # training time watched for memory and rates
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss_mb(pid: int) -> float:
@@ -96,27 +83,12 @@ def _status(page) -> tuple[int, str]:
     return int(re.search(r"step (\d+)", text).group(1)), text
 
 
-def _server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "RNNX_TORCH_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the server did not start")
-
-
 def measure_page(port: int, pid: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     figures: dict = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=appserver.CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         # tall enough that every chart is on screen: charts out of view skip frames, so this is the worst case
         page = browser.new_page(viewport={"width": 1400, "height": 3200})
         start = time.perf_counter()
@@ -170,13 +142,8 @@ def measure_page(port: int, pid: int) -> dict:
 
 def main(as_json: bool = False) -> None:
     config = RunConfig()
-    port = _free_port()
-    proc = _server(port)
-    try:
-        figures = measure_page(port, proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with appserver.serve() as server:
+        figures = measure_page(server.port, server.proc.pid)
     figures["headless_steps_per_s"] = headless_steps_per_s(config)
     figures["page_over_headless"] = figures["page_steps_per_s"] / figures["headless_steps_per_s"]
     if as_json:

@@ -22,6 +22,8 @@ import functools
 from types import SimpleNamespace
 from typing import NamedTuple
 
+from explorer.cells import CELLS
+
 MB = 2**20
 PROBE = 8  # explorer.run.PROBE_SIZE: sequences in the probe batch every trace looks at
 MARGIN = 1.25  # over the largest measured per-unit figure: allocator slack, other tasks, other library versions
@@ -29,7 +31,8 @@ MARGIN = 1.25  # over the largest measured per-unit figure: allocator slack, oth
 TASK_SIZES = {"adding": (2, 1), "copy": (10, 8), "recall": (9, 4), "parity": (1, 2), "sine": (1, 1),
               "sunspots": (1, 1), "text": (36, 36), "sentiment": (40, 2), "lookahead": (4, 4),
               "selective_copy": (11, 8), "induction": (9, 8)}
-GATES = {"rnn": 1, "gru": 3, "lstm": 4, "transformer": 12}  # weight blocks of H x H per layer (transformer: 12 H^2)
+# weight blocks of H x H per layer: the cell table's chunks; the transformer's 12 H^2, the ssm's about 6
+GATES = {arch: len(cell.chunks) for arch, cell in CELLS.items() if cell.chunks} | {"transformer": 12, "ssm": 6}
 # Coefficients: the largest figure measured per unit on this machine (explorer/bench_budget.py, CPU time under
 # load, so the time coefficients are fitted and then raised until no measured step took longer than predicted).
 STEP_UNIT = {"rnn": 27.0, "gru": 70.0, "lstm": 76.0, "transformer": 160.0}  # bytes per unit per token step
@@ -51,7 +54,6 @@ LOOP_S = {"rnn": 4.8e-5, "gru": 1.7e-4, "lstm": 7e-6, "transformer": 0.0}  # per
 # tests/test_budget.py measures (issue 12's models came after the calibration above). The ssm keeps an (H, N)
 # state per step, so its per-unit figures count H x state_size units.
 SCAN_ARCHS = ("mingru", "minlstm", "ssm")
-GATES.update(mingru=2, minlstm=3, ssm=6)
 STEP_UNIT.update(mingru=160.0, minlstm=200.0, ssm=120.0)
 STEP_LOOP.update(mingru=0.0, minlstm=0.0, ssm=0.0)
 TRACE_UNIT.update(mingru=160.0, minlstm=200.0, ssm=200.0)  # ssm: 80 gave 509 MB for a measured 653
@@ -79,30 +81,36 @@ def _sizes(c) -> tuple[int, int, int, int, int]:
     return inputs, outputs, c.num_layers, D, c.hidden_size * c.num_layers * D * state
 
 
-def parameters(c) -> int:
-    """Trainable parameters of the model config c describes (tests check it against torch)."""
-    inputs, outputs, L, D, _ = _sizes(c)
-    H = c.hidden_size
-    if c.arch in SCAN_ARCHS:
-        return _scan_parameters(c.arch, inputs, outputs, H, L, c.state_size, c.selective)
-    if c.arch == "transformer":
-        return inputs * H + L * (GATES["transformer"] * H * H + 13 * H) + 3 * H + H * outputs + outputs
-    G = GATES[c.arch]
-    first = D * G * H * (inputs + H + 2)
-    return first + (L - 1) * D * G * H * (D * H + H + 2) + D * H * outputs + outputs
+def parameters(c, sizes: tuple[int, int] | None = None) -> int:
+    """Trainable parameters of the model config c describes, counted on models built on the meta device
+    (no memory, no closed form to keep in step with models.py). sizes: the task's (input_size, output_size),
+    else TASK_SIZES'.
+
+    Every model but the ssm has a count quadratic in H (H x H, H x I and H x O weights, biases of H), so
+    three builds at H = 1, 2, 3 fix it at every H: the caps probe hundreds of hidden sizes, a build takes
+    2 to 20 ms. The ssm's dt_rank = ceil(H / 16) is not polynomial: it is built at its own H.
+    """
+    inputs, outputs = sizes or _sizes(c)[:2]
+    D = 2 if c.bidirectional and c.arch in ("rnn", "lstm", "gru") else 1
+    key = (c.arch, inputs, outputs, c.num_layers, D, c.state_size, c.selective)
+    if c.arch == "ssm":
+        return _count(*key, c.hidden_size)
+    y1, y2, y3 = (_count(*key, h) for h in (1, 2, 3))
+    H = c.hidden_size  # Lagrange through (1, y1), (2, y2), (3, y3); both halves are exact integers
+    return (y1 * (H - 2) * (H - 3) - 2 * y2 * (H - 1) * (H - 3) + y3 * (H - 1) * (H - 2)) // 2
 
 
-@functools.lru_cache(maxsize=256)
-def _scan_parameters(arch: str, inputs: int, outputs: int, hidden_size: int, num_layers: int, state_size: int,
-                     selective: bool) -> int:
-    """Counted on a model built on the meta device (no memory, no closed form to keep in step with scan.py);
-    cached, since every RunConfig and each probe of a refusal's advice asks (about 2 ms a build)."""
+@functools.lru_cache(maxsize=1024)
+def _count(arch: str, inputs: int, outputs: int, num_layers: int, D: int, state_size: int, selective: bool,
+           hidden_size: int) -> int:
+    """Parameters of explorer.models.build_model's model, built on the meta device."""
     import torch
 
-    from explorer.models import build_model
+    from explorer.models import build_model  # models imports config, which imports this module
 
-    sizes = SimpleNamespace(arch=arch, hidden_size=hidden_size, num_layers=num_layers, state_size=state_size,
-                            selective=selective)
+    sizes = SimpleNamespace(arch=arch, hidden_size=hidden_size, num_layers=num_layers, bidirectional=D == 2,
+                            nonlinearity="tanh", num_heads=1, seq_len=1, init="default", forget_bias=None,
+                            state_size=state_size, selective=selective)
     with torch.device("meta"):
         return sum(p.numel() for p in build_model(sizes, inputs, outputs, causal=True).parameters())
 

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer import budget
 from explorer.config import ARCHITECTURES, BIDIRECTIONAL_ARCHS, LIMITS, RunConfig
 from explorer.style import ARCH_LABELS
 from explorer.tasks import make_task
 
-GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4,  # weight blocks per layer: torch's (W_ir), (r, z, n), (i, f, g, o)
-               "mingru": 2, "minlstm": 3}  # W x_t + b only: (z, h~), (f, i, h~)
 MATCH_REFERENCE = "lstm"  # matched parameter counts aim at the LSTM's
 
 # The sequence-length sweep: small enough to finish in about a minute on 2 cores.
@@ -44,39 +43,6 @@ SPEED_PAIRS = (("rnn", "lstm"), ("gru", "lstm"), ("transformer", "lstm"),  # (cl
 
 # -- parameter counts and matching ------------------------------------------------------------
 
-def _ssm_parameters(H: int, N: int, selective: bool) -> int:
-    """One ssm block: LayerNorm, in_proj (2H x H), depthwise conv (kernel 4), Delta / B / C (from u, or fixed),
-    dt_bias, A_log (H x N), D, out_proj."""
-    R = -(-H // 16)  # dt_rank
-    selection = H * (R + 2 * N) + R * H if selective else 2 * N
-    return 2 * H + (2 * H * H + 2 * H) + (4 * H + H) + selection + H + H * N + H + (H * H + H)
-
-
-def count_parameters(arch: str, hidden_size: int, input_size: int, output_size: int, *, num_layers: int = 1,
-                     bidirectional: bool = False, state_size: int = 16, selective: bool = True) -> int:
-    """Trainable parameters of explorer.models' model, in closed form (tests check it against torch).
-
-    Recurrent layer k, direction d: G blocks of (W_ih, W_hh, b_ih, b_hh), G = 1, 3, 4 for rnn, gru, lstm.
-    Transformer block: LayerNorm, in_proj (3H x H), out_proj, LayerNorm, MLP H -> 4H -> H.
-    minGRU / minLSTM layer: G blocks of (W, b) on the layer input, G = 2, 3. ssm: see _ssm_parameters.
-    """
-    H, I, O, L = hidden_size, input_size, output_size, num_layers
-    if arch in ("mingru", "minlstm"):
-        return sum(GATE_BLOCKS[arch] * H * ((I if k == 0 else H) + 1) for k in range(L)) + H * O + O
-    if arch == "ssm":
-        return (I * H + H) + L * _ssm_parameters(H, state_size, selective) + 2 * H + (H * O + O)
-    if arch == "transformer":
-        block = 2 * H + (3 * H * H + 3 * H) + (H * H + H) + 2 * H + (4 * H * H + 4 * H) + (4 * H * H + H)
-        return (I * H + H) + L * block + 2 * H + (H * O + O)
-    D = 2 if bidirectional else 1
-    G = GATE_BLOCKS[arch]
-    total = 0
-    for layer in range(L):
-        layer_input = I if layer == 0 else D * H
-        total += D * G * H * (layer_input + H + 2)
-    return total + D * H * O + O
-
-
 def task_sizes(task: str, seq_len: int) -> tuple[int, int]:
     """(input_size, output_size) of a task at a sequence length."""
     t = make_task(task, seq_len)
@@ -84,11 +50,8 @@ def task_sizes(task: str, seq_len: int) -> tuple[int, int]:
 
 
 def parameters_of(config: RunConfig, sizes: tuple[int, int] | None = None) -> int:
-    input_size, output_size = sizes or task_sizes(config.task, config.seq_len)
-    return count_parameters(config.arch, config.hidden_size, input_size, output_size,
-                            num_layers=config.num_layers,
-                            bidirectional=config.bidirectional and config.arch in BIDIRECTIONAL_ARCHS,
-                            state_size=config.state_size, selective=config.selective)
+    """Trainable parameters of config's model (budget.parameters: counted on the meta device)."""
+    return budget.parameters(config, sizes or task_sizes(config.task, config.seq_len))
 
 
 def for_arch(base: RunConfig, arch: str, hidden_size: int | None = None) -> RunConfig:

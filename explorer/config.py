@@ -8,7 +8,7 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from explorer import budget
 
@@ -144,50 +144,92 @@ def describe(value: Any, limit: int = 60) -> str:
     return f"a {type(value).__name__}"
 
 
-def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {describe(value)}")
+class Field(NamedTuple):
+    """One RunConfig field: what it may hold, and how a widget and a link show it. Validation, URL
+    parsing (explorer/urlstate.py) and the sidebar (explorer/ui/sidebar.py) all read FIELD_TABLE."""
+
+    name: str
+    kind: type  # str (one of `choices`), int, float or bool
+    low: float | str | None = None  # numbers: the smallest allowed value, or the name of the Limits cap that gives it
+    high: float | str | None = None  # the largest, likewise
+    choices: tuple[str, ...] = ()
+    optional: bool = False  # None allowed (off)
+    step: float | None = None  # a number box's step
+    ticks: tuple = ()  # a slider's values (a link's off-grid value is shown among them)
+    label: str = ""  # the widget's label (DESIGN.md fixes the main ones)
+    help: str = ""
+    switch: str = ""  # optional fields: the label of the toggle that turns them on
+    archs: tuple[str, ...] = ARCHITECTURES  # the architectures it means something to
+
+    def bounds(self, limits: Limits = LIMITS) -> tuple[float, float]:
+        low, high = (getattr(limits, b) if isinstance(b, str) else b for b in (self.low, self.high))
+        return low, high
+
+    def check(self, value: Any, limits: Limits = LIMITS) -> None:
+        """ValueError naming the field and the allowed range when `value` is not allowed."""
+        if value is None and self.optional:
+            return
+        if self.kind is str:
+            if value not in self.choices:
+                raise ValueError(f"{self.name} must be one of {', '.join(self.choices)}; got {describe(value)}")
+        elif self.kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"{self.name} must be True or False; got {describe(value)}")
+        elif self.kind is int:
+            low, high = self.bounds(limits)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{self.name} must be an integer from {low} to {high}; got {describe(value)}")
+        else:
+            low, high = self.bounds(limits)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not ok or not low <= value <= high:
+                extra = " or None" if self.optional else ""
+                raise ValueError(f"{self.name} must be a number from {low:g} to {high:g}{extra}; got {describe(value)}")
 
 
-def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer from {low} to {high}; got {describe(value)}")
-
-
-def _check_float(name: str, value: Any, low: float, high: float, *, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not low <= value <= high:
-        extra = " or None" if optional else ""
-        raise ValueError(f"{name} must be a number from {low:g} to {high:g}{extra}; got {describe(value)}")
+HIDDEN_SIZES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-5, 1) for m in (1, 3)) + (10.0,)  # exact decimals
+FIELD_TABLE: dict[str, Field] = {f.name: f for f in (
+    Field("arch", str, choices=ARCHITECTURES, label="Architecture"),
+    Field("task", str, choices=TASK_NAMES, label="Task"),
+    Field("seq_len", int, 2, "max_seq_len", step=10, label="Sequence length",
+          help="Time steps T per sequence. Long sequences show vanishing gradients."),
+    Field("hidden_size", int, 1, "max_hidden_size", ticks=HIDDEN_SIZES, label="Hidden size"),
+    Field("num_layers", int, 1, "max_num_layers", label="Layers"),
+    Field("bidirectional", bool, label="Bidirectional", archs=BIDIRECTIONAL_ARCHS,
+          help="A second RNN reads the sequence backwards; outputs see the future too."),
+    Field("nonlinearity", str, choices=NONLINEARITIES, label="Nonlinearity", archs=("rnn",),
+          help="Vanilla RNN only: tanh squashes, relu does not (IRNN uses relu)."),
+    Field("init", str, choices=INITS, label="Init", archs=BIDIRECTIONAL_ARCHS,
+          help="W_hh at start: torch's default, orthogonal, or identity (IRNN, Le et al. 2015)."),
+    Field("forget_bias", float, -20.0, 20.0, optional=True, step=0.5, label="Forget-gate bias",
+          switch="Set forget-gate bias", archs=("lstm",),
+          help="Total b_if + b_hf. A large positive value (the memory lessons use 5) keeps the forget gate open, "
+               "so the cell remembers from the start."),
+    Field("num_heads", int, 1, "max_num_heads", ticks=(1, 2, 4, 8), label="Heads", archs=("transformer",)),
+    Field("optimizer", str, choices=OPTIMIZERS, label="Optimizer"),
+    Field("lr", float, "min_lr", "max_lr", ticks=LEARNING_RATES, label="Learning rate",
+          help="Log scale. Too large and the loss diverges: that is a lesson too."),
+    Field("batch_size", int, 1, "max_batch_size", ticks=(1, 4, 8, 16, 32, 64, 128, 256, 512), label="Batch size"),
+    Field("clip_grad_norm", float, 1e-6, "max_clip", optional=True, label="Max norm", switch="Gradient clipping",
+          help="Rescale gradients whose global norm exceeds max norm."),
+    Field("seed", int, 0, "max_seed", step=1, label="Seed", help="Same seed, same weights, same data."),
+    Field("state_size", int, 1, "max_state_size", ticks=(1, 2, 4, 8, 16, 32, 64), label="State size", archs=("ssm",),
+          help="SSM only: N, the state each channel keeps (Mamba's d_state)."),
+    Field("selective", bool, label="Selective", archs=("ssm",),
+          help="SSM only: Δ, B and C computed from each input (S6, Mamba). Off: fixed parameters, "
+               "the same at every step (a time-invariant SSM, like S4)."),
+)}
 
 
 def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
     """Raise ValueError naming the first field out of range, and the allowed range."""
-    _check_choice("arch", c.arch, ARCHITECTURES)
-    _check_choice("task", c.task, TASK_NAMES)
-    _check_int("seq_len", c.seq_len, 2, limits.max_seq_len)
-    _check_int("hidden_size", c.hidden_size, 1, limits.max_hidden_size)
-    _check_int("num_layers", c.num_layers, 1, limits.max_num_layers)
-    if not isinstance(c.bidirectional, bool):
-        raise ValueError(f"bidirectional must be True or False; got {describe(c.bidirectional)}")
-    _check_choice("nonlinearity", c.nonlinearity, NONLINEARITIES)
-    _check_choice("init", c.init, INITS)
-    _check_float("forget_bias", c.forget_bias, -20.0, 20.0, optional=True)
-    _check_int("num_heads", c.num_heads, 1, limits.max_num_heads)
+    for name in FIELDS:
+        FIELD_TABLE[name].check(getattr(c, name), limits)
     if c.arch == "transformer" and c.hidden_size % c.num_heads:
         raise ValueError(
             f"hidden_size must be a multiple of num_heads for the transformer; got {c.hidden_size} and {c.num_heads}"
         )
-    _check_choice("optimizer", c.optimizer, OPTIMIZERS)
-    _check_float("lr", c.lr, limits.min_lr, limits.max_lr)
-    _check_int("batch_size", c.batch_size, 1, limits.max_batch_size)
-    _check_float("clip_grad_norm", c.clip_grad_norm, 1e-6, limits.max_clip, optional=True)
-    _check_int("seed", c.seed, 0, limits.max_seed)
-    _check_int("state_size", c.state_size, 1, limits.max_state_size)
-    if not isinstance(c.selective, bool):
-        raise ValueError(f"selective must be True or False; got {describe(c.selective)}")
     if c.bidirectional and c.arch in SCAN_ARCHS:
         raise ValueError(f"bidirectional must be False for {c.arch}: only {', '.join(BIDIRECTIONAL_ARCHS)} read backwards")
     problem = budget.over(c, limits)

@@ -64,10 +64,6 @@ class History:
             # keep the first (the profile at initialisation) and every other one after it
             self.profiles = self.profiles[:1] + self.profiles[2::2]
 
-    @property
-    def last_step(self) -> int:
-        return self.step[-1] if self.step else 0
-
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: np.asarray(getattr(self, name), dtype=float) for name in SERIES}
 

@@ -89,12 +89,16 @@ def train_preset(preset: Preset, callback: Callable[[list[Run]], bool | None] | 
             return runs
 
 
+def vanishing_ratio(grad_norm) -> float:
+    """grad_norm[0] / grad_norm[-1] of a (T,) profile: how much of the gradient reaches the first step (0 if none)."""
+    return float(grad_norm[0] / grad_norm[-1]) if grad_norm[-1] > 0 else 0.0
+
+
 def initial_ratio(run) -> float:
-    """grad_norm[0] / grad_norm[-1] of layer 0, direction 0, at initialisation (the first recorded profile)."""
+    """vanishing_ratio of layer 0, direction 0, at initialisation (the first recorded profile)."""
     if not run.history.profiles:
         raise ValueError("the run has no gradient profile: call run.trace() before training")
-    g = run.history.profiles[0][1][0, 0]
-    return float(g[0] / g[-1]) if g[-1] > 0 else 0.0
+    return vanishing_ratio(run.history.profiles[0][1][0, 0])
 
 
 def _fmt(v: float) -> str:
@@ -176,7 +180,8 @@ def gru_lstm_figures(runs) -> dict[str, float]:
 
 def gru_lstm_note(runs, figures) -> str:
     """Who got to accuracy 0.9 first, in steps and in seconds, as measured (not part of the claim)."""
-    reached = {name: steps_to(run, 0.9) for name, run in zip(("GRU", "LSTM"), runs)}
+    reached = {name: compare.steps_to_threshold(run.history.step, run.history.metric, run.history.wall, 0.9,
+                                                run.history.higher_is_better) for name, run in zip(("GRU", "LSTM"), runs)}
     parts = [f"{name} at step {step} ({wall:.1f} s)" if step else f"{name} never"
              for name, (step, wall) in reached.items()]
     text = "Accuracy 0.9 (training batches, smoothed): " + ", ".join(parts) + "."
@@ -185,12 +190,6 @@ def gru_lstm_note(runs, figures) -> str:
         text += (f" First in steps: {'GRU' if gs < ls else 'LSTM' if ls < gs else 'a tie'}; "
                  f"in seconds: {'GRU' if gw < lw else 'LSTM'}. The claim is about size, not speed.")
     return text
-
-
-def steps_to(run, threshold: float) -> tuple[int | None, float | None]:
-    """First step (and training seconds) where the smoothed training metric reaches threshold."""
-    h = run.history
-    return compare.steps_to_threshold(h.step, h.metric, h.wall, threshold, h.higher_is_better)
 
 
 def bidirectional_figures(runs) -> dict[str, float]:

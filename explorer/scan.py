@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from explorer.cells import CELLS
+
 LOG_CHUNK = 64  # steps per log-space chunk: bounds the cancellation in a_star + logcumsumexp(...)
 SSM_CHUNK = 4  # steps per SSM chunk: exp(-S) within a chunk stays below exp(4 * 20)
 LOG_A_MIN = -20.0  # per-step log A-bar floor in the SSM scan (see ssm_scan)
@@ -59,7 +61,7 @@ class MinGRU(nn.Module):
     """One minGRU layer. z_t = sigma(W_z x_t + b_z); h~_t = g(W_h x_t + b_h);
     h_t = (1 - z_t) * h_{t-1} + z_t * h~_t, h_{-1} = 0."""
 
-    gates = ("z",)
+    gates = CELLS["mingru"].gates
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -83,7 +85,7 @@ class MinLSTM(nn.Module):
     f'_t = f_t / (f_t + i_t), i'_t = i_t / (f_t + i_t); h_t = f'_t * h_{t-1} + i'_t * h~_t, h_{-1} = 0.
     The trace records the normalised f', i' as "f", "i" (they sum to 1)."""
 
-    gates = ("f", "i")
+    gates = CELLS["minlstm"].gates
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -131,7 +133,7 @@ class SelectiveSSM(nn.Module):
     out = out_proj(y * silu(r)).
     """
 
-    gates = ("delta", "B", "C")
+    gates = CELLS["ssm"].gates
 
     def __init__(self, d_model: int, state_size: int, selective: bool = True) -> None:
         super().__init__()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from plotly.colors import get_colorscale
 
+from explorer.cells import CELLS
+from explorer.cells import GATES as GATE_TABLE
+
 # Fonts: legible from the back of a lecture hall on a projector; charts multiply by `scale`.
 FONT_FAMILY = "Inter, 'Helvetica Neue', Helvetica, Arial, sans-serif"
 FONT_SIZE = 17  # px, axis titles, ticks, legends
@@ -37,7 +40,6 @@ def _scale(name: str) -> list[list]:
 
 # Sigmoid gates share one sequential scale on a fixed [0, 1]: 0 = closed, 1 = open.
 SIGMOID_SCALE = _scale("Viridis")
-SIGMOID_RANGE = (0.0, 1.0)
 # tanh values (h_t, g, n, c_t) share one diverging scale, 0 = white, blue < 0 < red.
 DIVERGING_SCALE = _scale("RdBu_r")
 TANH_RANGE = (-1.0, 1.0)
@@ -75,27 +77,12 @@ OTHER_CLASS_COLOUR = "#c7ccd1"
 DIRECTION_DASH = {0: "solid", 1: "dot"}  # forward, reverse
 DIRECTION_NAMES = ("forward", "reverse")
 
-# Gates, in torch's vocabulary and order (torch/nn/modules/rnn.py).
-# minGRU z; minLSTM f, i (normalised: f + i = 1); ssm: step size Delta_t and the selection magnitudes
-# ||B_t||, ||C_t||, all >= 0 on a fixed range: Delta >= 1 forgets most of the state in one step (A_n <= -1).
-GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "mingru": ("z",), "minlstm": ("f", "i"),
-         "ssm": ("delta", "B", "C")}
-GATE_RANGES = {"i": (0, 1), "f": (0, 1), "o": (0, 1), "r": (0, 1), "z": (0, 1), "g": (-1, 1), "n": (-1, 1),
-               "delta": (0, 1), "B": (0, 4), "C": (0, 4)}
-SELECTION_GATES = ("delta", "B", "C")  # not sigmoid gates: each chart gives them a colourbar of their own
-DATA_RANGE_GATES = ("B", "C")  # heatmaps range these over the data (GATE_RANGES is the fallback for strips)
-GATE_NAMES = {
-    "i": "input gate i",
-    "f": "forget gate f",
-    "g": "cell candidate g",
-    "o": "output gate o",
-    "r": "reset gate r",
-    "z": "update gate z",
-    "n": "new gate n",
-    "delta": "step size Δ",
-    "B": "input selection ||B_t||",
-    "C": "output selection ||C_t||",
-}
+# Gates: the cell table (explorer/cells.py) owns their names, order and ranges; these are its views.
+GATES = {arch: cell.gates for arch, cell in CELLS.items() if cell.gates}
+GATE_RANGES = {name: gate.range for name, gate in GATE_TABLE.items()}
+GATE_NAMES = {name: gate.long_name for name, gate in GATE_TABLE.items()}
+SELECTION_GATES = tuple(name for name, gate in GATE_TABLE.items() if gate.selection)
+DATA_RANGE_GATES = tuple(name for name, gate in GATE_TABLE.items() if gate.data_range)
 
 
 def arch_colour(name: str, default: str = SERIES_COLOURS[0]) -> str:

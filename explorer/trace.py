@@ -9,15 +9,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.cells import CELLS
 from explorer.config import SCAN_ARCHS
 from explorer.records import Trace
 
-__all__ = ["Trace", "trace_model"]
-
-GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}  # torch's chunk order; scan layers: .gates
+__all__ = ["Trace", "trace_model", "cell_step", "run_direction", "layer_weights"]
 
 
-def _cell(arch: str, nonlinearity: str, xw: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
+def layer_weights(rnn: nn.RNNBase, layer: int, direction: int) -> list[torch.Tensor]:
+    """[weight_ih, weight_hh, bias_ih, bias_hh] of one layer and direction (torch's `_l{k}`, `_reverse`)."""
+    D = 2 if rnn.bidirectional else 1
+    return rnn.all_weights[layer * D + direction]
+
+
+def cell_step(arch: str, nonlinearity: str, xw: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None,
           w_hh: torch.Tensor, b_hh: torch.Tensor):
     """One step. xw = W_ih x_t + b_ih (B, G*H), precomputed for all t. Returns (h_t, c_t, gates).
 
@@ -43,11 +48,9 @@ def _cell(arch: str, nonlinearity: str, xw: torch.Tensor, h: torch.Tensor, c: to
     return (1 - z) * n + z * h, None, {"r": r, "z": z, "n": n}
 
 
-def _run_direction(rnn: nn.RNNBase, arch: str, layer_input: torch.Tensor, layer: int, direction: int):
+def run_direction(rnn: nn.RNNBase, arch: str, layer_input: torch.Tensor, layer: int, direction: int):
     """One layer, one direction. layer_input (B, T, I_l). Returns lists over t (input-time order)."""
-    suffix = f"_l{layer}" + ("_reverse" if direction else "")
-    w_ih, w_hh = getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)
-    b_ih, b_hh = getattr(rnn, "bias_ih" + suffix), getattr(rnn, "bias_hh" + suffix)
+    w_ih, w_hh, b_ih, b_hh = layer_weights(rnn, layer, direction)
     B, T, _ = layer_input.shape
     xw = layer_input @ w_ih.T + b_ih  # (B, T, G*H)
     h = layer_input.new_zeros(B, rnn.hidden_size)
@@ -58,7 +61,7 @@ def _run_direction(rnn: nn.RNNBase, arch: str, layer_input: torch.Tensor, layer:
     steps = xw.unbind(1)  # views of every t at once: backward stacks their gradients into one buffer,
     # where xw[:, t] would allocate a zero-filled (B, T, G*H) gradient per step
     for t in order:
-        h, c, g = _cell(arch, nonlinearity, steps[t], h, c, w_hh, b_hh)
+        h, c, g = cell_step(arch, nonlinearity, steps[t], h, c, w_hh, b_hh)
         hs[t], cs[t], gates[t] = h, c, g
     return hs, cs, gates
 
@@ -82,7 +85,7 @@ def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     x = x.detach().requires_grad_(True)  # the backward pass below runs to x, through every h_t
     layer_input = x
     for layer in range(rnn.num_layers):
-        runs = [_run_direction(rnn, arch, layer_input, layer, d) for d in range(D)]
+        runs = [run_direction(rnn, arch, layer_input, layer, d) for d in range(D)]
         hidden.append([r[0] for r in runs])
         cells.append([r[1] for r in runs])
         gates.append([r[2] for r in runs])
@@ -98,7 +101,7 @@ def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     (dx,) = torch.autograd.grad(loss, x)  # (B, T, I): ||dL/dx_t||, the one measure alike for every architecture
     T = x.shape[1]
     grad_norm = torch.stack(norms).reshape(rnn.num_layers, D, T).numpy()  # (L, D, T)
-    names = GATES[arch]
+    names = CELLS[arch].gates
     return dict(
         hidden=_stack(hidden),
         cell=_stack(cells) if arch == "lstm" else None,
@@ -182,7 +185,7 @@ def trace_scan(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     grads = torch.autograd.grad(loss, flat, allow_unused=True)
     norms = [_norm(g.flatten(1)) if g is not None else torch.zeros(()) for g in grads]
     grad_norm = torch.stack(norms).reshape(len(model.layers), 1, x.shape[1]).numpy()  # (L, 1, T)
-    names = model.layers[0].gates
+    names = CELLS[model.arch].gates
     return dict(
         hidden=_stack(hidden), cell=None,
         gates={k: _stack([[[g[k] for g in ts] for ts in dirs] for dirs in gates]) for k in names},

@@ -4,27 +4,19 @@ Bad values never raise: they are ignored (or clamped to a cap) and a notice says
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Mapping
 
-from explorer.config import FIELDS, LIMITS, PACES, RunConfig
+from explorer.config import FIELD_TABLE, FIELDS, PACES, Field, RunConfig
 
 EXTRA_PARAMS = ("preset", "lecture", "page", "pace")
-_BOUNDS = {  # numeric fields: (low, high) to clamp to
-    "seq_len": (2, LIMITS.max_seq_len), "hidden_size": (1, LIMITS.max_hidden_size),
-    "num_layers": (1, LIMITS.max_num_layers), "num_heads": (1, LIMITS.max_num_heads),
-    "state_size": (1, LIMITS.max_state_size),
-    "batch_size": (1, LIMITS.max_batch_size), "seed": (0, LIMITS.max_seed),
-    "lr": (LIMITS.min_lr, LIMITS.max_lr), "clip_grad_norm": (1e-6, LIMITS.max_clip), "forget_bias": (-20.0, 20.0),
-}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _NONE = ("", "none", "off")
 
 
-def _parse(name: str, text: str, default):
+def _parse(field: Field, text: str):
     """-> value of the field's type; raises ValueError on a malformed value."""
-    kind = type(default) if default is not None else float
-    if name in ("forget_bias", "clip_grad_norm") and text.strip().lower() in _NONE:
+    kind = field.kind
+    if field.optional and text.strip().lower() in _NONE:
         return None
     if kind is bool:
         low = text.strip().lower()
@@ -44,7 +36,6 @@ def _parse(name: str, text: str, default):
 def config_from_params(params: Mapping[str, str], base: RunConfig | None = None) -> tuple[RunConfig, list[str]]:
     """Apply query parameters to `base`; -> (config, notices). Unknown or bad values are skipped."""
     config = base or RunConfig()
-    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
     notices, values = [], {}
     for name, text in params.items():
         if name in EXTRA_PARAMS:
@@ -53,12 +44,12 @@ def config_from_params(params: Mapping[str, str], base: RunConfig | None = None)
             notices.append(f"Ignored unknown URL parameter '{name[:40]}'.")
             continue
         try:
-            value = _parse(name, str(text), defaults[name])
+            value = _parse(FIELD_TABLE[name], str(text))
         except (ValueError, OverflowError):
             notices.append(f"Ignored {name}={str(text)[:40]!r}: not a valid value.")
             continue
-        if name in _BOUNDS and value is not None:
-            low, high = _BOUNDS[name]
+        if FIELD_TABLE[name].kind in (int, float) and value is not None:
+            low, high = FIELD_TABLE[name].bounds()
             if not low <= value <= high:
                 clamped = min(max(value, low), high)
                 notices.append(f"{name}={str(text)[:40]} is outside {low:g}..{high:g}; using {clamped:g}.")

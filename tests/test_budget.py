@@ -30,6 +30,9 @@ def test_task_sizes_are_the_tasks_own():
     RunConfig(arch="transformer", hidden_size=64, num_heads=4, num_layers=2, task="recall"),
     RunConfig(arch="mingru", hidden_size=24, num_layers=2, task="adding"),
     RunConfig(arch="ssm", hidden_size=16, state_size=8, num_layers=2, task="selective_copy"),
+    RunConfig(arch="minlstm", hidden_size=33, num_layers=3, task="text"),
+    RunConfig(arch="ssm", hidden_size=40, state_size=4, selective=False, task="adding"),
+    RunConfig(arch="rnn", hidden_size=1, num_layers=4, bidirectional=True, task="copy"),
 ])
 def test_parameter_count_is_the_models(config):
     assert budget.parameters(config) == Run(config).num_parameters

@@ -515,7 +515,7 @@ def test_chart_sources_import_neither_torch_nor_streamlit(path):
         top = module.split(".")[0]
         assert top not in ("torch", "streamlit"), f"{path.name} imports {module}"
         if top == "explorer":  # not trace.py, run.py ...: they may import torch
-            assert module in ("explorer", "explorer.style") or module.startswith("explorer.charts"), module
+            assert module in ("explorer", "explorer.style", "explorer.cells") or module.startswith("explorer.charts"), module
 
 
 def test_importing_charts_loads_neither_torch_nor_streamlit():
@@ -550,3 +550,12 @@ def test_after_one_step_loss_and_gradient_charts_show_the_point_on_readable_tick
         shown = [v for v in y.tickvals if y.range[0] <= np.log10(v) <= y.range[1]]
         assert 2 <= len(shown) <= 4, shown  # 1-2-5 steps: not nine crammed labels
         assert list(fig.layout.xaxis.range) == [0, 2] and fig.layout.xaxis.dtick == 1
+
+
+def test_every_cell_of_the_cell_table_has_equations_that_name_its_gates():
+    from explorer.cells import CELLS
+    from explorer.charts.equations import CELL_TEX
+    for arch, cell in CELLS.items():
+        for gate in cell.gates:
+            symbol = {"delta": r"\Delta_t", "B": "B_t", "C": "C_t"}.get(gate, f"{gate}_t")
+            assert symbol in CELL_TEX[arch], (arch, gate)

@@ -18,7 +18,7 @@ TRANSFORMER_TOLERANCE = {8: 0.35, 16: 0.20}  # hidden size moves in steps of num
 
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("task, layers, bidirectional", [("recall", 1, False), ("adding", 2, True), ("text", 3, False)])
-def test_parameter_formula_equals_torch(arch, task, layers, bidirectional):
+def test_parameter_count_equals_torch(arch, task, layers, bidirectional):
     config = RunConfig(arch=arch, task=task, seq_len=12, hidden_size=10, num_layers=layers,
                        bidirectional=bidirectional and arch != "transformer")
     assert compare.parameters_of(config) == Run(config).num_parameters

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from explorer import charts
-from explorer import inspect as ins
+from explorer import inspection as ins
+from explorer.charts.equations import equations
 from explorer.config import RunConfig
 from explorer.run import Run
 
@@ -245,7 +246,7 @@ def test_cell_terms_reproduce_the_traced_gates(arch):
 def test_equations_carry_the_steps_numbers(arch, lines):
     run = tiny(arch, seq_len=8)
     terms, values = _terms_and_values(run)
-    latex = ins.equations(arch, terms, values, t=5, unit=2)
+    latex = equations(arch, terms, values, t=5, unit=2)
     assert len(latex) == lines
     assert latex[-1].startswith("h_t")
     assert latex[-1].endswith(f"= {values['h'][5, 2]:.3f}")  # the traced h_t of that unit

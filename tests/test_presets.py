@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from explorer import evaluate
+from explorer.compare import steps_to_threshold
 from explorer.config import RunConfig
-from explorer.presets import PRESETS, Preset, Rule, initial_ratio, recall_accuracy, steps_to, train_preset
+from explorer.presets import PRESETS, Preset, Rule, initial_ratio, recall_accuracy, train_preset
 
 torch.set_num_threads(1)
 
@@ -55,7 +56,8 @@ def check_gru_vs_lstm(runs):
     gru, lstm = runs
     assert 0.65 <= gru.num_parameters / lstm.num_parameters <= 0.85
     for run in runs:
-        step, seconds = steps_to(run, 0.9)
+        h = run.history
+        step, seconds = steps_to_threshold(h.step, h.metric, h.wall, 0.9, h.higher_is_better)
         assert step is not None and step <= run.step and seconds > 0
         assert run.evaluate() >= 0.9
 

@@ -5,6 +5,7 @@ Not tests of explorer's models: the learnability checks train a plain nn.LSTM wr
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -223,7 +224,7 @@ def test_text_loss_is_in_bits_per_character():
 
 def test_text_chance_is_the_most_common_character_and_entropy_is_in_bits():
     task = make_task("text", 10)
-    train = task.ids[: task.test_start]
+    train = task.series[: task.test_start]
     assert task.chance == pytest.approx((train == task.vocab.index(" ")).float().mean().item())
     assert 3.5 < task.unigram_entropy_bits() < math.log2(len(task.vocab))
 
@@ -499,3 +500,18 @@ def test_induction_asks_for_the_letter_after_the_first_marker():
         marks = (row == task.MARKER).nonzero()[:, 0].tolist()
         assert len(marks) == 2 and marks[1] == 19
         assert int(target[-1]) == int(row[marks[0] + 1]) and (target[:-1] == IGNORE).all()
+
+
+def test_config_offers_exactly_the_registered_tasks():
+    """config.TASK_NAMES (what RunConfig accepts and the sidebar lists) and the registry name the same tasks."""
+    from explorer.budget import TASK_SIZES
+    from explorer.config import TASK_NAMES
+    assert TASK_NAMES == tuple(TASKS)
+    assert set(TASK_SIZES) == set(TASK_NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_description_under_the_task_box_names_no_code(name):
+    """A student reads it under the Task box: no method calls like sample_test() and no identifiers like baseline_mse."""
+    text = TASKS[name].description
+    assert not re.search(r"\w\(\)|\b[a-z]{2,}_[a-z]{2,}", text), text

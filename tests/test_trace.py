@@ -203,3 +203,13 @@ def test_input_gradient_is_dl_dx_of_the_fused_model_for_every_architecture(arch)
     (g,) = torch.autograd.grad(run.task.loss(run.model(x), run.probe_targets), x)  # (B, T, I)
     np.testing.assert_allclose(tr.input_grad, g.norm(dim=-1).mean(0).numpy(), rtol=1e-4, atol=1e-12)
     assert not run.probe.requires_grad  # the trace kept its own leaf
+
+
+@pytest.mark.parametrize("arch", ("rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "ssm"))
+def test_trace_records_the_gates_of_the_cell_table(arch):
+    """explorer/cells.py is the one list of each cell's gates: the trace records exactly those, in that order,
+    and every one has a long name and a range for the charts."""
+    from explorer import cells
+    tr = Run(RunConfig(arch=arch, task="adding", seq_len=6, hidden_size=8, num_heads=2, seed=0)).trace()
+    assert tuple(tr.gates) == cells.gates(arch)
+    assert all(gate in cells.GATES for gate in tr.gates)

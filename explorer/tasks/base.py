@@ -128,3 +128,17 @@ def window_index(lo: int, hi: int, length: int, batch_size: int, generator: torc
     first_end = min(lo + length - 1, hi - 1)
     end = torch.randint(first_end, hi, (batch_size,), generator=generator)  # (B,)
     return end[:, None] - length + 1 + torch.arange(length)  # (B, length)
+
+
+class HeldOutTail:
+    """For a task cut from one fixed series (`series`, N steps): training windows end before test_start,
+    test windows in the held-out tail after it; earlier steps may serve as their context. The task turns
+    window positions (B, T+1) into a batch: windows(position, lo) -> (x, y), scoring only positions >= lo."""
+
+    def sample(self, batch_size, generator):
+        return self.windows(window_index(0, self.test_start, self.seq_len + 1, batch_size, generator), 0)
+
+    def sample_test(self, batch_size, generator):
+        """Windows whose scored targets all lie in the held-out tail of the series."""
+        lo, hi = self.test_start, len(self.series)
+        return self.windows(window_index(lo, hi, self.seq_len + 1, batch_size, generator), lo)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from explorer.tasks.base import Task, window_index
+from explorer.tasks.base import HeldOutTail, Task
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -53,7 +53,7 @@ class Sine(Forecast):
         "Each sequence is a sum of 2 or 3 sine waves with random amplitudes, periods (8-40 steps) "
         "and phases, plus a little noise. Input: the value at step t; output: the value at step t+1 "
         "(the first few steps are not scored). Since every sequence has its own waves, the model must "
-        "infer them from what it has seen; repeating the last value (baseline_mse) is the bar to beat."
+        "infer them from what it has seen. The bar to beat: simply repeating the last value it was given."
     )
     input_hint = "numbers separated by spaces, e.g. 0 0.5 0.87 1 0.87 0.5 0"
     NOISE = 0.1
@@ -91,15 +91,15 @@ def sunspot_counts() -> torch.Tensor:
         return torch.tensor([float(row["SUNACTIVITY"]) for row in csv.DictReader(f)])
 
 
-class Sunspots(Forecast):
+class Sunspots(HeldOutTail, Forecast):
     name = "sunspots"
     title = "Sunspot forecast"
     description = (
         "Real data: yearly sunspot numbers 1700-2008 (NOAA NGDC, via statsmodels), scaled to mean 0 "
         "and variance 1. Input: this year's value; output: next year's. The 11-year solar cycle makes "
         "it predictable, but cycles vary in height and length and there are only 309 points, so a "
-        "large model memorises; sample_test() scores windows ending in the held-out last 20% "
-        "(1947-2008). Repeating the last value (baseline_mse) is the bar to beat (Yule 1927)."
+        "large model memorises. The held-out score is on the last 20% of the years (1947-2008), which "
+        "training never sees. The bar to beat: repeating this year's value as next year's (Yule 1927)."
     )
     input_hint = "yearly sunspot numbers (raw counts, 0 or more) separated by spaces, e.g. 5 11 16 23 36 58 29 20"
     FIRST_YEAR = 1700
@@ -114,16 +114,9 @@ class Sunspots(Forecast):
         self.series = (counts - self.mean) / self.std  # (N,)
         self.chance = self.series[1 : self.test_start].var(unbiased=False).item()
 
-    def sample(self, batch_size, generator):
-        return self._windows(0, self.test_start, batch_size, generator)
-
-    def sample_test(self, batch_size, generator):
-        """Windows whose scored targets are all held-out years; earlier years may serve as context."""
-        return self._windows(self.test_start, len(self.series), batch_size, generator)
-
-    def _windows(self, lo: int, hi: int, batch_size: int, generator: torch.Generator):
+    def windows(self, position: torch.Tensor, lo: int):
+        """position (B, T+1), < 0 is padding -> x, y (B, T, 1); targets before year index lo are context."""
         T = self.seq_len
-        position = window_index(lo, hi, T + 1, batch_size, generator)  # (B, T+1); < 0 is padding
         values = self.series[position.clamp(min=0)] * (position >= 0)  # padding reads 0, the mean
         y = values[:, 1:].unsqueeze(-1).clone()  # (B, T, 1)
         y[(position[:, 1:] < lo).unsqueeze(-1)] = float("nan")  # context or padding, not scored

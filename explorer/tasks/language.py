@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from explorer.tasks.base import IGNORE, Task, one_hot, one_hot_tokens, window_index
+from explorer.tasks.base import IGNORE, HeldOutTail, Task, one_hot, one_hot_tokens
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 VOCAB = list(" abcdefghijklmnopqrstuvwxyz.,;:!?'\"-")  # 36 characters
@@ -27,14 +27,14 @@ def corpus() -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-class Text(Task):
+class Text(HeldOutTail, Task):
     name = "text"
     title = "Next character"
     description = (
         "Characters of Jane Austen's Pride and Prejudice (chapters 1-10, public domain), lowercased, "
         "36 symbols, one-hot. At every step the model must predict the next character. Spelling needs "
         "a few steps of memory, words and punctuation more; the unigram baseline guesses a space "
-        "every time. The last 10% of the text is held out for sample_test() (Karpathy 2015, "
+        "every time. The held-out score is on the last 10% of the text, which training never sees (Karpathy 2015, "
         "'The Unreasonable Effectiveness of Recurrent Neural Networks')."
     )
     input_size = len(VOCAB)
@@ -46,23 +46,16 @@ class Text(Task):
 
     def __init__(self, seq_len: int) -> None:
         super().__init__(seq_len)
-        self.ids = self.encode_text(corpus())  # (N,)
-        self.test_start = round(len(self.ids) * (1 - self.TEST_FRACTION))
-        counts = torch.bincount(self.ids[: self.test_start], minlength=len(VOCAB)).float()
+        self.series = self.encode_text(corpus())  # (N,) character ids
+        self.test_start = round(len(self.series) * (1 - self.TEST_FRACTION))
+        counts = torch.bincount(self.series[: self.test_start], minlength=len(VOCAB)).float()
         self.unigram = counts / counts.sum()  # (V,) character frequencies of the training text
         self.chance = self.unigram.max().item()
 
-    def sample(self, batch_size, generator):
-        return self._windows(0, self.test_start, batch_size, generator)
-
-    def sample_test(self, batch_size, generator):
-        """Windows whose scored targets all lie in the held-out last 10% of the text."""
-        return self._windows(self.test_start, len(self.ids), batch_size, generator)
-
-    def _windows(self, lo: int, hi: int, batch_size: int, generator: torch.Generator):
+    def windows(self, position: torch.Tensor, lo: int):
+        """position (B, T+1), < 0 is padding -> one-hot x (B, T, V), y (B, T); targets before lo are context."""
         T = self.seq_len
-        position = window_index(lo, hi, T + 1, batch_size, generator)  # (B, T+1); < 0 is padding
-        chars = torch.where(position >= 0, self.ids[position.clamp(min=0)], -1)  # (B, T+1)
+        chars = torch.where(position >= 0, self.series[position.clamp(min=0)], -1)  # (B, T+1)
         y = torch.where(position[:, 1:] >= lo, chars[:, 1:], IGNORE)  # (B, T)
         return one_hot(chars[:, :T], len(VOCAB)), y  # (B, T, V), (B, T)
 

@@ -122,8 +122,8 @@ class Recall(Task):
         "the model must name the key. The key comes 1 to T-1 steps before the query (uniformly), so the "
         "model must write it once and keep it through the distractors. Short delays teach the LSTM's "
         "gates to store, which then carries to long ones; a plain RNN loses the key (Hochreiter & "
-        "Schmidhuber 1997). With the key always at step 0 no architecture learned at T = 50 from "
-        "torch's default init; sample_with_delay() measures any one delay."
+        "Schmidhuber 1997). With the key always at the first step, no architecture learned at T = 50 from "
+        "torch's default init: the short delays are what make the task learnable."
     )
     input_size = 9  # 4 key channels, 4 distractor channels, query
     output_size = 4

@@ -1,6 +1,6 @@
 """The Inspect page: one sequence through the session's run, one time step at a time.
 
-Streamlit only draws here; the numbers come from explorer.inspect and the figures from explorer.charts.
+Streamlit only draws here; the numbers come from explorer.inspection and the figures from explorer.charts.
 Controls sit outside the step view; the step view is a fragment that a timer reruns while playing.
 """
 from __future__ import annotations
@@ -12,8 +12,9 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explorer import charts, style
-from explorer import inspect as ins
+from explorer import cells, charts, style
+from explorer import inspection as ins
+from explorer.charts.equations import equations
 from explorer.config import LIMITS, SCAN_ARCHS
 from explorer.charts._common import state_range, symmetric_range
 from explorer.tasks import IGNORE
@@ -273,7 +274,7 @@ def _strips(insp: ins.Inspection, layer: int, d: int, t: int, s: float) -> None:
     tr = insp.trace
     D = tr.shape[1]
     values = insp.values(layer, d)
-    names = list(style.GATES.get(tr.arch, ())) + (["c_t"] if "c" in values else []) + ["h_t"]
+    names = list(cells.gates(tr.arch)) + (["c_t"] if "c" in values else []) + ["h_t"]
     source = {"c_t": "c", "h_t": "h"}
     rows = [(n, values[source.get(n, n)][t]) for n in names]
     ranges = {"h_t": state_range(tr.hidden[layer], tr.arch)}
@@ -290,7 +291,7 @@ def _strips(insp: ins.Inspection, layer: int, d: int, t: int, s: float) -> None:
 
 def _equations(insp: ins.Inspection, layer: int, d: int, t: int, unit: int) -> None:
     run = insp.run
-    lines = ins.equations(run.config.arch, insp.terms(layer, d), insp.values(layer, d), t, unit,
+    lines = equations(run.config.arch, insp.terms(layer, d), insp.values(layer, d), t, unit,
                           run.config.nonlinearity)
     previous = "h_{t+1}" if d else "h_{t-1}"
     where = f" ({style.DIRECTION_NAMES[d]}: the previous state is {previous})" if insp.trace.shape[1] == 2 else ""

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explorer import charts, inspect
+from explorer import charts, inspection
+from explorer.charts.equations import CELL_TEX
 from explorer.charts.gradients import gradient_of
 from explorer.style import ARCH_LABELS
 from explorer.config import RunConfig
-from explorer.presets import PRESETS
+from explorer.presets import PRESETS, vanishing_ratio
 from explorer.records import Trace
 from explorer.run import Run
 from explorer.ui import panels, presets_ui, session
@@ -32,48 +33,6 @@ EXAMPLES = {  # small seeded runs that stand in where the session has no run of 
     "ssm": _C(arch="ssm", task="selective_copy", seq_len=20, hidden_size=16, state_size=4, batch_size=32, lr=1e-2, seed=0),
 }
 
-RNN_TEX = r"h_t = \tanh\left(W_{ih}\, x_t + b_{ih} + W_{hh}\, h_{t-1} + b_{hh}\right)"
-LSTM_TEX = r"""\begin{aligned}
-i_t &= \sigma\left(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}\right) \\
-f_t &= \sigma\left(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}\right) \\
-g_t &= \tanh\left(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}\right) \\
-o_t &= \sigma\left(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}\right) \\
-c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
-h_t &= o_t \odot \tanh(c_t)
-\end{aligned}"""
-GRU_TEX = r"""\begin{aligned}
-r_t &= \sigma\left(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}\right) \\
-z_t &= \sigma\left(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}\right) \\
-n_t &= \tanh\big(W_{in} x_t + b_{in} \\
-    &\qquad\quad + r_t \odot \left(W_{hn} h_{t-1} + b_{hn}\right)\big) \\
-h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
-\end{aligned}"""
-BIDIRECTIONAL_TEX = r"""\begin{aligned}
-\overrightarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overrightarrow{h}_{t-1}\right) \\
-\overleftarrow{h}_t &= \mathrm{cell}\left(x_t,\ \overleftarrow{h}_{t+1}\right) \\
-y_t &= W_{\mathrm{head}} \left[\overrightarrow{h}_t ;\ \overleftarrow{h}_t\right] + b_{\mathrm{head}}
-\end{aligned}"""
-ATTENTION_TEX = r"""\begin{aligned}
-Q &= X W_Q,\quad K = X W_K,\quad V = X W_V \\
-\mathrm{Attention}(Q, K, V) &= \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V \\
-M_{ts} &= \begin{cases} 0 & s \le t \\ -\infty & s > t \end{cases}
-\end{aligned}"""
-MIN_TEX = r"""\begin{aligned}
-&\textbf{minGRU} & z_t &= \sigma\left(W_{z} x_t + b_{z}\right), \quad \tilde h_t = g\left(W_{h} x_t + b_{h}\right) \\
-& & h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t \\
-&\textbf{minLSTM} & f_t, i_t &= \sigma\left(W_{f} x_t + b_{f}\right), \sigma\left(W_{i} x_t + b_{i}\right), \quad
-f'_t = \tfrac{f_t}{f_t + i_t},\ i'_t = \tfrac{i_t}{f_t + i_t} \\
-& & h_t &= f'_t \odot h_{t-1} + i'_t \odot \tilde h_t \\
-& & h_t &= a_t \odot h_{t-1} + b_t \ \Rightarrow\ \log h_t = a^*_t + \log \textstyle\sum_{k \le t} e^{\log b_k - a^*_k},
-\quad a^*_t = \sum_{k \le t} \log a_k
-\end{aligned}"""
-SSM_TEX = r"""\begin{aligned}
-\Delta_t &= \operatorname{softplus}\left(W_{\Delta} u_t + b_{\Delta}\right), \quad B_t = W_B u_t, \quad C_t = W_C u_t \\
-\bar A_t &= \exp(\Delta_t A), \quad \bar B_t = \Delta_t B_t, \quad A = -\exp(A_{\log}) \ \text{(diagonal, } N \text{ per channel)} \\
-h_t &= \bar A_t \odot h_{t-1} + \bar B_t\, u_t, \qquad y_t = C_t h_t + D u_t \\
-\text{block:}\ x &\leftarrow x + W_{\mathrm{out}}\left(y \odot \operatorname{silu}(r)\right), \quad
-[u; r] = W_{\mathrm{in}} \operatorname{LN}(x),\ u \leftarrow \operatorname{silu}(\operatorname{conv}(u))
-\end{aligned}"""
 CHAIN_TEX = r"""\frac{\partial L}{\partial h_0} = \frac{\partial L}{\partial h_T}\,
 \frac{\partial h_T}{\partial h_{T-1}} \cdots \frac{\partial h_1}{\partial h_0}
 = \frac{\partial L}{\partial h_T} \prod_{t=T}^{1} \frac{\partial h_t}{\partial h_{t-1}},
@@ -104,15 +63,13 @@ def _example(kind: str) -> tuple[Trace, Trace, np.ndarray | None, float | None, 
     run.train(EXAMPLE_STEPS)
     eigvals = radius = sigma = None
     if kind == "rnn":
-        initial_block = _initial_block(EXAMPLES[kind])
-        eigvals = np.linalg.eigvals(initial_block)
-        radius, sigma = float(np.abs(eigvals).max()), float(np.linalg.norm(initial_block, 2))
+        eigvals, radius, sigma = inspection.spectrum(_initial_block(EXAMPLES[kind]))
     return run.trace(), initial, eigvals, radius, sigma
 
 
 def _initial_block(config: RunConfig) -> np.ndarray:
     """W_hh of a fresh run of `config` (the weights at init, where the gradient chart starts)."""
-    return inspect.recurrent_block(Run(config))
+    return inspection.recurrent_block(Run(config))
 
 
 MODEL_NAMES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU", "bidirectional": "a bidirectional model",
@@ -200,7 +157,7 @@ def _chart(kind: str, worker, live: dict, draw) -> None:
 
 def _rnn(worker, live, training) -> None:
     _equation_and_chart(
-        "Vanilla RNN", RNN_TEX,
+        "Vanilla RNN", CELL_TEX["rnn"],
         "One matrix $W_{hh}$ carries the whole past into the next step, squashed by tanh into [-1, 1]. "
         "The chart shows $h_t$, unit by unit: the state is all the network knows about the inputs so far.",
         "rnn", worker, live, training,
@@ -209,7 +166,7 @@ def _rnn(worker, live, training) -> None:
 
 def _lstm(worker, live, training) -> None:
     _equation_and_chart(
-        "LSTM", LSTM_TEX,
+        "LSTM", CELL_TEX["lstm"],
         "The cell state $c_t$ is the memory: the forget gate $f_t$ scales what is kept of $c_{t-1}$, the input "
         "gate $i_t$ how much of the candidate $g_t$ is written, the output gate $o_t$ how much is shown as $h_t$. "
         "Where $f_t$ stays near 1 (yellow), the cell carries its content forward unchanged.",
@@ -219,7 +176,7 @@ def _lstm(worker, live, training) -> None:
 
 def _gru(worker, live, training) -> None:
     _equation_and_chart(
-        "GRU", GRU_TEX,
+        "GRU", CELL_TEX["gru"],
         "Two gates instead of three, and no separate cell: the update gate $z_t$ mixes the old state and the new "
         "candidate $n_t$. In torch's form $z_t$ near 1 keeps $h_{t-1}$ (yellow: the unit holds); the reset gate "
         "$r_t$ decides how much of the past enters $n_t$.",
@@ -229,7 +186,7 @@ def _gru(worker, live, training) -> None:
 
 def _bidirectional(worker, live, training) -> None:
     _equation_and_chart(
-        "Bidirectional RNN", BIDIRECTIONAL_TEX,
+        "Bidirectional RNN", CELL_TEX["bidirectional"],
         "Two cells read the sequence, one forwards (weights `*_l0`) and one backwards (`*_l0_reverse`); the output "
         "$y_t$ sees both halves of the sequence. Both panels are indexed by input step $t$: the reverse one holds "
         "the state after reading from the end down to $t$.",
@@ -240,7 +197,7 @@ def _bidirectional(worker, live, training) -> None:
 
 def _attention(worker, live, training) -> None:
     _equation_and_chart(
-        "Attention", ATTENTION_TEX,
+        "Attention", CELL_TEX["transformer"],
         "No chain of steps: every query step $t$ compares itself with every key step $s$ at once, and the "
         "softmax row says how much of each value it reads. The causal mask $M$ hides the future. Each head has "
         "its own $W_Q, W_K, W_V$ ($d_k$ = hidden size / heads).",
@@ -253,7 +210,7 @@ def _min_rnns(worker, live, training) -> None:
     kind = "minlstm" if "minlstm" in live and "mingru" not in live else "mingru"
     gate = "z" if kind == "mingru" else "f"
     _equation_and_chart(
-        "minGRU and minLSTM: gates from x_t alone", MIN_TEX,
+        "minGRU and minLSTM: gates from x_t alone", CELL_TEX["mingru"],
         "Feng et al. 2024 (“Were RNNs All We Needed?”, arXiv:2410.01201) drop $h_{t-1}$ from every gate and "
         "the tanh from the candidate. What is left, $h_t = a_t h_{t-1} + b_t$, is a *linear* recurrence whose "
         "$a_t, b_t$ are known for all $t$ before the loop starts, so training computes every $h_t$ at once with "
@@ -267,7 +224,7 @@ def _min_rnns(worker, live, training) -> None:
 
 def _ssm(worker, live, training) -> None:
     _equation_and_chart(
-        "Selective state space (S6, Mamba)", SSM_TEX,
+        "Selective state space (S6, Mamba)", CELL_TEX["ssm"],
         "Gu & Dao 2023 (“Mamba: Linear-Time Sequence Modeling with Selective State Spaces”, arXiv:2312.00752). "
         "Each channel keeps $N$ numbers (`state_size`), each decaying at its own rate $A_n < 0$. The step size "
         "$\\Delta_t$ is computed from the input: a large $\\Delta_t$ forgets the state and writes $u_t$ in, a "
@@ -285,10 +242,9 @@ def _recurrent_weights(worker, live: dict) -> tuple[np.ndarray, float, float, st
     if "rnn" in live and worker is not None:
         index, config = live["rnn"]
         with worker.models() as runs:  # no training step runs while we read the weights
-            block = inspect.recurrent_block(runs[index])
+            block = inspection.recurrent_block(runs[index])
             step = runs[index].step
-        eigvals = np.linalg.eigvals(block)
-        return eigvals, float(np.abs(eigvals).max()), float(np.linalg.norm(block, 2)), f"your RNN at step {step}"
+        return *inspection.spectrum(block), f"your RNN at step {step}"
     _, _, eigvals, radius, sigma = _example("rnn")
     return eigvals, radius, sigma, f"a fresh RNN with hidden size {EXAMPLES['rnn'].hidden_size} (torch's default init)"
 
@@ -296,7 +252,7 @@ def _recurrent_weights(worker, live: dict) -> tuple[np.ndarray, float, float, st
 def _decay_per_step(trace: Trace) -> tuple[float, float]:
     """(grad_norm at t=0 / at t=T-1, its geometric mean per step) of layer 0, forward (gradient_of says of what)."""
     g = trace.grad_norm[0, 0]  # (T,)
-    ratio = float(g[0] / g[-1]) if g[-1] > 0 else 0.0
+    ratio = vanishing_ratio(g)
     return ratio, ratio ** (1 / max(1, len(g) - 1)) if ratio > 0 else 0.0
 
 

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.config import (ARCHITECTURES, BIDIRECTIONAL_ARCHS, INITS, LIMITS, NONLINEARITIES, OPTIMIZERS,
-                             TASK_NAMES, RunConfig)
+from explorer.config import FIELD_TABLE, FIELDS, RunConfig
 from explorer.style import ARCH_LABELS
 from explorer.tasks import TASKS
 from explorer.ui import state
 
-HIDDEN_SIZES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-STATE_SIZES = (1, 2, 4, 8, 16, 32, 64)
-LEARNING_RATES = tuple(float(f"{m}e{e}") for e in range(-5, 1) for m in (1, 3)) + (10.0,)  # exact decimals
 KEY = "cfg_"  # widget keys: KEY + RunConfig field name (and a few switches)
+_SWITCHES = {"clip_grad_norm": "clip_on", "forget_bias": "forget_on"}  # the toggles of the optional fields
+DEFAULTS = RunConfig()
 
 
 def _with(options: tuple, value) -> list:
@@ -24,10 +22,10 @@ def set_widgets(config: RunConfig) -> None:
     """Make the sidebar show `config`. Call only before the widgets are drawn (or from a callback)."""
     for name, value in config.to_dict().items():
         st.session_state[KEY + name] = value
-    st.session_state[KEY + "clip_on"] = config.clip_grad_norm is not None
-    st.session_state[KEY + "clip_grad_norm"] = config.clip_grad_norm or 1.0
-    st.session_state[KEY + "forget_on"] = config.forget_bias is not None
-    st.session_state[KEY + "forget_bias"] = config.forget_bias if config.forget_bias is not None else 1.0
+    for name, switch in _SWITCHES.items():  # an optional field: its toggle, and its number box's value when on
+        value = getattr(config, name)
+        st.session_state[KEY + switch] = value is not None
+        st.session_state[KEY + name] = value if value is not None else 1.0
     state.put(state.CONFIG, config)
 
 
@@ -39,32 +37,56 @@ def _value(name: str, default):
     return st.session_state.get(KEY + name, default)
 
 
+MAIN = ("arch", "task", "bidirectional", "num_layers", "hidden_size", "seq_len", "optimizer", "lr", "clip_grad_norm",
+        "seed")
+ADVANCED = ("nonlinearity", "init", "forget_bias", "num_heads", "state_size", "selective", "batch_size")
+FORMATS = {"arch": ARCH_LABELS.get, "task": lambda n: TASKS[n].title or n, "lr": lambda v: f"{v:g}",
+           "optimizer": {"adam": "Adam", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}.get}
+
+
+def _widget(box, name: str, arch: str) -> bool:
+    """Draw the widget of one RunConfig field as FIELD_TABLE describes it; -> whether the field is on
+    (False for an optional field switched off, or one that means nothing to `arch`)."""
+    f = FIELD_TABLE[name]
+    used, key = arch in f.archs, KEY + name
+    if f.optional:
+        if not box.toggle(f.switch, key=KEY + _SWITCHES[name], disabled=not used, help=f.help) or not used:
+            return False
+    extra = {"format_func": FORMATS[name]} if name in FORMATS else {}
+    if f.kind is str:
+        box.selectbox(f.label, f.choices, key=key, disabled=not used, help=f.help or None, **extra)
+    elif f.kind is bool:
+        box.toggle(f.label, key=key, disabled=not used, help=f.help or None)
+    elif f.ticks:
+        box.select_slider(f.label, _with(f.ticks, _value(name, getattr(DEFAULTS, name))), key=key, disabled=not used,
+                          help=f.help or None, **extra)
+    elif f.step is None and f.kind is int:
+        box.slider(f.label, *f.bounds(), key=key, disabled=not used, help=f.help or None)
+    else:
+        low, high = f.bounds()
+        box.number_input(f.label, f.kind(low), f.kind(high), step=f.kind(f.step) if f.step else None, key=key,
+                         format="%g" if f.kind is float else "%d", help=f.help or None)
+    return used
+
+
 def draw() -> RunConfig:
     """Draw the widgets; -> the config they describe (the last valid one, with a message, if not valid)."""
     sb = st.sidebar
-    arch = sb.selectbox("Architecture", ARCHITECTURES, format_func=ARCH_LABELS.get, key=KEY + "arch")
-    task = sb.selectbox("Task", TASK_NAMES, format_func=lambda n: TASKS[n].title or n, key=KEY + "task")
-    sb.caption(TASKS[task].description)
-    recurrent = arch in BIDIRECTIONAL_ARCHS  # has W_hh, may read backwards
-    sb.toggle("Bidirectional", key=KEY + "bidirectional", disabled=not recurrent,
-              help="A second RNN reads the sequence backwards; outputs see the future too.")
-    sb.slider("Layers", 1, LIMITS.max_num_layers, key=KEY + "num_layers")
-    sb.select_slider("Hidden size", _with(HIDDEN_SIZES, _value("hidden_size", 32)), key=KEY + "hidden_size")
-    sb.number_input("Sequence length", 2, LIMITS.max_seq_len, step=10, key=KEY + "seq_len",
-                    help="Time steps T per sequence. Long sequences show vanishing gradients.")
-    sb.selectbox("Optimizer", OPTIMIZERS, format_func=lambda o: {"adam": "Adam", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}[o],
-                 key=KEY + "optimizer")
-    sb.select_slider("Learning rate", _with(LEARNING_RATES, _value("lr", 3e-3)), format_func=lambda v: f"{v:g}",
-                     key=KEY + "lr", help="Log scale. Too large and the loss diverges: that is a lesson too.")
-    clip_on = sb.toggle("Gradient clipping", key=KEY + "clip_on", help="Rescale gradients whose global norm exceeds max norm.")
-    if clip_on:
-        sb.number_input("Max norm", 1e-3, LIMITS.max_clip, key=KEY + "clip_grad_norm", format="%g")
-    sb.number_input("Seed", 0, LIMITS.max_seed, key=KEY + "seed", help="Same seed, same weights, same data.")
-    forget_on = _advanced(arch, recurrent)
-    values = {name: _value(name, None) for name in RunConfig.__dataclass_fields__}
-    values["clip_grad_norm"] = float(values["clip_grad_norm"]) if clip_on else None
-    values["forget_bias"] = float(values["forget_bias"]) if forget_on and arch == "lstm" else None
-    values["bidirectional"] = bool(values["bidirectional"]) and recurrent
+    arch = _value("arch", DEFAULTS.arch)
+    on = {}
+    for name in MAIN:
+        on[name] = _widget(sb, name, arch)
+        if name == "arch":
+            arch = _value("arch", DEFAULTS.arch)
+        if name == "task":
+            sb.caption(TASKS[_value("task", DEFAULTS.task)].description)
+    with sb.expander("Advanced"):
+        for name in ADVANCED:
+            on[name] = _widget(st, name, arch)
+    values = {name: _value(name, None) for name in FIELDS}
+    for name in _SWITCHES:  # optional fields: None when switched off (or meaningless for this arch)
+        values[name] = float(values[name]) if on[name] else None
+    values["bidirectional"] = bool(values["bidirectional"]) and on["bidirectional"]
     values["lr"] = float(values["lr"])
     try:
         config = RunConfig(**values)
@@ -73,24 +95,3 @@ def draw() -> RunConfig:
         return state.config()
     state.put(state.CONFIG, config)
     return config
-
-
-def _advanced(arch: str, recurrent: bool) -> bool:
-    with st.sidebar.expander("Advanced"):
-        st.selectbox("Nonlinearity", NONLINEARITIES, key=KEY + "nonlinearity", disabled=arch != "rnn",
-                     help="Vanilla RNN only: tanh squashes, relu does not (IRNN uses relu).")
-        st.selectbox("Init", INITS, key=KEY + "init", disabled=not recurrent,
-                      help="W_hh at start: torch's default, orthogonal, or identity (IRNN, Le et al. 2015).")
-        forget_on = st.toggle("Set forget-gate bias", key=KEY + "forget_on", disabled=arch != "lstm")
-        if forget_on and arch == "lstm":
-            st.number_input("Forget-gate bias", -20.0, 20.0, step=0.5, key=KEY + "forget_bias",
-                            help="Total b_if + b_hf. A large positive value (the memory lessons use 5) keeps the forget gate open, so the cell remembers from the start.")
-        st.select_slider("Heads", _with((1, 2, 4, 8), _value("num_heads", 2)), key=KEY + "num_heads", disabled=arch != "transformer")
-        st.select_slider("State size", _with(STATE_SIZES, _value("state_size", 16)), key=KEY + "state_size",
-                         disabled=arch != "ssm", help="SSM only: N, the state each channel keeps (Mamba's d_state).")
-        st.toggle("Selective", key=KEY + "selective", disabled=arch != "ssm",
-                  help="SSM only: Δ, B and C computed from each input (S6, Mamba). Off: fixed parameters, "
-                       "the same at every step (a time-invariant SSM, like S4).")
-        st.select_slider("Batch size", _with((1, 4, 8, 16, 32, 64, 128, 256, 512), _value("batch_size", 32)),
-                         key=KEY + "batch_size")
-    return forget_on

@@ -13,28 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from explorer import appserver
+
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("RNNX_CHROMIUM", "/usr/bin/chromium")  # Debian's package
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # needed as root
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM, CHROMIUM_ARGS = appserver.CHROMIUM, appserver.CHROMIUM_ARGS
 VIEWPORT = {"width": 1400, "height": 1000}
-SERVER_START_TIMEOUT_S = 60
 LOGS = REPO / "artifacts"
 SCREENSHOTS = LOGS / "screenshots"
 
@@ -89,40 +77,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-def _tail(path: Path, chars: int = 5000) -> str:
-    return path.read_text(errors="replace")[-chars:]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the server's whole process group: SIGTERM, then SIGKILL if it lingers."""
-    if proc.poll() is not None:
-        return
-    for sig, grace_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=grace_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @contextlib.contextmanager
 def serve_app(log_name: str = "streamlit-server") -> Iterator[str]:
     """Run `streamlit run app.py` on a free port until the block ends; yield its base URL.
@@ -130,33 +84,8 @@ def serve_app(log_name: str = "streamlit-server") -> Iterator[str]:
     The server's output goes to artifacts/<log_name>.log (read it when a page shows
     Streamlit's redacted error: the traceback is there).
     """
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-    ]
-    env = {**os.environ, "RNNX_TORCH_THREADS": "1"}
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log_path = LOGS / f"{log_name}.log"
-    # Output goes to a file, not a pipe: a full pipe would block the server.
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while not _healthy(url):
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited with {proc.returncode} before it was healthy:\n{_tail(log_path)}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"streamlit not healthy at {url} after {SERVER_START_TIMEOUT_S} s:\n{_tail(log_path)}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            _stop(proc)
+    with appserver.serve(LOGS / f"{log_name}.log") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,13 @@
-"""Looking inside one sequence: PCA of h_t, saliency ||dy_t/dx_s||, W_hh eigenvalues, step Jacobian norms.
+"""Looking inside one sequence: PCA of h_t, saliency ||dy_t/dx_s||, W_hh eigenvalues, step Jacobian norms,
+each gate's input and recurrent terms.
 
 Pure torch + numpy on a Run and one input sequence x (1, T, I). Not the pages that show these
-(explorer/ui/inspect_page.py) and not the charts that draw them (explorer/charts/geometry.py).
+(explorer/ui/inspect_page.py), not the charts that draw them (explorer/charts/geometry.py), and not the
+equations written out with a step's numbers (explorer/charts/equations.py).
 """
 from __future__ import annotations
 
 import copy
-import math
 from typing import Callable
 
 import numpy as np
@@ -15,10 +16,9 @@ import torch
 from explorer import budget, inspect_scan
 from explorer.config import LIMITS, SCAN_ARCHS
 from explorer.run import Run
-from explorer.trace import _cell, _run_direction
+from explorer.cells import CELLS
+from explorer.trace import cell_step, layer_weights, run_direction
 
-RECURRENT_BLOCK = {"rnn": None, "lstm": "g", "gru": "n"}  # the W_hh block whose eigenvalues we show
-BLOCK_ROWS = {"g": 2, "n": 2}  # its index in torch's chunk order (i, f, g, o) / (r, z, n)
 EXACT_MAX_STATE = 64  # state sizes up to this: exact spectral norm (SVD); above: Lanczos
 LANCZOS_STEPS = 24  # Krylov dimension for the spectral norm of large Jacobians
 SALIENCY_BUDGET = 2e8  # (output rows) x T x max(H, 32)^2 for the full saliency matrix; above: one step at a time
@@ -100,10 +100,6 @@ def saliency(run: Run, x: torch.Tensor, steps: list[int] | None = None) -> np.nd
 
 # -- recurrent weights ---------------------------------------------------------------------
 
-def _suffix(layer: int, direction: int) -> str:
-    return f"_l{layer}" + ("_reverse" if direction else "")
-
-
 def _recurrent(run: Run):
     if run.config.arch == "transformer":
         raise ValueError("The Transformer has no recurrent weights W_hh: it attends instead of recurring")
@@ -118,26 +114,31 @@ def recurrent_block(run: Run, layer: int = 0, direction: int = 0) -> np.ndarray:
     gates' blocks set when to write or keep; g and n carry h_{t-1} into the new content.
     """
     rnn = _recurrent(run)
-    w = getattr(rnn, "weight_hh" + _suffix(layer, direction)).detach()  # (G*H, H)
-    block = RECURRENT_BLOCK[run.config.arch]
-    H = rnn.hidden_size
-    if block is not None:
-        w = w[BLOCK_ROWS[block] * H:(BLOCK_ROWS[block] + 1) * H]  # (H, H)
+    w = layer_weights(rnn, layer, direction)[1].detach()  # (G*H, H)
+    cell = CELLS[run.config.arch]
+    if cell.eigen_block is not None:
+        w = w.chunk(len(cell.chunks))[cell.chunks.index(cell.eigen_block)]  # (H, H)
     return w.double().numpy()
+
+
+def spectrum(w: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(complex eigenvalues, spectral radius max |lambda|, largest singular value) of a square matrix."""
+    eigvals = np.linalg.eigvals(w)
+    return eigvals, float(np.abs(eigvals).max(initial=0.0)), float(np.linalg.norm(w, 2))
 
 
 def recurrent_eigenvalues(run: Run, layer: int = 0, direction: int = 0) -> tuple[np.ndarray, float]:
     """Complex eigenvalues of recurrent_block() (see there: all of W_hh, or the g / n block), and the
     spectral radius max |lambda|."""
-    eigvals = np.linalg.eigvals(recurrent_block(run, layer, direction))
-    return eigvals, float(np.abs(eigvals).max(initial=0.0))
+    eigvals, radius, _ = spectrum(recurrent_block(run, layer, direction))
+    return eigvals, radius
 
 
 def _layer_input(rnn, arch: str, x: torch.Tensor, layer: int) -> torch.Tensor:
     """The input sequence of `layer`: x, or the lower layer's outputs (B, T, D*H)."""
     D = 2 if rnn.bidirectional else 1
     for k in range(layer):
-        runs = [_run_direction(rnn, arch, x, k, d) for d in range(D)]
+        runs = [run_direction(rnn, arch, x, k, d) for d in range(D)]
         x = torch.cat([torch.stack(r[0], dim=1) for r in runs], dim=-1)
     return x
 
@@ -149,14 +150,12 @@ def step_jacobians_inputs(run: Run, x: torch.Tensor, layer: int = 0, direction: 
     in reading order: s_{t-1} forward, s_{t+1} for direction 1, zeros at the first step read.
     """
     rnn, arch = _recurrent(run), run.config.arch
-    suffix = _suffix(layer, direction)
-    w_ih, w_hh = getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)
-    b_ih, b_hh = getattr(rnn, "bias_ih" + suffix), getattr(rnn, "bias_hh" + suffix)
+    w_ih, w_hh, b_ih, b_hh = layer_weights(rnn, layer, direction)
     nonlinearity = getattr(rnn, "nonlinearity", "tanh")
     H = rnn.hidden_size
     with torch.no_grad():
         layer_input = _layer_input(rnn, arch, x, layer)
-        hs, cs, _ = _run_direction(rnn, arch, layer_input, layer, direction)
+        hs, cs, _ = run_direction(rnn, arch, layer_input, layer, direction)
         states = torch.stack([torch.cat([h, c], -1) if arch == "lstm" else h for h, c in zip(hs, cs)], 1)[0]  # (T, S)
         zero = torch.zeros_like(states[:1])
         prev = torch.cat([states[1:], zero]) if direction else torch.cat([zero, states[:-1]])  # (T, S)
@@ -164,7 +163,7 @@ def step_jacobians_inputs(run: Run, x: torch.Tensor, layer: int = 0, direction: 
 
     def step(s, xw_t):
         h, c = (s[..., :H], s[..., H:]) if arch == "lstm" else (s, None)
-        h, c, _ = _cell(arch, nonlinearity, xw_t, h, c, w_hh, b_hh)
+        h, c, _ = cell_step(arch, nonlinearity, xw_t, h, c, w_hh, b_hh)
         return torch.cat([h, c], -1) if arch == "lstm" else h
 
     return step, xw, prev
@@ -176,7 +175,7 @@ def step_jacobian_norms(run: Run, x: torch.Tensor, layer: int = 0, direction: in
 
     s_t = h_t for rnn and gru; (h_t, c_t) for lstm, the state the gradient actually flows through.
     The layer's input is held fixed. Indexed by input step t, as Trace is; for direction 1 the
-    previous state is s_{t+1}. The Jacobian of every step comes from autograd through trace._cell;
+    previous state is s_{t+1}. The Jacobian of every step comes from autograd through trace.cell_step;
     the norm is exact (SVD) for states up to exact_max units, else estimated by Lanczos (from below).
     """
     step, xw, prev = step_jacobians_inputs(run, x, layer, direction)
@@ -236,7 +235,7 @@ def product_bound(norms: np.ndarray, direction: int = 0) -> np.ndarray:
     return bound[::-1] if direction else bound
 
 
-# -- one step's numbers, for the equations ---------------------------------------------------
+# -- one step's numbers, for the equations (explorer/charts/equations.py writes them out) -------
 
 def cell_terms(run: Run, hidden: np.ndarray, cell: np.ndarray | None, layer_input: np.ndarray,
                layer: int = 0, direction: int = 0) -> dict[str, np.ndarray]:
@@ -247,79 +246,19 @@ def cell_terms(run: Run, hidden: np.ndarray, cell: np.ndarray | None, layer_inpu
     rnn's single block is called "h". h_prev is h_{t-1} (h_{t+1} for direction 1), 0 at the first step read.
     """
     rnn, arch = _recurrent(run), run.config.arch
-    suffix = _suffix(layer, direction)
-    weights = [getattr(rnn, name + suffix).detach().double().numpy()
-               for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-    w_ih, w_hh, b_ih, b_hh = weights
+    w_ih, w_hh, b_ih, b_hh = (w.detach().double().numpy() for w in layer_weights(rnn, layer, direction))
     shift = (lambda a: np.concatenate([a[1:], np.zeros_like(a[:1])])) if direction else \
         (lambda a: np.concatenate([np.zeros_like(a[:1]), a[:-1]]))
     h_prev = shift(np.asarray(hidden, dtype=float))  # (T, H)
     xw = np.asarray(layer_input, dtype=float) @ w_ih.T + b_ih  # (T, G*H)
     hw = h_prev @ w_hh.T + b_hh  # (T, G*H)
-    names = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}[arch]
+    names = CELLS[arch].chunks
     terms = {"h_prev": h_prev}
     for name, a, b in zip(names, np.split(xw, len(names), axis=1), np.split(hw, len(names), axis=1)):
         terms["x:" + name], terms["h:" + name] = a, b
     if cell is not None:
         terms["c_prev"] = shift(np.asarray(cell, dtype=float))
     return terms
-
-
-def _n(value: float) -> str:
-    return f"{value:.3f}" if math.isfinite(value) else r"\text{" + str(value) + "}"
-
-
-def _p(value: float) -> str:
-    """A factor in a product: negative numbers in parentheses."""
-    return f"({_n(value)})" if value < 0 else _n(value)
-
-
-def _sign(value: float) -> str:
-    return "-" if value < 0 else "+"
-
-
-def equations(arch: str, terms: dict[str, np.ndarray], values: dict[str, np.ndarray], t: int, unit: int,
-              nonlinearity: str = "tanh") -> list[str]:
-    """LaTeX lines of the cell's equations at step t for one unit, filled with the step's numbers.
-
-    terms from cell_terms(); values: gate name -> (T, H) and "h", "c" -> (T, H) from the trace.
-    Torch notation: lstm i, f, g, o; gru r, z, n with h_t = (1 - z) * n + z * h_{t-1}. Each
-    pre-activation shows its input part and its recurrent part, each labelled below.
-    """
-    if arch in SCAN_ARCHS:
-        return inspect_scan.scan_equations(arch, terms, values, t, unit)
-    j = unit
-
-    def part(value: float, label: str) -> str:
-        return rf"\underbrace{{{_n(value)}}}_{{{label}}}"
-
-    def pre(name: str) -> tuple[float, float]:
-        return float(terms["x:" + name][t, j]), float(terms["h:" + name][t, j])
-
-    def gate(name: str, fn: str) -> str:
-        a, b = pre(name)
-        return (rf"{name}_t = {fn}({part(a, f'W_{{i{name}}}x_t+b_{{i{name}}}')} {_sign(b)} "
-                rf"{part(abs(b), f'W_{{h{name}}}h_{{t-1}}+b_{{h{name}}}')}) = {fn}({_n(a + b)}) "
-                rf"= {_n(float(values[name][t, j]))}")
-
-    h, h_prev = float(values["h"][t, j]), float(terms["h_prev"][t, j])
-    if arch == "rnn":
-        a, b = pre("h")
-        act = r"\tanh" if nonlinearity == "tanh" else r"\operatorname{relu}"
-        return [rf"h_t = {act}({part(a, 'W_{ih}x_t+b_{ih}')} {_sign(b)} {part(abs(b), 'W_{hh}h_{t-1}+b_{hh}')}) "
-                rf"= {act}({_n(a + b)}) = {_n(h)}"]
-    if arch == "lstm":
-        i, f, g, o = (float(values[k][t, j]) for k in "ifgo")
-        c, c_prev = float(values["c"][t, j]), float(terms["c_prev"][t, j])
-        return [gate("i", r"\sigma"), gate("f", r"\sigma"), gate("g", r"\tanh"), gate("o", r"\sigma"),
-                rf"c_t = f_t c_{{t-1}} + i_t g_t = {_n(f)} \cdot {_p(c_prev)} + {_n(i)} \cdot {_p(g)} = {_n(c)}",
-                rf"h_t = o_t \tanh(c_t) = {_n(o)} \cdot \tanh({_n(c)}) = {_n(h)}"]
-    r, z, n = (float(values[k][t, j]) for k in "rzn")
-    a, b = pre("n")
-    return [gate("r", r"\sigma"), gate("z", r"\sigma"),
-            rf"n_t = \tanh({part(a, 'W_{in}x_t+b_{in}')} + r_t \cdot {part(b, 'W_{hn}h_{t-1}+b_{hn}')}) "
-            rf"= \tanh({_n(a)} + {_n(r)} \cdot {_p(b)}) = {_n(n)}",
-            rf"h_t = (1 - z_t)\, n_t + z_t\, h_{{t-1}} = (1 - {_n(z)}) \cdot {_p(n)} + {_n(z)} \cdot {_p(h_prev)} = {_n(h)}"]
 
 
 # -- one sequence, computed once and looked at many times -----------------------------------------
