@@ -6,12 +6,14 @@ import weakref
 from typing import Callable, TypeVar
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.config import LIMITS, RunConfig
-from explorer.run import Run
 from explorer.style import ARCH_LABELS
-from explorer.ui import browser, state
+from explorer.ui import browser, jobs, opening, state
 from explorer.ui.parking import Parking
+from explorer.ui.plain import plain
 from explorer.ui.runtime import give_back_memory
 from explorer.ui.worker import Worker
 
@@ -144,12 +146,12 @@ def kept(key: str, factory: Callable[[], T], close: Callable[[T], None],
 
 
 def worker_for(configs: tuple[RunConfig, ...], budget: int | None = None) -> Worker:
-    """The session's worker for this setup; a different setup pauses the old worker and builds new runs."""
+    """The session's worker for this setup; a different setup pauses the old worker and opens new runs."""
     slot = _slot()
     key = (configs, budget)
     with slot.lock:
         if slot.worker is None or slot.key != key:
-            slot.replace(Worker([Run(c) for c in configs], budget=budget), key)
+            slot.replace(_opened(configs, budget), key)
         return slot.worker
 
 
@@ -158,14 +160,37 @@ def reset() -> Worker:
     slot = _slot()
     with slot.lock:
         configs, budget = slot.key
-        return slot.replace(Worker([Run(c) for c in configs], budget=budget), slot.key)
+        return slot.replace(_opened(configs, budget), slot.key)
 
 
-def adopt(run: Run) -> Worker:
-    """Make an uploaded run the session's run (its config goes to the sidebar by the caller)."""
+def _opened(configs: tuple[RunConfig, ...], budget: int | None) -> Worker:
+    """New runs, their first traces from a pool process; the page stops with our message when that fails."""
+    with st.spinner("Building the run and looking inside…"):
+        try:
+            return opening.new_worker(configs, budget, should_stop=page_closed(), on_wait=_toast_busy)
+        except jobs.JobError as error:
+            st.error(plain(str(error)))  # our words only: the pool's message, never a library's
+            st.stop()
+
+
+def _toast_busy() -> None:
+    st.toast("The server is busy: your run opens when a slot frees.")
+
+
+def adopt(worker: Worker) -> Worker:
+    """Make an uploaded run's worker (explorer/ui/opening.py) the session's (its config goes to the sidebar by the caller)."""
     slot = _slot()
     with slot.lock:
-        return slot.replace(Worker([run]), ((run.config,), None))
+        return slot.replace(worker, ((worker.runs[0].config,), None))
+
+
+def page_closed() -> Callable[[], bool]:
+    """A test for the pool's jobs: this browser session has gone (its tab closed or its connection dropped)."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return lambda: False
+    session_id, runtime = ctx.session_id, Runtime.instance() if Runtime.exists() else None
+    return lambda: runtime is not None and not runtime.is_active_session(session_id)
 
 
 def current() -> Worker | None:
