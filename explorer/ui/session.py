@@ -34,14 +34,38 @@ class Slot:
         self.lock = threading.Lock()
         self.others: weakref.WeakSet[Worker] = weakref.WeakSet()  # other pages' workers (Compare)
         self.kept: dict[str, tuple[object, Callable, Callable]] = {}  # key -> (object, close, summary)
+        self.sessions: dict[str, tuple] = {}  # id -> (session state, fragment storage) of each session that used it
 
     def close(self) -> None:
         """Everything: the browser has gone."""
         self.replace(None, None)
         for obj, close, _ in list(self.kept.values()):
             close(obj)
+        self.kept = {}
+        self.forget_sessions()
         # collect and trim off the page's path (runner.postScriptGC is off, glibc keeps freed pages)
         threading.Thread(target=give_back_memory, name="rnnx-gc", daemon=True).start()
+
+    def used_by(self, session_id: str, values, fragments) -> None:
+        """A session's state and fragment storage (Streamlit's), emptied by forget_sessions when it has gone."""
+        self.sessions[session_id] = (values, fragments)
+
+    def forget_sessions(self) -> None:
+        """Empty the state and fragments of the sessions that used this slot (they have ended).
+
+        Streamlit keeps an ended session in its reconnect store until another session connects or leaves, and
+        the last session its message loop flushed until another one flushes: their state (which holds this
+        slot, Inspect's views) and fragments (the live fragment's arguments hold the worker, its runs and
+        traces) would keep all that in memory till then (issue 18.6)."""
+        while self.sessions:
+            values, fragments = self.sessions.pop(next(iter(self.sessions)))
+            for key in list(values.filtered_state):
+                try:
+                    del values[key]
+                except Exception:  # noqa: BLE001 - a widget's value, or the session is shutting down: nothing held
+                    pass
+            fragments.clear()
+            fragments.clear_outside_wrappers()
 
     def replace(self, worker: Worker | None, key: tuple | None) -> Worker | None:
         """The Train page's worker, in place of the old one (which ends); other pages' objects stay."""
@@ -98,13 +122,18 @@ def _slot() -> Slot:
     if slot is None:
         me = browser.this()
         slot = PARKING.claim(me.id)  # a reload: the slot this browser's last page let go
-        if slot is None:
+        if slot is not None:
+            slot.forget_sessions()  # that page has ended: what its state and fragments held goes
+        else:
             slot = Slot(me.id)
             note = _gone_note(me)
             if note:
                 state.add_notice(note)  # shown once, at the top of the first page
             PARKING.add(slot)
         state.put(state.SLOT, slot)
+        ctx = get_script_run_ctx()
+        if ctx is not None:
+            slot.used_by(ctx.session_id, ctx.session_state, ctx.fragment_storage)
     _lease(slot)  # once per connection: cached until the websocket drops
     return slot
 
