@@ -180,7 +180,7 @@ def worker_for(configs: tuple[RunConfig, ...], budget: int | None = None) -> Wor
     key = (configs, budget)
     with slot.lock:
         if slot.worker is None or slot.key != key:
-            slot.replace(_opened(configs, budget), key)
+            slot.replace(open_runs(configs, budget), key)
         return slot.worker
 
 
@@ -189,10 +189,10 @@ def reset() -> Worker:
     slot = _slot()
     with slot.lock:
         configs, budget = slot.key
-        return slot.replace(_opened(configs, budget), slot.key)
+        return slot.replace(open_runs(configs, budget), slot.key)
 
 
-def _opened(configs: tuple[RunConfig, ...], budget: int | None) -> Worker:
+def open_runs(configs: tuple[RunConfig, ...], budget: int | None) -> Worker:
     """New runs, their first traces from a pool process; the page stops with our message when that fails."""
     with st.spinner("Building the run and looking inside…"):
         try:
