@@ -1,6 +1,17 @@
-"""RNN Explorer's entrypoint: `streamlit run app.py`. The shared sidebar, then the page from the navigation."""
-from explorer.ui.runtime import configure_torch
-from explorer.ui.shell import main
+"""RNN Explorer's entrypoint: `streamlit run app.py`.
 
-configure_torch()
-main()
+Streamlit imports this file once to find the server (`app`: Streamlit's own routes, and the live charts'
+feed beside them), then runs it as the script of every page run: the shared sidebar, then the page from
+the navigation."""
+import streamlit as st
+
+if __name__ == "__main__":  # a page run
+    from explorer.ui.runtime import configure_torch
+    from explorer.ui.shell import main
+
+    configure_torch()
+    main()
+else:  # the server
+    from explorer.ui import feed
+
+    app = st.App(__file__, routes=feed.routes(st.get_option("server.baseUrlPath")))

@@ -124,6 +124,11 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace)
             shown = not pace.trace_every_step
 
 
-def _wait(conn, timeout: float = 2.0):
-    """The next command; None after `timeout` (a page that stopped looking: go on, the idle stop ends it)."""
+SHOWN_WAIT_S = 10.0  # at a slow pace, how long a step waits for the page to have drawn the one before
+
+
+def _wait(conn, timeout: float = SHOWN_WAIT_S):
+    """The next command; None after `timeout` (a page that stopped looking: go on, the idle stop ends it).
+    Long enough for a loaded machine's page to draw (at 2 s, steps went unshown under load); a lost word
+    costs nothing, since every page run reports the step it last drew again."""
     return conn.recv() if conn.poll(timeout) else None

@@ -81,6 +81,8 @@ def test_local_sh_runs_replicas_behind_nginx_and_stops_them_all():
         replicas = {r.getheader("X-RNNX-Replica") for r in health}
         assert len(replicas) == 1 and replicas <= {f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}"}  # sticky
         assert _upgrade(port).startswith("HTTP/1.1 101")  # the websocket reaches the replica through nginx
+        feed = _get(port, "/_rnnx/feed/no-such-token?since=-1")  # the live charts' feed reaches the app's route
+        assert feed.status == 410 and feed.getheader("X-RNNX-Replica") in replicas
         statuses = [_get(port, "/_stcore/health").status for _ in range(400)]  # a client in a loop
         assert 429 in statuses and statuses[0] == 200
     finally:

@@ -19,7 +19,6 @@ from explorer.evaluate import held_out_metric
 from explorer.ui import live_chart, panels, session, state
 from explorer.ui.worker import Snapshot, Worker
 
-RACE_REFRESH_S = 0.15  # the race's progress and live charts: training runs apart, the browser redraws in place
 BUDGETS = (50, 100, 200, 300, 500, 1000, 2000, 5000)  # steps per architecture in the race
 ARCHS_KEY, BUDGET_KEY, MATCH_KEY, SWEEP_TASK_KEY = "cmp_archs", "cmp_budget", "cmp_match", "cmp_sweep_task"
 THRESHOLD_KEY = "cmp_threshold_"  # + task name: each task keeps its own threshold
@@ -168,7 +167,7 @@ def _race_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], bud
         st.caption("Showing the comparison started earlier; the setup above has changed since. "
                    f"Earlier setup: {job.note}")
     training = job.worker.training
-    st.fragment(run_every=RACE_REFRESH_S if training else None)(_race_view)(job, training)
+    st.fragment(run_every=panels.FOLLOW_S if training else None)(_race_view)(job, training)
 
 
 def _matching_note(config: RunConfig, matched, target: int, match: bool) -> str:
@@ -200,16 +199,22 @@ def _progress(job: Job, snap: Snapshot, what: str) -> None:
 
 
 def _race_view(job: Job, was_training: bool) -> None:
-    """Progress, overlaid loss curves, and gradient profiles at init and now: redrawn while the race trains."""
+    """Progress, overlaid loss curves, and gradient profiles at init and now. While the race trains the
+    charts come from the live feed and this follows once a second for the progress bar."""
     snap = panels.watch(job.worker, was_training)  # when the race ends, the page redraws with the table
     _progress(job, snap, "Race")
     s = panels.scale()
-    histories = {label: view.history for label, view in zip(job.labels, snap.runs)}
-    traces = {label: view.trace for label, view in zip(job.labels, snap.runs) if view.trace is not None}
-    initial = {label: view.initial for label, view in zip(job.labels, snap.runs) if view.initial is not None}
-    live_chart.show([(charts.loss_compare_chart(histories, scale=s), "loss_compare_chart"),
-                     (charts.grad_norm_compare_chart(traces, initial, scale=s), "grad_norm_compare_chart")],
-                    "cmp-race", columns=1)
+
+    def figures(snap_: Snapshot) -> list:
+        histories = {label: view.history for label, view in zip(job.labels, snap_.runs)}
+        traces = {label: view.trace for label, view in zip(job.labels, snap_.runs) if view.trace is not None}
+        initial = {label: view.initial for label, view in zip(job.labels, snap_.runs) if view.initial is not None}
+        return [(charts.loss_compare_chart(histories, scale=s), "loss_compare_chart"),
+                (charts.grad_norm_compare_chart(traces, initial, scale=s), "grad_norm_compare_chart")]
+    if snap.state == "training":
+        live_chart.follow(job.worker, "cmp-race", figures, columns=1)
+    else:
+        live_chart.show(figures(snap), "cmp-race", columns=1)
 
 
 # -- the sweep ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Under AppTest (no browser) the same figures are drawn as static st.plotly_chart 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import charts
+from explorer.ui import feed
 
 NAME = "rnnx.live_chart"
 PLOTLY_JS = "plotly.min.js"
@@ -202,9 +204,86 @@ function watch(Plotly, gd) {
   }
   window.__rnnxSeen.observe(gd);
 }
+function apply(Plotly, root, charts) {
+  // one frame: a cell per chart, in order; cells no longer named go, with their plots
+  const keep = new Set(charts.map((c) => c.key));
+  for (const cell of Array.from(root.children)) {
+    if (!keep.has(cell.dataset.chart)) { queue().frames.delete(cell.firstChild); Plotly.purge(cell.firstChild); cell.remove(); }
+  }
+  charts.forEach((c, i) => {
+    let cell = root.querySelector(`[data-chart="${c.key}"]`);
+    if (!cell) {
+      cell = document.createElement('div');
+      cell.dataset.chart = c.key;
+      cell.className = 'rnnx-cell';
+      const gd = document.createElement('div');
+      gd.dataset.chart = c.key;
+      const caption = document.createElement('div');
+      caption.className = 'rnnx-caption';
+      cell.append(gd, caption);
+      watch(Plotly, gd);
+    }
+    if (root.children[i] !== cell) root.insertBefore(cell, root.children[i] || null);
+    cell.lastChild.textContent = c.caption;
+    const gd = cell.firstChild;
+    // the same template object every frame, and the previous layout object when nothing in it changed:
+    // Plotly.react then redraws the traces only, with no relayout
+    const text = JSON.stringify(c.layout);
+    const same = text === gd.__rnnxLayoutText;
+    if (!same) gd.__rnnxLayout = Object.assign({template: window.__rnnxTemplate}, c.layout);
+    const layout = gd.__rnnxLayout;
+    gd.__rnnxLayoutText = text;
+    enqueue(Plotly, gd, {data: c.data, layout: layout, config: root.__rnnxConfig}, !same);
+  });
+}
+function setTemplate(template) {
+  const text = JSON.stringify(template);
+  if (window.__rnnxTemplateText !== text) {
+    window.__rnnxTemplateText = text;
+    window.__rnnxTemplate = template;
+  }
+}
+function drawn(Plotly) {
+  // resolves when every queued chart frame has been drawn
+  return new Promise((resolve) => { queue().acks.push(resolve); pump(Plotly); });
+}
+const FEED_EVERY_MS = 150;  // at most about seven frames a second from the feed (the trainer publishes ten)
+const FEED_RETRY_MS = 40;
+async function follow(Plotly, root, url) {
+  // while the run trains: fetch the newest frame, draw it, wait out the rest of FEED_EVERY_MS, again.
+  // A frame is asked for only when the last one is drawn, so a slow browser gets fewer, never late ones.
+  if (root.__rnnxFeed === url) return;
+  root.__rnnxFeed = url;
+  let since = -1;
+  const following = () => root.__rnnxFeed === url && root.isConnected;
+  while (following()) {
+    const t0 = performance.now();
+    let response = null;
+    try { response = await fetch(`${url}?since=${since}`, {cache: 'no-store', credentials: 'same-origin'}); }
+    catch (error) { console.warn('live feed', error); }
+    if (!following()) return;
+    if (response && response.status === 200) {
+      const frame = await response.json();
+      if (!following()) return;  // the page has moved on (Pause): its own frame is the last word
+      since = frame.version;
+      if (frame.template) setTemplate(frame.template);
+      apply(Plotly, root, frame.charts);
+      await drawn(Plotly);
+      window.__rnnxFeedFrames = (window.__rnnxFeedFrames || 0) + 1;
+    } else if (response && response.status !== 204) {
+      break;  // 410: the run stopped training; the page reruns and draws its last frame
+    }
+    // nothing newer yet (204): ask again soon; the network failed: in a second
+    const every = !response ? 1000 : response.status === 204 ? FEED_RETRY_MS : FEED_EVERY_MS;
+    const wait = every - (performance.now() - t0);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  if (root.__rnnxFeed === url) root.__rnnxFeed = null;
+}
 export default function (component) {
   const { data, parentElement } = component;
   if (!data) return;
+  window.__rnnxPageFrames = (window.__rnnxPageFrames || 0) + (data.charts ? 1 : 0);  // frames sent by a page run
   let root = parentElement.querySelector('.rnnx-live');
   if (!root) {
     root = document.createElement('div');
@@ -212,42 +291,12 @@ export default function (component) {
     parentElement.appendChild(root);
   }
   root.style.gridTemplateColumns = `repeat(${data.columns}, minmax(0, 1fr))`;
-  const templateText = JSON.stringify(data.template);
-  if (window.__rnnxTemplateText !== templateText) {
-    window.__rnnxTemplateText = templateText;
-    window.__rnnxTemplate = data.template;
-  }
-  const template = window.__rnnxTemplate;
+  root.__rnnxConfig = data.config;
+  if (!data.feed) root.__rnnxFeed = null;  // a frame from the page: any feed stops at once
+  if (data.template) setTemplate(data.template);
   loadPlotly(data.plotly).then((Plotly) => {
-    const keep = new Set(data.charts.map((c) => c.key));
-    for (const cell of Array.from(root.children)) {
-      if (!keep.has(cell.dataset.chart)) { queue().frames.delete(cell.firstChild); Plotly.purge(cell.firstChild); cell.remove(); }
-    }
-    data.charts.forEach((c, i) => {
-      let cell = root.querySelector(`[data-chart="${c.key}"]`);
-      if (!cell) {
-        cell = document.createElement('div');
-        cell.dataset.chart = c.key;
-        cell.className = 'rnnx-cell';
-        const gd = document.createElement('div');
-        gd.dataset.chart = c.key;
-        const caption = document.createElement('div');
-        caption.className = 'rnnx-caption';
-        cell.append(gd, caption);
-        watch(Plotly, gd);
-      }
-      if (root.children[i] !== cell) root.insertBefore(cell, root.children[i] || null);
-      cell.lastChild.textContent = c.caption;
-      const gd = cell.firstChild;
-      // the same template object every frame, and the previous layout object when nothing in it changed:
-      // Plotly.react then redraws the traces only, with no relayout
-      const text = JSON.stringify(c.layout);
-      const same = text === gd.__rnnxLayoutText;
-      if (!same) gd.__rnnxLayout = Object.assign({template: template}, c.layout);
-      const layout = gd.__rnnxLayout;
-      gd.__rnnxLayoutText = text;
-      enqueue(Plotly, gd, {data: c.data, layout: layout, config: data.config}, !same);
-    });
+    if (data.charts) apply(Plotly, root, data.charts);
+    if (data.feed) follow(Plotly, root, data.feed);
     // tell the page which step the browser has drawn (a slow Pace waits for it before the next step)
     if (data.step !== null && data.step !== undefined) {
       queue().acks.push(() => component.setStateValue('drawn', data.step));
@@ -301,23 +350,59 @@ def show(figures: list[tuple[dict, str]], key: str, *, columns: int = 2, step: i
     `step`: the training step these figures show; returns the last step the browser reported drawn (None
     under AppTest, or before the first report)."""
     if not in_browser():
-        for start in range(0, len(figures), columns):
-            for col, (fig, name) in zip(st.columns(columns), figures[start:start + columns]):
-                with col:
-                    st.plotly_chart(go.Figure(fig), key=f"{key}-{name}", config=CONFIG)
-                    st.caption(charts.CAPTIONS[name])
+        _static(figures, key, columns)
         return None
+    charts_, template = _cells(figures, key)
+    result = _mount()(key=key, data={"plotly": _asset_url(PLOTLY_JS), "columns": columns, "config": CONFIG,
+                                     "template": template, "charts": charts_, "step": step, "feed": None},
+                      on_drawn_change=_ignore)
+    return getattr(result, "drawn", None)
+
+
+def follow(worker, key: str, figures: Callable[[object], list[tuple[dict, str]]], *, columns: int = 2) -> None:
+    """While `worker` trains: the element under `key` fetches `figures(snapshot)` of each newer snapshot from
+    the live feed (explorer/ui/feed.py), with no rerun of the page; it keeps its charts until the first one."""
+    if not in_browser():
+        _static(figures(worker.snapshot), key, columns)
+        return
+
+    def frame(snap) -> dict:
+        charts_, template = _cells(figures(snap), key)
+        return {"charts": charts_, "template": template}
+
+    token = feed.open_feed(worker, key, frame)
+    _mount()(key=key, data={"plotly": _asset_url(PLOTLY_JS), "columns": columns, "config": CONFIG,
+                            "template": None, "charts": None, "step": None, "feed": _url(feed.PATH + token)},
+             on_drawn_change=_ignore)
+
+
+def _static(figures: list[tuple[dict, str]], key: str, columns: int) -> None:
+    for start in range(0, len(figures), columns):
+        for col, (fig, name) in zip(st.columns(columns), figures[start:start + columns]):
+            with col:
+                st.plotly_chart(go.Figure(fig), key=f"{key}-{name}", config=CONFIG)
+                st.caption(charts.CAPTIONS[name])
+
+
+def _cells(figures: list[tuple[dict, str]], key: str) -> tuple[list[dict], dict | None]:
+    """The element's cells, JSON-ready, and the template they share (sent once, not per chart)."""
     cells, template = [], None
     for fig, name in figures:
         layout = dict(fig["layout"])
-        template = layout.pop("template", template)  # the same for every chart: sent once
+        template = layout.pop("template", template)
         cells.append({"key": f"{key}-{name}", "caption": charts.CAPTIONS[name], "layout": _ready(layout),
                       "data": _ready(fig["data"])})
+    return cells, template
+
+
+def _url(path: str) -> str:
+    """`path` under the server's base URL path."""
     base = st.get_option("server.baseUrlPath").strip("/")
-    url = "/" + (base + "/" if base else "") + f"_stcore/bidi-components/{NAME}/{PLOTLY_JS}"
-    result = _mount()(key=key, data={"plotly": url, "columns": columns, "config": CONFIG, "template": template,
-                                     "charts": cells, "step": step}, on_drawn_change=_ignore)
-    return getattr(result, "drawn", None)
+    return "/" + (base + "/" if base else "") + path.lstrip("/")
+
+
+def _asset_url(name: str) -> str:
+    return _url(f"_stcore/bidi-components/{NAME}/{name}")
 
 
 def _ignore() -> None:

@@ -14,6 +14,9 @@ from explorer.ui.worker import RunView, Snapshot, Worker
 # no faded frame and Pause within 0.3 s; at 0.1 s, before the in-place recolouring, the browser fell behind
 # (40% faded frames, Pause 3.1 s). Learn's and the sweep's charts cost 2 ms and 0.3 ms of Python to build.
 LIVE_REFRESH_S = 0.2
+# While a run trains at the normal pace its charts come from the live feed (explorer/ui/feed.py), with no
+# rerun per frame; the fragment around them follows this often for the rest (status line, progress, the end).
+FOLLOW_S = 1.0
 
 
 def chart(fig, name: str, key: str) -> None:
@@ -53,13 +56,14 @@ def status_line(view: RunView, steps_per_s: float | None = None) -> str:
     return " · ".join(parts)
 
 
-def live_figures(view: RunView, *, example: int = 0, layer: int = 0,
-                 names: tuple[str, ...] | None = None) -> list[tuple[dict, str]]:
+def live_figures(view: RunView, *, example: int = 0, layer: int = 0, names: tuple[str, ...] | None = None,
+                 scale: float = 1.0) -> list[tuple[dict, str]]:
     """One run's live charts as (figure dict, caption name): training curves, then inside the model on the probe batch.
 
     `names`: the charts to draw, in order, even those this architecture lacks (they say so): side-by-side
-    columns then show the same chart in every row."""
-    s = scale()
+    columns then show the same chart in every row. `scale`: the page's (`scale()`, read in its script run:
+    a live feed builds frames outside it)."""
+    s = scale
     trace, history = view.trace, view.history
     builders = {
         "loss_chart": lambda: charts.loss_chart(history, scale=s),
@@ -87,15 +91,29 @@ def chart_names(view: RunView) -> tuple[str, ...]:
     return tuple(name for name in LIVE_CHARTS if not lacks.get(name, False))
 
 
-def side_by_side(views, *, example: int = 0, layer: int = 0) -> list[list[tuple[dict, str]]]:
+def side_by_side(views, *, example: int = 0, layer: int = 0, scale: float = 1.0) -> list[list[tuple[dict, str]]]:
     """The live charts of several runs, one list per run: the same charts in the same order (a chart one
     architecture lacks says so), each on one scale across the runs (axes, colours, height), so the
     columns compare at a glance."""
     names = tuple(name for name in LIVE_CHARTS if any(name in chart_names(view) for view in views))
-    columns = [live_figures(view, example=example, layer=layer, names=names) for view in views]
+    columns = [live_figures(view, example=example, layer=layer, names=names, scale=scale) for view in views]
     for row in zip(*columns):
         charts.share_scales([fig for fig, _ in row])
     return columns
+
+
+def per_snapshot(build):
+    """`build(snapshot)` remembered for the newest snapshot: side-by-side columns, each fed on its own,
+    build their shared figures once a frame."""
+    last = {"frame": (None, None)}  # (version, result), replaced whole: no lock (a race builds twice)
+
+    def cached(snap: Snapshot):
+        version, result = last["frame"]
+        if version != snap.version:
+            result = build(snap)
+            last["frame"] = (snap.version, result)
+        return result
+    return cached
 
 
 def focus_first(figures: list[tuple[dict, str]], focus: str | None) -> list[tuple[dict, str]]:

@@ -28,7 +28,7 @@ def render() -> None:
         presets_ui.verdict(preset, worker)
     example, layer = (0, 0) if lecture.on() else _view_options(worker)
     training = worker.training or worker.snapshot.state == "queued"  # queued: refresh to see it start
-    every = SLOW_REFRESH_S if worker.pace != "normal" else panels.LIVE_REFRESH_S
+    every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FOLLOW_S
     focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus)
     if not lecture.on():
@@ -75,14 +75,22 @@ def _view_options(worker: Worker) -> tuple[int, int]:
 
 
 def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: str | None = None) -> None:
-    """The status line and every chart, from the newest snapshot; `focus` (a chart name) first, full width."""
+    """The status line and every chart, from the newest snapshot; `focus` (a chart name) first, full width.
+    While it trains at the normal pace, the charts fetch their frames from the live feed and this runs
+    only for the status line (every panels.FOLLOW_S); at a slow pace every step is drawn through here."""
     snap = panels.watch(worker, was_training)
     _status(snap, worker)
+    fed = snap.state == "training" and worker.pace == "normal"
     step = snap.runs[0].step if worker.pace != "normal" else None  # the browser reports it drawn
+    s = panels.scale()
     if len(snap.runs) == 1:
-        figures = panels.focus_first(panels.live_figures(snap.runs[0], example=example, layer=layer), focus)
-        drawn = live_chart.show(figures, "run0", columns=1 if focus else 2, step=step)
-        worker.shown(drawn)
+        def figures(snap_: Snapshot) -> list:
+            return panels.focus_first(panels.live_figures(snap_.runs[0], example=example, layer=layer, scale=s), focus)
+        columns = 1 if focus else 2
+        if fed:
+            live_chart.follow(worker, "run0", figures, columns=columns)
+        else:
+            worker.shown(live_chart.show(figures(snap), "run0", columns=columns, step=step))
         return
     labels = [presets_ui.label(worker.runs, index) for index in range(len(snap.runs))]
     for col, label, view in zip(st.columns(len(snap.runs)), labels, snap.runs):
@@ -90,12 +98,19 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
     for label, view in zip(labels, snap.runs):  # once, full width: the columns below stay aligned
         if view.status != "ok":
             st.error(f"**{label}**: " + plain(view.message))  # a loaded run's message comes from its file
-    columns = panels.side_by_side(snap.runs, example=example, layer=layer)
-    for index, (col, figures) in enumerate(zip(st.columns(len(snap.runs)), columns)):
+    shared = panels.per_snapshot(lambda snap_: panels.side_by_side(snap_.runs, example=example, layer=layer, scale=s))
+    drawn = None
+    for index, col in enumerate(st.columns(len(snap.runs))):
+        def figures(snap_: Snapshot, index: int = index) -> list:
+            return panels.focus_first(shared(snap_)[index], focus)
         with col:
-            drawn = live_chart.show(panels.focus_first(figures, focus), f"run{index}", columns=1,
-                                    step=step if index == len(snap.runs) - 1 else None)
-    worker.shown(drawn)
+            if fed:
+                live_chart.follow(worker, f"run{index}", figures, columns=1)
+            else:
+                drawn = live_chart.show(figures(snap), f"run{index}", columns=1,
+                                        step=step if index == len(snap.runs) - 1 else None)
+    if not fed:
+        worker.shown(drawn)
 
 
 def _status(snap: Snapshot, worker: Worker) -> None:

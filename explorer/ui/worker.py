@@ -132,7 +132,7 @@ class Worker:
     """One per browser session. start() trains in a process until the budget, pause(), divergence or idleness."""
 
     def __init__(self, runs: list[Run], *, budget: int | None = None, pool: TrainerPool = POOL,
-                 publish_every: float = 0.1, idle_stop_s: float = LIMITS.idle_stop_s, pace: str = "normal",
+                 publish_every: float = 0.15, idle_stop_s: float = LIMITS.idle_stop_s, pace: str = "normal",
                  memory_mb: int = MEMORY_MB, initial: list[Trace] | None = None) -> None:
         """`initial`: each run's trace at its current step, computed elsewhere (explorer/ui/opening.py, in a pool
         process); without it the runs are traced here."""

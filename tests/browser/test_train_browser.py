@@ -116,6 +116,7 @@ def renders(page) -> dict[str, int]:
     return page.evaluate(RENDERS_JS)
 
 
+FRAMES_JS = "() => [window.__rnnxFeedFrames || 0, window.__rnnxPageFrames || 0]"
 TALL = {"width": 1400, "height": 3200}  # every chart on screen: charts out of view skip frames
 
 
@@ -124,11 +125,13 @@ def test_every_live_chart_moves_while_training_and_none_after_pause(page, app_ur
     open_app(page, app_url, "/train?arch=lstm&seq_len=30&hidden_size=16")
     click(page, "Train")
     page.wait_for_function("() => Object.keys(window.__rnnxRenders || {}).length >= 8", timeout=60_000)
-    start = renders(page)
+    start, frames = renders(page), page.evaluate(FRAMES_JS)
     # the issue asks for 10 changes within 5 s on an idle 2-core machine (python -m explorer.bench --ui
     # measures the rate); CI shares its cores, so the count here gets twice the time
     time.sleep(10)
-    end = renders(page)
+    end, frames = renders(page), [b - a for a, b in zip(frames, page.evaluate(FRAMES_JS))]
+    # the frames came from the live feed, not from page reruns (those carry no charts while it trains)
+    assert frames[0] >= 10 and frames[1] == 0, f"feed frames, page frames in 10 s: {frames}"
     moved = {title: end[title] - start.get(title, 0) for title in end}
     assert {"Loss and mse", "Parameter gradients", "Gradient norm over time", "Gradient flow", "Hidden state h_t",
             "Gates", "Cell state c_t", "Prediction vs target"} <= set(moved), moved

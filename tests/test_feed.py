@@ -1,0 +1,86 @@
+"""The live feed (explorer/ui/feed.py): a token per element and worker, a frame only when the snapshot moved on,
+built once per snapshot, nothing once the run stops training, and the route's answers."""
+import asyncio
+import gc
+import json
+
+import pytest
+from starlette.requests import Request
+
+from explorer.ui import feed
+
+
+class FakeWorker:
+    """What a feed reads of a Worker: the newest snapshot, and touch()."""
+
+    def __init__(self):
+        self.snapshot = Snap("training", 1)
+        self.touched = 0
+
+    def touch(self):
+        self.touched += 1
+
+
+class Snap:
+    def __init__(self, state, version, value=0.5):
+        self.state, self.version, self.value = state, version, value
+
+
+def counting_frame(calls):
+    def frame(snap):
+        calls.append(snap.version)
+        return {"charts": [{"key": "run0-loss_chart", "value": snap.value}]}
+    return frame
+
+
+def get(token, since):
+    scope = {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": [],
+             "query_string": f"since={since}".encode(), "path_params": {"token": token}}
+    return asyncio.run(feed.serve(Request(scope)))
+
+
+def test_one_token_per_worker_and_element_kept_across_reruns():
+    a, b = FakeWorker(), FakeWorker()
+    token = feed.open_feed(a, "run0", counting_frame([]))
+    assert feed.open_feed(a, "run0", counting_frame([])) == token  # the browser keeps polling the same url
+    assert feed.open_feed(a, "run1", counting_frame([])) != token
+    assert feed.open_feed(b, "run0", counting_frame([])) != token
+    assert len(token) >= 32  # 24 random bytes: not guessable
+
+
+def test_a_frame_only_when_the_snapshot_moved_on_and_built_once_per_snapshot():
+    worker, calls = FakeWorker(), []
+    token = feed.open_feed(worker, "run0", counting_frame(calls))
+    first = get(token, -1)
+    assert first.status_code == 200 and json.loads(first.body)["version"] == 1
+    assert get(token, -1).body == first.body and calls == [1]  # asked again: the same bytes, no second build
+    assert get(token, 1).status_code == 204  # nothing newer
+    worker.snapshot = Snap("training", 2, value=float("nan"))
+    body = json.loads(get(token, 1).body)
+    assert body["version"] == 2 and body["charts"][0]["value"] is None  # NaN goes as null: JSON the browser parses
+    assert calls == [1, 2] and worker.touched >= 4  # polling keeps the worker alive
+
+
+@pytest.mark.parametrize("state", ["paused", "done", "stopped", "queued"])
+def test_nothing_once_the_run_stops_training(state):
+    worker = FakeWorker()
+    token = feed.open_feed(worker, "run0", counting_frame([]))
+    worker.snapshot = Snap(state, 5)
+    assert get(token, -1).status_code == 410  # the element stops polling; the page draws the last frame
+
+
+def test_unknown_tokens_bad_queries_and_forgotten_workers():
+    assert get("not-a-token", -1).status_code == 410
+    worker = FakeWorker()
+    token = feed.open_feed(worker, "run0", counting_frame([]))
+    assert get(token, "x").status_code == 400
+    del worker
+    gc.collect()
+    assert get(token, -1).status_code == 410  # the feed does not keep a session's worker alive
+    feed.open_feed(FakeWorker(), "run0", counting_frame([]))  # opening a feed forgets the dead ones
+    assert token not in feed._feeds  # noqa: SLF001
+
+
+def test_the_route_sits_under_the_base_url_path():
+    assert feed.routes()[0].path == "/_rnnx/feed/{token}"
+    assert feed.routes("/demo/")[0].path == "/demo/_rnnx/feed/{token}"
