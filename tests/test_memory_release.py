@@ -62,6 +62,24 @@ def test_a_reload_that_takes_the_slot_over_empties_the_ended_page_state():
     slot.close()
 
 
+def test_an_ended_session_s_uploaded_file_goes_with_its_slot(monkeypatch):
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+    uploads = MemoryUploadedFileManager("/_stcore/upload_file")
+    runtime = type("FakeRuntime", (), {"uploaded_file_mgr": uploads})()
+    monkeypatch.setattr(session.Runtime, "exists", staticmethod(lambda: True))
+    monkeypatch.setattr(session.Runtime, "instance", staticmethod(lambda: runtime))
+    slot = session.Slot("me")
+    config = RunConfig(arch="gru", seq_len=10, hidden_size=8, batch_size=8)
+    worker = slot.replace(Worker([Run(config)], pool=TrainerPool(1)), ((config,), None))
+    ended_session(slot, worker, "old")
+    uploads.add_file("old", UploadedFileRec("f1", "run.pt", "application/octet-stream", bytes(2**20)))
+    uploads.add_file("other", UploadedFileRec("f2", "run.pt", "application/octet-stream", b"x"))
+    slot.close()
+    assert uploads.get_files("old", ["f1"]) == [] and len(uploads.get_files("other", ["f2"])) == 1
+
+
 HEAVY_SESSIONS = """
 import gc, json, sys, time
 import torch

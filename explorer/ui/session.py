@@ -55,10 +55,14 @@ class Slot:
 
         Streamlit keeps an ended session in its reconnect store until another session connects or leaves, and
         the last session its message loop flushed until another one flushes: their state (which holds this
-        slot, Inspect's views) and fragments (the live fragment's arguments hold the worker, its runs and
-        traces) would keep all that in memory till then (issue 18.6)."""
+        slot, Inspect's views), fragments (the live fragment's arguments hold the worker, its runs and
+        traces) and uploaded files would keep all that in memory till then (issue 18.6)."""
+        uploads = Runtime.instance().uploaded_file_mgr if Runtime.exists() else None
         while self.sessions:
-            values, fragments = self.sessions.pop(next(iter(self.sessions)))
+            session_id = next(iter(self.sessions))
+            values, fragments = self.sessions.pop(session_id)
+            if uploads is not None:
+                uploads.remove_session_files(session_id)  # an uploaded run's bytes (up to the upload cap)
             for key in list(values.filtered_state):
                 try:
                     del values[key]
