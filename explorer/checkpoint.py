@@ -52,7 +52,14 @@ def read_checkpoint(run_class, source: str | Path | BinaryIO | bytes):
     except ValueError:
         raise
     except Exception as error:  # a check this module missed must still not escape as another error
+        if out_of_memory(error):
+            raise ValueError("run file could not be loaded: its run needs more memory than this process may use") from None
         raise ValueError(f"run file could not be loaded ({type(error).__name__})") from None
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """A MemoryError, or torch's allocator refusing (a RuntimeError) under a process's memory limit."""
+    return isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and "can't allocate memory" in str(error))
 
 
 def _read(run_class, file: RunFile):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from explorer.checkpoint import out_of_memory
 from explorer.run import Run
 
 
@@ -73,9 +74,10 @@ def serve(conn, states: list[bytes], budget: int, publish_every: float, pace: st
         traces = [run.trace() for run in runs]
         conn.send(dict(kind="final", runs=[view(r, t) for r, t in zip(runs, traces)],
                        states=[run.to_bytes() for run in runs], message=message))
-    except MemoryError:
-        conn.send(dict(kind="error", message=MEMORY_MESSAGE.format(memory_mb=memory_mb)))
-    except Exception:  # noqa: BLE001 - the detail goes to the server's log, never to the page
+    except Exception as error:  # noqa: BLE001 - the detail goes to the server's log, never to the page
+        if out_of_memory(error):  # torch's allocator raises a RuntimeError, not MemoryError
+            conn.send(dict(kind="error", message=MEMORY_MESSAGE.format(memory_mb=memory_mb)))
+            return
         log.exception("training process %s: run stopped by an error", os.getpid())
         conn.send(dict(kind="error", message=ERROR_MESSAGE))
     finally:

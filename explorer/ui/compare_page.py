@@ -16,7 +16,6 @@ from explorer import charts, compare
 from explorer.style import ARCH_LABELS
 from explorer.config import ARCHITECTURES, RunConfig
 from explorer.evaluate import held_out_metric
-from explorer.run import Run
 from explorer.ui import live_chart, panels, session, state
 from explorer.ui.worker import Snapshot, Worker
 
@@ -89,7 +88,7 @@ def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: in
         if job is None or job.key != key:
             if job is not None:
                 job.worker.close()
-            job = Job(Worker([Run(c) for c in configs], budget=budget), key, configs, note)
+            job = Job(session.open_runs(configs, budget), key, configs, note)  # first traces in a pool process
             session.register(job.worker)
             setattr(holder, name, job)
         job.notice = ""

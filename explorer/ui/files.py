@@ -1,4 +1,4 @@
-"""Download the session's run and upload one back: Run.save / Run.load behind size and safety checks."""
+"""Download the session's run and upload one back: Run.save, and Run.load's checks in a pool process (explorer/ui/opening.py)."""
 from __future__ import annotations
 
 import weakref
@@ -7,8 +7,7 @@ from functools import partial
 import streamlit as st
 
 from explorer.config import LIMITS
-from explorer.run import Run
-from explorer.ui import session, sidebar, state
+from explorer.ui import jobs, opening, session, sidebar, state
 from explorer.ui.plain import plain
 from explorer.ui.worker import Worker
 
@@ -23,14 +22,14 @@ def _load_uploaded() -> None:
     if upload.size > LIMITS.max_upload_mb * 2**20:
         state.put(state.UPLOAD_ERROR, f"That file is {upload.size / 2**20:.1f} MB; runs up to {LIMITS.max_upload_mb} MB load.")
         return
-    try:
-        run = Run.load(upload.getvalue())
-    except ValueError as error:
-        state.put(state.UPLOAD_ERROR, f"Could not load {upload.name}: {error}. The current run is unchanged.")
+    try:  # read, checked and traced in a pool process under its memory limit: a hostile file cannot grow the server
+        worker = opening.uploaded_worker(upload.getvalue(), should_stop=session.page_closed())
+    except jobs.JobError as error:  # Run.load's message, or the pool's (out of memory, busy): ours only
+        state.put(state.UPLOAD_ERROR, f"Could not load {upload.name}: {str(error).rstrip('.')}. The current run is unchanged.")
         return
-    sidebar.set_widgets(run.config)
+    sidebar.set_widgets(worker.runs[0].config)
     state.pop(state.PRESET)
-    session.adopt(run)
+    session.adopt(worker)
     state.put(state.UPLOAD_ERROR, None)
 
 

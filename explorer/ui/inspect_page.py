@@ -9,8 +9,6 @@ import time
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime import Runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer import cells, charts, style
 from explorer import inspection as ins
@@ -121,7 +119,7 @@ def _inspection(worker: Worker, index: int, x, y, source) -> ins.Inspection:
         return cached[1]
     with worker.models() as runs:
         saved = runs[index].to_bytes()  # under the lock; the look inside runs in a pool process
-    should_stop = _page_closed()
+    should_stop = session.page_closed()
     with st.spinner("Looking inside…"):
         try:
             insp = jobs.run(ins.look, saved, x, y, should_stop=should_stop,
@@ -132,15 +130,6 @@ def _inspection(worker: Worker, index: int, x, y, source) -> ins.Inspection:
     insp.row_source = lambda steps: jobs.run(ins.saliency_rows, saved, x, steps, should_stop=should_stop)
     state.put(VIEW, (key, insp))
     return insp
-
-
-def _page_closed():
-    """A test for the pool's jobs: this browser session has gone (its tab closed or its connection dropped)."""
-    ctx = get_script_run_ctx()
-    if ctx is None:
-        return lambda: False
-    session_id, runtime = ctx.session_id, Runtime.instance() if Runtime.exists() else None
-    return lambda: runtime is not None and not runtime.is_active_session(session_id)
 
 
 def _start() -> None:

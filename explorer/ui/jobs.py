@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import torch
 
+from explorer.checkpoint import out_of_memory
 from explorer.config import LIMITS
 from explorer.trainer import limit_memory
 from explorer.ui.worker import _CONTEXT, TrainerPool, _plain_main
@@ -89,9 +90,10 @@ def _serve(conn, fn, args, threads: int, memory_mb: int) -> None:
         limit_memory(memory_mb)
         # plain pickle: torch's shared-memory tensors would need this process alive after it exits
         conn.send_bytes(pickle.dumps(("ok", fn(*args))))
-    except MemoryError:
-        conn.send_bytes(pickle.dumps(("error", f"The computation needed more than its memory limit ({memory_mb:,} MB).")))
-    except Exception:  # noqa: BLE001 - the page gets our message only
+    except Exception as error:  # noqa: BLE001 - the page gets our message only
+        if out_of_memory(error):  # MemoryError, or torch's allocator's RuntimeError
+            conn.send_bytes(pickle.dumps(("error", f"The computation needed more than its memory limit ({memory_mb:,} MB).")))
+            return
         log.exception("job %s failed", getattr(fn, "__name__", fn))
         conn.send_bytes(pickle.dumps(("error", "The computation stopped by an error (the server's log has the details).")))
     finally:

@@ -6,12 +6,14 @@ import weakref
 from typing import Callable, TypeVar
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.config import LIMITS, RunConfig
-from explorer.run import Run
 from explorer.style import ARCH_LABELS
-from explorer.ui import browser, state
+from explorer.ui import browser, jobs, opening, state
 from explorer.ui.parking import Parking
+from explorer.ui.plain import plain
 from explorer.ui.runtime import give_back_memory
 from explorer.ui.worker import Worker
 
@@ -32,14 +34,42 @@ class Slot:
         self.lock = threading.Lock()
         self.others: weakref.WeakSet[Worker] = weakref.WeakSet()  # other pages' workers (Compare)
         self.kept: dict[str, tuple[object, Callable, Callable]] = {}  # key -> (object, close, summary)
+        self.sessions: dict[str, tuple] = {}  # id -> (session state, fragment storage) of each session that used it
 
     def close(self) -> None:
         """Everything: the browser has gone."""
         self.replace(None, None)
         for obj, close, _ in list(self.kept.values()):
             close(obj)
+        self.kept = {}
+        self.forget_sessions()
         # collect and trim off the page's path (runner.postScriptGC is off, glibc keeps freed pages)
         threading.Thread(target=give_back_memory, name="rnnx-gc", daemon=True).start()
+
+    def used_by(self, session_id: str, values, fragments) -> None:
+        """A session's state and fragment storage (Streamlit's), emptied by forget_sessions when it has gone."""
+        self.sessions[session_id] = (values, fragments)
+
+    def forget_sessions(self) -> None:
+        """Empty the state and fragments of the sessions that used this slot (they have ended).
+
+        Streamlit keeps an ended session in its reconnect store until another session connects or leaves, and
+        the last session its message loop flushed until another one flushes: their state (which holds this
+        slot, Inspect's views), fragments (the live fragment's arguments hold the worker, its runs and
+        traces) and uploaded files would keep all that in memory till then (issue 18.6)."""
+        uploads = Runtime.instance().uploaded_file_mgr if Runtime.exists() else None
+        while self.sessions:
+            session_id = next(iter(self.sessions))
+            values, fragments = self.sessions.pop(session_id)
+            if uploads is not None:
+                uploads.remove_session_files(session_id)  # an uploaded run's bytes (up to the upload cap)
+            for key in list(values.filtered_state):
+                try:
+                    del values[key]
+                except Exception:  # noqa: BLE001 - a widget's value, or the session is shutting down: nothing held
+                    pass
+            fragments.clear()
+            fragments.clear_outside_wrappers()
 
     def replace(self, worker: Worker | None, key: tuple | None) -> Worker | None:
         """The Train page's worker, in place of the old one (which ends); other pages' objects stay."""
@@ -96,13 +126,18 @@ def _slot() -> Slot:
     if slot is None:
         me = browser.this()
         slot = PARKING.claim(me.id)  # a reload: the slot this browser's last page let go
-        if slot is None:
+        if slot is not None:
+            slot.forget_sessions()  # that page has ended: what its state and fragments held goes
+        else:
             slot = Slot(me.id)
             note = _gone_note(me)
             if note:
                 state.add_notice(note)  # shown once, at the top of the first page
             PARKING.add(slot)
         state.put(state.SLOT, slot)
+        ctx = get_script_run_ctx()
+        if ctx is not None:
+            slot.used_by(ctx.session_id, ctx.session_state, ctx.fragment_storage)
     _lease(slot)  # once per connection: cached until the websocket drops
     return slot
 
@@ -144,12 +179,12 @@ def kept(key: str, factory: Callable[[], T], close: Callable[[T], None],
 
 
 def worker_for(configs: tuple[RunConfig, ...], budget: int | None = None) -> Worker:
-    """The session's worker for this setup; a different setup pauses the old worker and builds new runs."""
+    """The session's worker for this setup; a different setup pauses the old worker and opens new runs."""
     slot = _slot()
     key = (configs, budget)
     with slot.lock:
         if slot.worker is None or slot.key != key:
-            slot.replace(Worker([Run(c) for c in configs], budget=budget), key)
+            slot.replace(open_runs(configs, budget), key)
         return slot.worker
 
 
@@ -158,14 +193,37 @@ def reset() -> Worker:
     slot = _slot()
     with slot.lock:
         configs, budget = slot.key
-        return slot.replace(Worker([Run(c) for c in configs], budget=budget), slot.key)
+        return slot.replace(open_runs(configs, budget), slot.key)
 
 
-def adopt(run: Run) -> Worker:
-    """Make an uploaded run the session's run (its config goes to the sidebar by the caller)."""
+def open_runs(configs: tuple[RunConfig, ...], budget: int | None) -> Worker:
+    """New runs, their first traces from a pool process; the page stops with our message when that fails."""
+    with st.spinner("Building the run and looking inside…"):
+        try:
+            return opening.new_worker(configs, budget, should_stop=page_closed(), on_wait=_toast_busy)
+        except jobs.JobError as error:
+            st.error(plain(str(error)))  # our words only: the pool's message, never a library's
+            st.stop()
+
+
+def _toast_busy() -> None:
+    st.toast("The server is busy: your run opens when a slot frees.")
+
+
+def adopt(worker: Worker) -> Worker:
+    """Make an uploaded run's worker (explorer/ui/opening.py) the session's (its config goes to the sidebar by the caller)."""
     slot = _slot()
     with slot.lock:
-        return slot.replace(Worker([run]), ((run.config,), None))
+        return slot.replace(worker, ((worker.runs[0].config,), None))
+
+
+def page_closed() -> Callable[[], bool]:
+    """A test for the pool's jobs: this browser session has gone (its tab closed or its connection dropped)."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return lambda: False
+    session_id, runtime = ctx.session_id, Runtime.instance() if Runtime.exists() else None
+    return lambda: runtime is not None and not runtime.is_active_session(session_id)
 
 
 def current() -> Worker | None:

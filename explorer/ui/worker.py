@@ -133,7 +133,9 @@ class Worker:
 
     def __init__(self, runs: list[Run], *, budget: int | None = None, pool: TrainerPool = POOL,
                  publish_every: float = 0.15, idle_stop_s: float = LIMITS.idle_stop_s, pace: str = "normal",
-                 memory_mb: int = MEMORY_MB) -> None:
+                 memory_mb: int = MEMORY_MB, initial: list[Trace] | None = None) -> None:
+        """`initial`: each run's trace at its current step, computed elsewhere (explorer/ui/opening.py, in a pool
+        process); without it the runs are traced here."""
         self.runs = list(runs)
         self.budget = budget if budget is not None else LIMITS.max_steps_per_run  # steps per run
         self.pool = pool
@@ -157,9 +159,18 @@ class Worker:
         self._sync_states: list[bytes] | None = None
         self._last_seen = time.monotonic()
         self._version = 0
-        self._initial = [run.trace() for run in self.runs]
+        self._initial = self._first_traces(initial)
         self._views = [self._view(run, trace) for run, trace in zip(self.runs, self._initial)]
         self._snapshot = self._make_snapshot("idle", "", 0.0)
+
+    def _first_traces(self, traces: list[Trace] | None) -> list[Trace]:
+        if traces is None:
+            return [run.trace() for run in self.runs]
+        if len(traces) != len(self.runs) or any(t.step != run.step for t, run in zip(traces, self.runs)):
+            raise ValueError("initial needs one trace per run, at the run's step")
+        for run, trace in zip(self.runs, traces):
+            run.history.record_profile(run.step, trace.grad_norm)  # as run.trace() records it
+        return list(traces)
 
     # -- controls (called from the page's script thread) ------------------------------------
 

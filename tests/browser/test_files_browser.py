@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from .conftest import open_app, wait_idle
+from .conftest import open_app, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -41,6 +41,8 @@ def test_download_then_upload_restores_the_run(page, app_url, tmp_path):
                            timeout=30_000)
     assert "arch=gru" in page.url
     assert page.locator('[data-testid="stException"]').count() == 0
+    page.wait_for_selector(".js-plotly-plot")  # the uploaded run's charts, from the trace its pool process made
+    screenshot(page, "train_after_upload")
 
 
 PHISH = "[Your session expired: log in again](https://evil.example/login)"
