@@ -344,8 +344,9 @@ def measure(visitors: int, replicas: int | None, soak_s: float = SOAK_S, heavy: 
         ports = [sampler.rows[0][k]["port"] for k in range(len(servers))]
         for k, port in enumerate(ports):  # the tabs' idle stops come in the order the tabs closed
             mine = sorted((v for v in crowd if v.replica in (f"127.0.0.1:{port}", "direct")), key=lambda v: v.closed_at)
-            for v, end in zip(mine, watch.ends(k)):
-                v.gone_after_close_s = end - v.closed_at
+            ends = [end for end in watch.ends(k) if end > min((v.closed_at for v in mine), default=0)]
+            for v, end in zip(mine, ends):  # a visitor whose process never started ends nothing: left out
+                v.gone_after_close_s = end - v.closed_at if end > v.closed_at else float("nan")
     finally:
         _stop(proc)
     return {"visitors": crowd, "replicas": replicas or 1, "soak_s": soak_s, "heavy": heavy,
