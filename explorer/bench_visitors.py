@@ -3,7 +3,7 @@
 Run: python -m explorer.bench --visitors N [--replicas R] [--soak S] [--heavy K] [--json]
 Each visitor is its own browser context (its own cookies, so nginx pins it to one replica): it opens /train,
 presses Train, waits in the queue when its replica's trainer pool is full, watches the live charts for the soak
-period (default 60 s, or RNNX_BENCH_VISITOR_SOAK_S) once it trains, and closes its tab. All start at once, as a
+period (default 60 s, or RNNX_BENCH_VISITOR_SOAK_S) from the first step its page shows, and closes its tab. All start at once, as a
 lecture hall does. Without --replicas, one plain server (no nginx). --heavy K: the first K visitors open the
 largest LSTM the per-visitor budget allows, to see whether they slow the others down.
 Per visitor: time to the first chart, queue wait (Train pressed to training), steps/s, each in-view live chart's
@@ -56,6 +56,7 @@ class Visitor:
     first_chart_s: float = float("nan")
     queued_place: int | None = None  # the place first shown, when it queued
     queue_wait_s: float = float("nan")  # Train pressed -> status "training" (queued or not)
+    first_step_s: float = float("nan")  # status "training" -> the page shows a new step (the soak starts then)
     steps_per_s: float = float("nan")
     sent_per_s: float = float("nan")  # websocket messages with the Loss chart's numbers, per second
     changes_per_s: dict[str, float] = field(default_factory=dict)  # in-view charts only
@@ -286,7 +287,13 @@ async def _visit(browser, visitor: Visitor, url: str, soak_s: float, timeline: d
             await asyncio.sleep(0.25)
         visitor.queue_wait_s = time.perf_counter() - clicked
         timeline.setdefault("training", []).append(time.monotonic())
-        await asyncio.sleep(2.0)  # the first snapshots and charts arrive
+        # the soak starts once the page shows a step: a training process's start-up is apart (first_step_s)
+        start_step = _step(status)
+        while _step(await page.evaluate(STATUS_JS)) == start_step:
+            if time.perf_counter() - clicked > visitor.queue_wait_s + QUEUE_TIMEOUT_S:
+                raise TimeoutError(f"no step shown {QUEUE_TIMEOUT_S:.0f} s after training began")
+            await asyncio.sleep(0.25)
+        visitor.first_step_s = time.perf_counter() - clicked - visitor.queue_wait_s
         charts0, step0, frames0 = await page.evaluate(CHARTS_JS), _step(await page.evaluate(STATUS_JS)), frames[0]
         t0 = time.perf_counter()
         boxes = 0
@@ -378,7 +385,8 @@ def _cpu_rate(samples: list[dict], group: str) -> float:
         if not any(b[k]["trainers"] for k in b if isinstance(k, int)):
             continue
         before, after = a["cpu"][group], b["cpu"][group]
-        rates.append(sum(after[p] - before[p] for p in after.keys() & before.keys()) / (b["t"] - a["t"]))
+        both = [after[p] - before[p] for p in after.keys() & before.keys()]
+        rates.append(sum(x for x in both if x == x) / (b["t"] - a["t"]))  # NaN: a process gone as it was read
     return statistics.fmean(rates) if rates else float("nan")
 
 
@@ -393,6 +401,7 @@ def summary(figures: dict) -> dict:
         "queued_and_started": sum(v.queued_place is not None and v.steps_per_s == v.steps_per_s for v in crowd),
         "with_errors": sum(bool(v.errors) for v in crowd),
         "first_chart_s_max": _hi(v.first_chart_s for v in crowd),
+        "first_step_s_max": _hi(v.first_step_s for v in crowd),
         "sent_per_s_min": _lo(v.sent_per_s for v in crowd),
         "slowest_chart_changes_per_s_min": _lo(v.slowest_chart for v in crowd),
         "steps_per_s_min": _lo(v.steps_per_s for v in normal),
@@ -420,12 +429,12 @@ def report(figures: dict) -> None:
     proxy = " behind nginx" if figures["replicas"] > 1 else ""
     heavy = f", {figures['heavy']} at the caps" if figures["heavy"] else ""
     print(f"{len(crowd)} visitors, {figures['replicas']} replica(s){proxy}, soak {figures['soak_s']:.0f} s{heavy}")
-    print(f"{'visitor':>7} {'replica':>16} {'1st chart s':>11} {'queued':>6} {'wait s':>7} {'steps/s':>8} "
+    print(f"{'visitor':>7} {'replica':>16} {'1st chart s':>11} {'queued':>6} {'wait s':>7} {'1st step':>8} {'steps/s':>8} "
           f"{'sent/s':>6} {'loss ch/s':>9} {'slowest ch/s':>12} {'in view':>7} {'gone s':>6}  errors")
     for v in crowd:
         loss = v.changes_per_s.get("run0-loss_chart", float("nan"))
         place = "-" if v.queued_place is None else f"#{v.queued_place}"
-        print(f"{v.index:>7} {v.replica:>16} {v.first_chart_s:>11.1f} {place:>6} {v.queue_wait_s:>7.1f} {v.steps_per_s:>8.1f} "
+        print(f"{v.index:>7} {v.replica:>16} {v.first_chart_s:>11.1f} {place:>6} {v.queue_wait_s:>7.1f} {v.first_step_s:>8.1f} {v.steps_per_s:>8.1f} "
               f"{v.sent_per_s:>6.2f} {loss:>9.2f} {v.slowest_chart:>12.2f} {len(v.changes_per_s):>7} {v.gone_after_close_s:>6.1f}  {'; '.join(v.errors[:3]) or '-'}")
     print("time s  busy cores  " + "  ".join(f"r{k} :{figures['samples'][0][k]['port']} RSS MB (tree) trainers"
                                          for k in figures['samples'][0] if isinstance(k, int)))
