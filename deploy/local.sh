@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # N replicas of RNN Explorer behind Debian's nginx on this machine, in the foreground:
 #   bash deploy/local.sh --replicas 2 --port 8080      then open http://localhost:8080
-# nginx runs deploy/nginx.conf itself (sticky sessions by ip_hash, websocket upgrade, per-IP limits), with
+# nginx runs deploy/nginx.conf itself (sticky sessions by a cookie, websocket upgrade, per-IP limits), with
 # the upstream list and the port filled in; the replicas share one fresh cookie secret and listen on
 # 127.0.0.1 at P+1 .. P+N. Ctrl-C or SIGTERM stops every process this script started.
 # Installs Debian's nginx with apt-get when it is missing and this runs as root (as scripts/test.sh does
@@ -67,10 +67,14 @@ for i in $(seq 1 "$replicas"); do
 done
 
 # deploy/nginx.conf inside a whole config: this machine's upstreams and port, paths under $run_dir.
+# The replica header goes in the server block, beside the sticky cookie's add_header (a level with its own
+# add_header inherits none from above).
 site="$(awk -v servers="$servers" '
-    /^upstream rnn_explorer \{/ { print; print "    ip_hash;"; printf "%s", servers; skip = 1; next }
-    skip && /^\}/ { skip = 0 }
-    !skip' deploy/nginx.conf | sed "s/listen 80;/listen 127.0.0.1:$port;/")"
+    /^upstream rnn_explorer \{/ { print; printf "%s", servers; inside = 1; next }
+    inside && /^\}/ { inside = 0 }
+    inside && /^[ \t]*server / { next }
+    { print }' deploy/nginx.conf |
+    sed "s/listen 80;/listen 127.0.0.1:$port;\n    add_header X-RNNX-Replica \$upstream_addr always;  # which replica answered (tests check stickiness)/")"
 cat >"$run_dir/nginx.conf" <<EOF
 worker_processes 1;
 pid $run_dir/nginx.pid;
@@ -83,7 +87,6 @@ http {
     fastcgi_temp_path $run_dir/fastcgi;
     uwsgi_temp_path $run_dir/uwsgi;
     scgi_temp_path $run_dir/scgi;
-    add_header X-RNNX-Replica \$upstream_addr always;  # which replica answered (tests check stickiness)
 $site
 }
 EOF

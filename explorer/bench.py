@@ -5,6 +5,8 @@ torch.nn module, task batches and optimizer, measured interleaved in one process
 trace_over_step: trace() time over one training step's time.
 --ui drives headless Chromium against a local server (see explorer/bench_ui.py).
 --budget measures the largest configs the per-visitor budget allows (see explorer/bench_budget.py).
+--visitors N [--replicas R] [--soak S] [--heavy K]: N visitors training at once in headless Chromium, through
+deploy/local.sh's nginx in front of R replicas (see explorer/bench_visitors.py).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ CONFIGS = {
     "transformer": RunConfig(arch="transformer", seq_len=100, hidden_size=64, batch_size=64),
     "mingru": RunConfig(arch="mingru", seq_len=100, hidden_size=64, batch_size=64),
     "minlstm": RunConfig(arch="minlstm", seq_len=100, hidden_size=64, batch_size=64),
-    "ssm": RunConfig(arch="ssm", seq_len=100, hidden_size=64, batch_size=64, state_size=16),
+    "ssm": RunConfig(arch="ssm", seq_len=100, hidden_size=64, batch_size=16, state_size=16),  # batch 64: over the visitor budget
     "small lstm": RunConfig(arch="lstm", seq_len=10, hidden_size=8, batch_size=8),
 }
 
@@ -87,7 +89,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", default=None, help="with --presets: these presets only")
     parser.add_argument("--budget", action="store_true",
                         help="peak memory and step time of the largest configs the budget allows")
+    parser.add_argument("--visitors", type=int, default=0, help="load test: this many visitors train at once")
+    parser.add_argument("--replicas", type=int, default=None, help="with --visitors: replicas behind nginx (deploy/local.sh)")
+    parser.add_argument("--soak", type=float, default=None, help="with --visitors: seconds each visitor watches training")
+    parser.add_argument("--heavy", type=int, default=0, help="with --visitors: this many of them train at the caps")
     args = parser.parse_args(argv)
+    if args.visitors:
+        from explorer.bench_visitors import SOAK_S, main as visitors_main
+
+        visitors_main(args.visitors, args.replicas, args.soak if args.soak is not None else SOAK_S, args.heavy, args.json)
+        return
     if args.budget:
         from explorer.bench_budget import main as budget_main
 

@@ -64,9 +64,13 @@ def limit_memory(mb: int) -> None:
 
 
 def serve(conn, states: list[bytes], budget: int, publish_every: float, pace: str, threads: int,
-          memory_mb: int) -> None:
-    """Process entry point: load the runs, train until told to stop or nothing is left, report, exit."""
+          memory_mb: int, nice: int = 0) -> None:
+    """Process entry point: load the runs, train until told to stop or nothing is left, report, exit.
+
+    `nice`: added to this process's niceness, so the server that started it keeps the CPU it needs: training
+    processes then share what is left equally (the scheduler weighs them alike, whatever each one's step costs)."""
     try:
+        os.nice(nice)
         torch.set_num_threads(threads)
         limit_memory(memory_mb)
         runs = [Run.load(state) for state in states]

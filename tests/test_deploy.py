@@ -1,4 +1,4 @@
-"""deploy/local.sh for real (issue 15): Debian's nginx in front of two replicas, sticky, websockets upgraded,
+"""deploy/local.sh for real (issue 15): Debian's nginx in front of two replicas, sticky by cookie, websockets upgraded,
 per-IP request limits, and everything gone after SIGTERM. Needs nginx (scripts/test.sh installs it as root)."""
 from __future__ import annotations
 
@@ -46,13 +46,19 @@ def _free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _get(port: int, path: str) -> http.client.HTTPResponse:
+def _get(port: int, path: str, cookie: str | None = None) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", path)
+    conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
     response = conn.getresponse()
     response.read()
     conn.close()
     return response
+
+
+def _routes(response: http.client.HTTPResponse) -> list[str]:
+    """The sticky cookies nginx set on a response (Streamlit sets its own XSRF cookie beside them)."""
+    cookies = [c.split(";")[0] for c in response.msg.get_all("Set-Cookie") or []]
+    return [c for c in cookies if c.startswith("rnnx_route=")]
 
 
 def _upgrade(port: int) -> str:
@@ -76,10 +82,18 @@ def test_local_sh_runs_replicas_behind_nginx_and_stops_them_all():
         while "Ctrl-C stops everything" not in log.read_text():
             assert script.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.5)
-        health = [_get(port, "/_stcore/health") for _ in range(4)]
-        assert all(r.status == 200 for r in health)
-        replicas = {r.getheader("X-RNNX-Replica") for r in health}
-        assert len(replicas) == 1 and replicas <= {f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}"}  # sticky
+        both = {f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}"}
+        first = _get(port, "/_stcore/health")
+        [cookie] = _routes(first)  # a browser's first response pins it
+        assert len(cookie) > len("rnnx_route=")
+        health = [_get(port, "/_stcore/health", cookie) for _ in range(4)]
+        assert all(r.status == 200 for r in [first, *health])
+        assert not any(_routes(r) for r in health)  # set once, then kept
+        replicas = {r.getheader("X-RNNX-Replica") for r in [first, *health]}
+        assert len(replicas) == 1 and replicas <= both  # sticky
+        # many browsers behind one address (a lecture hall's NAT) spread over the replicas, each one sticky
+        spread = {_get(port, "/_stcore/health", f"rnnx_route=visitor{k}").getheader("X-RNNX-Replica") for k in range(32)}
+        assert spread == both
         assert _upgrade(port).startswith("HTTP/1.1 101")  # the websocket reaches the replica through nginx
         feed = _get(port, "/_rnnx/feed/no-such-token?since=-1")  # the live charts' feed reaches the app's route
         assert feed.status == 200 and feed.getheader("X-RNNX-Replica") in replicas

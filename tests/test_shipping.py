@@ -152,7 +152,9 @@ def test_dockerfile_copies_the_app_owned_by_root_and_read_only():
 
 def test_nginx_example_is_sticky_and_upgrades_websockets():
     conf = (REPO / "deploy" / "nginx.conf").read_text()
-    assert re.search(r"upstream \w+ \{\s*ip_hash;", conf)
+    # by a cookie, not ip_hash: a lecture hall behind one NAT would all land on one replica
+    assert re.search(r"upstream \w+ \{\s*hash \$rnnx_route consistent;", conf) and "ip_hash;" not in conf
+    assert "add_header Set-Cookie $rnnx_set_route always;" in conf
     assert "location /_stcore/stream" in conf
     assert "proxy_set_header Upgrade $http_upgrade;" in conf
     assert "cookieSecret" in conf or "COOKIE_SECRET" in conf

@@ -7,6 +7,7 @@ import time
 import torch
 
 from explorer import Run, RunConfig
+from explorer.config import LIMITS
 from explorer.ui import worker as worker_module
 from explorer.ui.worker import TrainerPool, Worker
 
@@ -198,3 +199,13 @@ def test_slow_pace_traces_every_step():
     last = worker.runs[0].step
     assert 10 <= last <= 3 * 20 + 5  # at most about 20 steps a second
     assert set(range(1, last)) <= seen  # every step was traced and published
+
+
+def test_the_training_process_runs_nicer_than_the_server():
+    """Issue 15: the server sends every visitor's frames; training processes yield the CPU to it and share the rest."""
+    worker = Worker([Run(small())], pool=TrainerPool(1))
+    worker.start()
+    assert wait_for(lambda: shown_step(worker) > 0)
+    nice = lambda pid: int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
+    assert nice(worker._process.pid) == min(19, nice(os.getpid()) + LIMITS.trainer_nice)
+    worker.close()

@@ -42,7 +42,7 @@ class Job:
 
     def measured(self) -> list[float] | None:
         """Held-out metric of every run once training has stopped (cached per step count); None while it trains."""
-        if self.worker.training:
+        if active(self.worker):
             return None
         steps = sum(run.step for run in self.worker.runs)
         if steps not in self.held_out:
@@ -78,11 +78,11 @@ def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: in
     key = (configs, budget)
     with holder.lock:
         other = holder.sweep if name == "race" else holder.race
-        if other is not None and other.worker.training:
+        if other is not None and active(other.worker):  # training or queued: one job at a time
             other.worker.pause()
             other.notice = "Paused so that the other job has the CPU to itself; press its Start button to resume."
         train = session.current()
-        if train is not None and train.training:
+        if train is not None and active(train):
             train.pause("Paused by the Compare page, so that its timings are not shared.")
         job = getattr(holder, name)
         if job is None or job.key != key:
@@ -95,8 +95,13 @@ def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: in
         job.worker.start()
 
 
+def active(worker: Worker) -> bool:
+    """Training, or waiting in the server's queue to train (its view then refreshes to show it start)."""
+    return worker.training or worker.snapshot.state == "queued"
+
+
 def _cancel(job: Job | None) -> None:
-    if job is not None and job.worker.training:
+    if job is not None and active(job.worker):
         job.worker.pause()
         job.notice = "Cancelled: the results below stop at the step reached. Start again to resume."
 
@@ -109,7 +114,7 @@ def _job_controls(holder: Holder, name: str, label: str, key: str, configs: tupl
         _start(holder, name, configs, budget, note)
     job = getattr(holder, name)
     buttons[1].button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(job,),  # before the script: the page redraws stopped
-                      disabled=job is None or not job.worker.training)
+                      disabled=job is None or not active(job.worker))
     return job
 
 
@@ -166,7 +171,7 @@ def _race_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], bud
     if job.key != (tuple(m.config for m in matched), budget):
         st.caption("Showing the comparison started earlier; the setup above has changed since. "
                    f"Earlier setup: {job.note}")
-    training = job.worker.training
+    training = active(job.worker)  # queued: refresh to see it start
     st.fragment(run_every=panels.FOLLOW_S if training else None)(_race_view)(job, training)
 
 
@@ -235,7 +240,7 @@ def _sweep_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], ma
     if job is None:
         st.info("Press **Start sweep** to train every architecture at every length.")
         return
-    training = job.worker.training
+    training = active(job.worker)  # queued: refresh to see it start
     st.fragment(run_every=panels.LIVE_REFRESH_S if training else None)(_sweep_view)(job, training)
 
 

@@ -10,6 +10,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+# Imported whole before any page builds a chart: plotly checks for pandas with sys.modules.get("pandas"), so
+# while one session's thread was still importing it, another's chart found a half-made module and failed
+# ("partially initialized module 'pandas' has no attribute 'Series"; seen with three visitors opening /train at
+# once on a fresh server, python -m explorer.bench --visitors 3 --replicas 2). An import statement waits for it.
+import pandas  # noqa: F401
 import streamlit as st
 
 from explorer.ui import lecture, presets_ui, session, sidebar, state, urlsync

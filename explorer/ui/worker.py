@@ -252,7 +252,7 @@ class Worker:
         parent, child = _CONTEXT.Pipe()
         self._process = _CONTEXT.Process(
             target=serve, name="rnnx-trainer", daemon=True,
-            args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb))
+            args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb, LIMITS.trainer_nice))
         with _plain_main():
             self._process.start()
         child.close()

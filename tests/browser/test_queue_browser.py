@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from .conftest import VIEWPORT, open_app, serve_app, wait_idle
+from .conftest import VIEWPORT, open_app, screenshot, serve_app, wait_idle
 
 pytestmark = pytest.mark.browser
 SMALL = "/train?arch=gru&seq_len=20&hidden_size=8"
@@ -46,4 +46,27 @@ def test_a_visitor_beyond_the_pool_queues_and_starts_by_itself(browser, monkeypa
         _wait_status(second, "training")
         assert "in the queue" not in second.inner_text("body")
         for page in (first, second):
+            page.context.close()
+
+
+def test_a_queued_compare_race_shows_its_place_and_starts_by_itself(browser, monkeypatch):
+    """The race's view refreshes while it waits in the queue, as the Train page's does."""
+    monkeypatch.setenv("RNNX_MAX_TRAINERS", "1")
+    with serve_app("streamlit-server-queue-compare") as url:
+        trainer, racer = (browser.new_context(viewport=VIEWPORT).new_page() for _ in range(2))
+        open_app(trainer, url, SMALL)
+        open_app(racer, url, "/compare?arch=gru&seq_len=20&hidden_size=8")
+        trainer.get_by_role("button", name="Train").click()
+        _wait_status(trainer, "training")
+        racer.get_by_role("button", name="Start comparison").click()
+        wait_idle(racer)
+        _wait_text(racer, "number 1 in the queue")
+        assert "· queued" in racer.inner_text("body")
+        assert racer.get_by_role("button", name="Cancel").first.is_enabled()  # Cancel leaves the queue
+        trainer.get_by_role("button", name="Pause").click()  # the slot frees: the race starts with no click
+        _wait_status(trainer, "paused")
+        _wait_text(racer, "· training")
+        assert "in the queue" not in racer.inner_text("body")
+        screenshot(racer, "compare_queue_started")
+        for page in (trainer, racer):
             page.context.close()
