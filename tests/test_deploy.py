@@ -95,7 +95,7 @@ def test_local_sh_runs_replicas_behind_nginx_and_stops_them_all():
         spread = {_get(port, "/_stcore/health", f"rnnx_route=visitor{k}").getheader("X-RNNX-Replica") for k in range(32)}
         assert spread == both
         assert _upgrade(port).startswith("HTTP/1.1 101")  # the websocket reaches the replica through nginx
-        feed = _get(port, "/_rnnx/feed/no-such-token?since=-1")  # the live charts' feed reaches the app's route
+        feed = _get(port, "/_rnnx/feed/no-such-token?since=-1", cookie)  # the live charts' feed: the app's route, same replica
         assert feed.status == 200 and feed.getheader("X-RNNX-Replica") in replicas
         assert feed.getheader("Content-Type") == "application/json"
         statuses = [_get(port, "/_stcore/health").status for _ in range(400)]  # a client in a loop
