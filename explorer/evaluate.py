@@ -1,4 +1,4 @@
-"""Held-out measurements of a trained Run: loss, forecasts, sentiment with negation, and text samples.
+"""Held-out measurements of a trained Run: loss, forecasts (closed-loop too), sentiment with negation, and text samples.
 
 Not training and not charts. Each uses a generator of its own, so measuring never moves the
 training data stream.
@@ -146,6 +146,17 @@ def free_running_mse(model, inputs: torch.Tensor, targets: torch.Tensor, horizon
     if not mask.any():
         raise ValueError(f"no scored step at t >= {first}: the sequences are too short for these horizons")
     return {k: torch.mean((forecasts[i][mask] - targets[mask]) ** 2).item() for i, k in enumerate(horizons)}
+
+
+def free_running_scores(run, batch_size: int = 64) -> dict[int, float]:
+    """Held-out MSE of each k-step-ahead forecast (free_running_mse): on fresh sequences, or where the task has
+    one long series with held-out years (sunspots), on that series scored in those years."""
+    task = run.task
+    if not hasattr(task, "baseline_mse"):
+        raise ValueError(f"task {task.name!r} is not a forecasting task")
+    whole = getattr(task, "test_series", None)
+    x, y = whole() if whole else _test_batches(run, 1, batch_size)[0]
+    return free_running_mse(run.model, x, y)
 
 
 @torch.no_grad()
