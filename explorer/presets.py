@@ -266,15 +266,16 @@ def selective_copy_note(runs, figures) -> str:
 # -- closed_loop_forecast (issue 13, item 2) ------------------------------------------------------------
 def closed_loop_figures(runs) -> dict[str, float]:
     """Held-out MSE of each run's k-step-ahead forecasts, fed on its own outputs after the prompt
-    (evaluate.free_running_scores), and how many times the 4- and 32-step errors exceed the one-step one."""
+    (evaluate.free_running_scores); how many times the lowest closed-loop error (k >= 4) exceeds the one-step one;
+    and, on the sine, how many times the 32-step error does."""
     mse = {run.task.name: evaluate.free_running_scores(run) for run in runs}
     figures = {}
     for name, by_k in mse.items():
         figures[f"{name}: MSE k=1 (true inputs)"] = by_k[1]
         figures |= {f"{name} k={k} (own outputs)": by_k[k] for k in evaluate.HORIZONS[1:]}
     for name, by_k in mse.items():
-        figures[f"k=4/k=1, {name}"] = by_k[4] / max(by_k[1], 1e-12)
-        figures[f"k=32/k=1, {name}"] = by_k[32] / max(by_k[1], 1e-12)
+        figures[f"lowest of k=4, 16, 32 / k=1, {name}"] = min(by_k[k] for k in evaluate.HORIZONS[1:]) / max(by_k[1], 1e-12)
+    figures["k=32/k=1, sine"] = mse["sine"][32] / max(mse["sine"][1], 1e-12)
     return figures
 
 
@@ -410,18 +411,20 @@ def _presets() -> dict[str, Preset]:
                ("selective SSM", "time-invariant SSM", "LSTM"), selective_copy_note),
     ]
     # -- closed_loop_forecast (issue 13, item 2) --------------------------------------------------------
-    forecast64 = dict(arch="gru", seq_len=64, hidden_size=32, lr=1e-2, seed=1)
+    # sunspots at Adam 3e-3: at 1e-2 the 32-step error was only 2.3x the one-step one on seed 4 (docs/presets.md)
+    forecast64 = dict(arch="gru", seq_len=64, hidden_size=32, seed=1)
     items += [
         Preset("closed_loop_forecast", "Closed-loop forecasting: fed its own outputs",
                "Two GRUs learn to forecast the next value, one of noisy sines, one of yearly sunspot numbers, always "
                "reading the true values (teacher forcing). Watch **Prediction**: the solid line forecasts each step "
                "from the true values; the dashed ones start k = 4, 16, 32 steps earlier and feed the model its own "
                "outputs, so every error is read back in and compounds. The verdict measures each on held-out data: "
-               "the error grows with k, and the one-step error is far lower than the 32-step one.",
-               (C(task="sine", **forecast64), C(task="sunspots", **forecast64)),
+               "every closed-loop error is far above the one-step one; the sine's keeps growing up to k = 32, while "
+               "the sunspot forecast loses the cycle within a few steps and its error levels off.",
+               (C(task="sine", lr=1e-2, **forecast64), C(task="sunspots", lr=3e-3, **forecast64)),
                300, closed_loop_figures,
-               (Rule("k=4/k=1, sine", ">=", 1.5), Rule("k=4/k=1, sunspots", ">=", 1.5),
-                Rule("k=32/k=1, sine", ">=", 4.0), Rule("k=32/k=1, sunspots", ">=", 4.0)),
+               (Rule("lowest of k=4, 16, 32 / k=1, sine", ">=", 2.0), Rule("lowest of k=4, 16, 32 / k=1, sunspots", ">=", 2.0),
+                Rule("k=32/k=1, sine", ">=", 4.0)),
                ("sine", "sunspots"), closed_loop_note, focus="prediction_chart"),
     ]
     return {p.name: p for p in items}
