@@ -1,4 +1,4 @@
-"""Held-out measurements of a trained Run: loss, forecasts, sentiment with negation, and text samples.
+"""Held-out measurements of a trained Run: loss, forecasts (closed-loop too), sentiment with negation, and text samples.
 
 Not training and not charts. Each uses a generator of its own, so measuring never moves the
 training data stream.
@@ -42,6 +42,121 @@ def forecast_scores(run, batches: int = 4, batch_size: int = 64) -> tuple[float,
         raise ValueError(f"task {run.task.name!r} is not a forecasting task")
     pairs = [(run.task.metric(run.model(x), y), run.task.baseline_mse(x, y)) for x, y in _test_batches(run, batches, batch_size)]
     return sum(p[0] for p in pairs) / len(pairs), sum(p[1] for p in pairs) / len(pairs)
+
+
+HORIZONS = (1, 4, 16, 32)  # k of the k-step-ahead forecasts (d2l, "Sequence Models", shows 1, 4, 16, 64)
+MIN_PROMPT = 16  # true values every forecast has seen before it is scored in free_running_mse()
+
+
+def _is_causal(model) -> bool:
+    """The output at t reads inputs up to t only: one-way recurrent models, masked Transformers, scans."""
+    rnn = getattr(model, "rnn", None)
+    return not getattr(rnn, "bidirectional", False) and getattr(model, "causal", True)
+
+
+@torch.no_grad()
+def free_running(model, inputs: torch.Tensor, horizons: tuple[int, ...] = HORIZONS) -> torch.Tensor:
+    """k-step-ahead forecasts: after a prompt of true values the model is fed its own outputs (closed loop).
+
+    inputs (B, T, I): a series whose next value is the target at each step (the forecasting tasks), so
+    the model's output at t is its forecast of inputs[:, t + 1]. Returns (len(horizons), B, T, I): entry
+    [i, b, t] forecasts the value after step t having read the true inputs 0..t-k+1 only (k = horizons[i]);
+    the inputs t-k+2..t it reads are its own earlier outputs. NaN where t < k - 1 (no true value to start
+    from). k = 1 is model(inputs), the teacher-forced one-step forecast. Needs a causal model whose output
+    has the input's size.
+    """
+    if inputs.dim() != 3:
+        raise ValueError(f"inputs must be (B, T, I); got shape {tuple(inputs.shape)}")
+    if not horizons or any(not isinstance(k, int) or k < 1 for k in horizons):
+        raise ValueError(f"horizons must be positive integers; got {horizons!r}")
+    if not _is_causal(model):
+        raise ValueError("free-running forecasts need a one-way (causal) model: a bidirectional one reads the future")
+    if isinstance(getattr(model, "rnn", None), torch.nn.RNNBase):
+        return _free_running_recurrent(model, inputs, horizons)
+    return _free_running_any(model, inputs, horizons)
+
+
+def _empty(inputs: torch.Tensor, horizons) -> torch.Tensor:
+    return torch.full((len(horizons), *inputs.shape), float("nan"))  # (K, B, T, I)
+
+
+def _check_fed(forecast: torch.Tensor, I: int) -> None:
+    if forecast.shape[-1] != I:
+        raise ValueError(f"free-running feeds outputs back as inputs: output size {forecast.shape[-1]} != input size {I}")
+
+
+def _free_running_any(model, inputs: torch.Tensor, horizons) -> torch.Tensor:
+    """Any causal model: one sequence per (example, prompt end p), re-run whole after each fed-back output."""
+    B, T, I = inputs.shape
+    out = _empty(inputs, horizons)
+    rows = torch.arange(B * T)  # row = b * T + p: example b, last true input p
+    example, prompt_end = rows // T, rows % T
+    known = torch.arange(T)[None, :] <= prompt_end[:, None]  # (B*T, T): the prompt
+    x = torch.where(known[..., None], inputs[example], torch.zeros(()))  # (B*T, T, I); the truth after it never enters
+    for j in range(1, max(horizons) + 1):  # j-step forecasts sit at output index t = p + j - 1
+        live = prompt_end + j - 1 < T
+        x, example, prompt_end = x[live], example[live], prompt_end[live]
+        if not len(x):
+            break
+        t = prompt_end + j - 1
+        forecast = model(x)[torch.arange(len(x)), t]  # (n, O)
+        _check_fed(forecast, I)
+        if j in horizons:
+            out[horizons.index(j), example, t] = forecast
+        fed = t + 1 < T
+        x[fed.nonzero()[:, 0], t[fed] + 1] = forecast[fed]  # the next input is the model's own output
+    return out
+
+
+def _free_running_recurrent(model, inputs: torch.Tensor, horizons) -> torch.Tensor:
+    """torch RNN/LSTM/GRU + head: the state after each prompt is kept, so feeding back costs one step, not a re-run."""
+    B, T, I = inputs.shape
+    rnn, head = model.rnn, model.head
+    out = _empty(inputs, horizons)
+    state, states, tops = None, [], []
+    for t in range(T):  # the true inputs, one fused step at a time: the state after every prompt end p
+        top, state = rnn(inputs[:, t : t + 1], state)  # (B, 1, H); h (L, B, H) [and c]
+        states.append(state)
+        tops.append(top[:, 0])
+    lstm = isinstance(rnn, torch.nn.LSTM)
+    stack = lambda i: torch.stack([s[i] if lstm else s for s in states], 2).flatten(1, 2)  # (L, B*T, H), row b*T+p
+    state = (stack(0), stack(1)) if lstm else stack(0)
+    forecast = head(torch.stack(tops, 1).flatten(0, 1))  # (B*T, O): the one-step forecast after each p
+    _check_fed(forecast, I)
+    t = torch.arange(B * T) % T  # output index of the current forecast: p + j - 1
+    for j in range(1, max(horizons) + 1):
+        if j in horizons:
+            valid = t < T
+            out[horizons.index(j)].view(B * T, I)[(torch.arange(B * T) // T * T + t)[valid]] = forecast[valid]
+        if j == max(horizons):
+            break
+        top, state = rnn(forecast[:, None], state)  # feed the model's own output
+        forecast, t = head(top[:, 0]), t + 1
+    return out
+
+
+def free_running_mse(model, inputs: torch.Tensor, targets: torch.Tensor, horizons: tuple[int, ...] = HORIZONS,
+                     min_prompt: int = MIN_PROMPT) -> dict[int, float]:
+    """MSE of each k-step-ahead forecast, all on the same scored steps: those every horizon reaches after at
+    least min_prompt true values (t >= min_prompt + max(horizons) - 1), so only k differs between them."""
+    forecasts = free_running(model, inputs, horizons)  # (K, B, T, I)
+    first = min_prompt + max(horizons) - 1
+    mask = ~torch.isnan(targets)  # (B, T, O)
+    mask[:, :first] = False
+    if not mask.any():
+        raise ValueError(f"no scored step at t >= {first}: the sequences are too short for these horizons")
+    return {k: torch.mean((forecasts[i][mask] - targets[mask]) ** 2).item() for i, k in enumerate(horizons)}
+
+
+def free_running_scores(run, batch_size: int = 64) -> dict[int, float]:
+    """Held-out MSE of each k-step-ahead forecast (free_running_mse): on fresh sequences, or where the task has
+    one long series with held-out years (sunspots), on that series scored in those years."""
+    task = run.task
+    if not hasattr(task, "baseline_mse"):
+        raise ValueError(f"task {task.name!r} is not a forecasting task")
+    whole = getattr(task, "test_series", None)
+    x, y = whole() if whole else _test_batches(run, 1, batch_size)[0]
+    return free_running_mse(run.model, x, y)
 
 
 @torch.no_grad()

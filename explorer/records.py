@@ -31,6 +31,9 @@ class Trace:
     tokens: list[list[str]] = field(default_factory=list)  # (B, T) readable input symbol per step
     classes: list[str] = field(default_factory=list)  # classify: readable name of each output class
     input_grad: np.ndarray | None = None  # (T,) batch mean of ||dL/dx_t|| at the inputs: one measure for every arch
+    free_running: np.ndarray | None = None  # (K, B, T, O) k-step-ahead forecasts fed on the model's own outputs
+    #                                          (evaluate.free_running), k = horizons[i]; forecasting tasks, RNN/LSTM/GRU
+    horizons: tuple[int, ...] = ()  # the k of each free_running row
 
     @property
     def shape(self) -> tuple[int, int, int, int, int]:

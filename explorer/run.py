@@ -169,8 +169,17 @@ class Run:
         return Trace(
             arch=self.config.arch, task=self.task.name, kind=self.task.kind, step=self.step,
             inputs=x.numpy(), targets=y.numpy(), tokens=self.task.tokens(x),
-            classes=list(getattr(self.task, "classes", [])), **fields,
+            classes=list(getattr(self.task, "classes", [])), **fields, **self._free_running(x),
         )
+
+    def _free_running(self, x: torch.Tensor) -> dict:
+        """Trace fields of the closed-loop forecasts, on forecasting tasks with a one-way RNN/LSTM/GRU: there
+        feeding back costs one step per horizon step (other models re-run the sequence: too slow for a live trace)."""
+        rnn = getattr(self.model, "rnn", None)
+        if not hasattr(self.task, "baseline_mse") or not isinstance(rnn, torch.nn.RNNBase) or rnn.bidirectional:
+            return {}
+        forecasts = evaluate.free_running(self.model, x, evaluate.HORIZONS)
+        return {"free_running": forecasts.numpy(), "horizons": evaluate.HORIZONS}
 
     def evaluate(self, batches: int = 4, batch_size: int = 64) -> float:
         """Task metric on fresh batches (held-out data where the task has it); training is untouched."""

@@ -112,6 +112,17 @@ def check_selective_copying(runs):
     assert selective.evaluate() - fixed.evaluate() >= 0.3
 
 
+def check_closed_loop_forecast(runs):  # issue 13, item 2
+    assert [run.task.name for run in runs] == ["sine", "sunspots"]
+    for run in runs:
+        mse = evaluate.free_running_scores(run)
+        assert list(mse) == [1, 4, 16, 32]
+        assert 2 * mse[1] <= min(mse[4], mse[16], mse[32])
+        assert run.trace().free_running is not None  # the Prediction chart shows the closed loop
+    sine = evaluate.free_running_scores(runs[0])
+    assert 4 * sine[1] <= sine[32]
+
+
 CHECKS = {name[len("check_"):]: f for name, f in globals().items() if name.startswith("check_")}
 
 

@@ -13,11 +13,14 @@ from explorer.charts.geometry import (
     attention_row, eigenvalue_chart, hidden_trajectory, saliency_strip, step_jacobian_chart, step_strips,
 )
 from explorer.charts.gradients import grad_norm_chart, gradient_flow_heatmap
+from explorer.charts.forecast import free_running_chart
 from explorer.charts.prediction import prediction_chart, softmax
 from explorer.charts.shared import share_scales, steady_axes
 from explorer.charts.states import cell_state_heatmap, gate_heatmap, gate_heatmaps, hidden_state_heatmap
 from explorer.charts.training import loss_chart, loss_compare_chart, param_grad_chart
 
+_FREE_RUNNING = ("the solid line forecasts each step from the true values; the dashed ones start k steps earlier "
+                 "and feed the model its own outputs: watch them drift off the target as k grows.")
 CAPTIONS: dict[str, str] = {
     "loss_chart": "Loss should fall and the metric leave the dashed chance line; a flat metric at chance "
                   "means the model has not found the signal yet.",
@@ -40,7 +43,8 @@ CAPTIONS: dict[str, str] = {
     "param_grad_chart": "Spikes are exploding gradients; with clipping on, every step above the dashed "
                         "line is scaled back down to it.",
     "prediction_chart": "Where the model is right and where it is not: compare the prediction with the "
-                        "target at the scored steps only.",
+                        "target at the scored steps only. Forecasting with an RNN, LSTM or GRU: " + _FREE_RUNNING,
+    "free_running_chart": _FREE_RUNNING[0].upper() + _FREE_RUNNING[1:],
     "attention_heatmaps": "Row t shows where query step t looks: a bright off-diagonal spot means it "
                           "retrieves an earlier input.",
     "attention_grid": "Every layer and head at once: heads that specialise show distinct patterns "
@@ -70,7 +74,7 @@ CAPTIONS: dict[str, str] = {
 
 __all__ = [
     "CAPTIONS", "attention_grid", "attention_heatmaps", "cell_state_heatmap", "eigenvalue_chart",
-    "gate_heatmap", "gate_heatmaps", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
+    "free_running_chart", "gate_heatmap", "gate_heatmaps", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
     "hidden_trajectory", "loss_chart", "loss_compare_chart", "param_grad_chart", "prediction_chart",
     "saliency_strip", "share_scales", "softmax", "steady_axes", "attention_row", "step_jacobian_chart", "step_strips",
     "accuracy_length_chart", "grad_norm_compare_chart", "step_time_length_chart",

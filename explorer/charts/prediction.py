@@ -8,6 +8,7 @@ import numpy as np
 from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
+from explorer.charts.forecast import free_running_chart
 from explorer.charts._common import (
     check_index, colourbar, example_tokens, finish, finite_or_none, hline, message_figure, time_axis,
     token_label,
@@ -168,11 +169,14 @@ def _prob_table(trace: Trace, example: int, probs: np.ndarray, steps: np.ndarray
 def prediction_chart(trace: Trace, example: int = 0, *, scale: float = 1.0) -> FigureDict:
     """Prediction against target for one probe example.
 
-    regress: target and prediction over t. classify with most steps scored (parity, text, lookahead):
+    regress: target and prediction over t; on a forecasting task with an RNN/LSTM/GRU (the trace holds
+    free_running) also the k-step-ahead forecasts fed on the model's own outputs (free_running_chart). classify with most steps scored (parity, text, lookahead):
     p(target) per step. One scored step (recall, sentiment): class probabilities at that step.
     A few scored steps (copy): a table of class probabilities per scored step.
     """
     check_index("example", example, trace.predictions.shape[0])
+    if trace.kind == "regress" and trace.free_running is not None:
+        return free_running_chart(trace, example, scale=scale)
     if trace.kind == "regress":
         return _regress(trace, example, scale)
     T = trace.predictions.shape[1]

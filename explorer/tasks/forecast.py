@@ -123,6 +123,14 @@ class Sunspots(HeldOutTail, Forecast):
         y[:, : warmup(T)] = float("nan")
         return values[:, :T].unsqueeze(-1), y  # (B, T, 1), (B, T, 1)
 
+    def test_series(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole series as one sequence, (1, N-1, 1) inputs and targets, scored on the held-out years only:
+        a forecast of a held-out year may read every year before it, as one fed year by year would."""
+        x = self.series[None, :-1, None].clone()  # (1, N-1, 1)
+        y = self.series[None, 1:, None].clone()  # (1, N-1, 1): target at t is year t + 1
+        y[:, : self.test_start - 1] = float("nan")
+        return x, y
+
     def denormalize(self, values: torch.Tensor) -> torch.Tensor:
         """Model units -> sunspot numbers."""
         return values * self.std + self.mean
