@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explorer.config import ARCHITECTURES, BIDIRECTIONAL_ARCHS, LIMITS, RunConfig
+from explorer.config import ARCHITECTURES, BIDIRECTIONAL_ARCHS, LIMITS, RunConfig, unused_fields
 from explorer.style import ARCH_LABELS
 from explorer.tasks import make_task
 
@@ -93,7 +93,7 @@ def parameters_of(config: RunConfig, sizes: tuple[int, int] | None = None) -> in
 
 def for_arch(base: RunConfig, arch: str, hidden_size: int | None = None) -> RunConfig:
     """`base` with another architecture; settings that mean nothing to it go back to their defaults."""
-    changes: dict = dict(arch=arch, hidden_size=hidden_size or base.hidden_size)
+    changes: dict = dict(arch=arch, hidden_size=hidden_size or base.hidden_size, **unused_fields(arch))
     if arch != "lstm":
         changes["forget_bias"] = None
     if arch != "rnn":

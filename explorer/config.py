@@ -15,6 +15,7 @@ from explorer import budget
 ARCHITECTURES = ("rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "ssm")
 SCAN_ARCHS = ("mingru", "minlstm", "ssm")  # linear recurrences trained as a parallel scan (explorer/scan.py)
 BIDIRECTIONAL_ARCHS = ("rnn", "lstm", "gru")  # the ones that may read the sequence backwards too
+ARCH_ONLY_FIELDS = {"state_size": ("ssm",), "selective": ("ssm",)}  # fields only these archs read; others keep the default
 TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead",
               "selective_copy", "induction")
 NONLINEARITIES = ("tanh", "relu")
@@ -115,6 +116,12 @@ class RunConfig:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def unused_fields(arch: str) -> dict[str, Any]:
+    """The fields `arch` does not read, at the defaults it must keep (a config switching to `arch` resets them)."""
+    return {name: RunConfig.__dataclass_fields__[name].default
+            for name, archs in ARCH_ONLY_FIELDS.items() if arch not in archs}
 _dataclass_init = RunConfig.__init__
 
 
@@ -188,6 +195,11 @@ def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
     _check_int("state_size", c.state_size, 1, limits.max_state_size)
     if not isinstance(c.selective, bool):
         raise ValueError(f"selective must be True or False; got {describe(c.selective)}")
+    for name, archs in ARCH_ONLY_FIELDS.items():
+        default = RunConfig.__dataclass_fields__[name].default
+        if c.arch not in archs and getattr(c, name) != default:
+            raise ValueError(f"{name} is for the {' and '.join(archs)} only; {c.arch} must keep the default "
+                             f"{default!r}; got {describe(getattr(c, name))}")
     if c.bidirectional and c.arch in SCAN_ARCHS:
         raise ValueError(f"bidirectional must be False for {c.arch}: only {', '.join(BIDIRECTIONAL_ARCHS)} read backwards")
     problem = budget.over(c, limits)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.config import (ARCHITECTURES, BIDIRECTIONAL_ARCHS, INITS, LIMITS, NONLINEARITIES, OPTIMIZERS,
-                             TASK_NAMES, RunConfig)
+                             TASK_NAMES, RunConfig, unused_fields)
 from explorer.style import ARCH_LABELS
 from explorer.tasks import TASKS
 from explorer.ui import state
@@ -66,6 +66,7 @@ def draw() -> RunConfig:
     values["forget_bias"] = float(values["forget_bias"]) if forget_on and arch == "lstm" else None
     values["bidirectional"] = bool(values["bidirectional"]) and recurrent
     values["lr"] = float(values["lr"])
+    values.update(unused_fields(arch))  # the SSM's disabled widgets keep their values for a switch back
     try:
         config = RunConfig(**values)
     except ValueError as error:
