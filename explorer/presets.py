@@ -265,8 +265,10 @@ def selective_copy_note(runs, figures) -> str:
 
 INDUCTION_FACTORS = (1, 2, 4, 8)  # evaluated at these multiples of the training length
 INDUCTION_STEPS = 500
+# seeds 1-8 (docs/presets.md): SSM at 8x 0.97 at worst; Transformer at 2x 0.49-0.67, at 8x 0.18-0.26
 INDUCTION_RULES = (Rule("SSM at T=16 (trained)", ">=", 0.9), Rule("SSM at 8x (T=128)", ">=", 0.9),
-                   Rule("Transformer at T=16 (trained)", ">=", 0.9), Rule("Transformer at 4x (T=64)", "<", 0.6))
+                   Rule("Transformer at T=16 (trained)", ">=", 0.9), Rule("Transformer at 2x (T=32)", "<", 0.8),
+                   Rule("Transformer at 8x (T=128)", "<", 0.4))
 
 
 def induction_figures(runs) -> dict[str, float]:
@@ -411,7 +413,8 @@ def _presets() -> dict[str, Preset]:
                "After the second '#', name the letter that followed the first one. An SSM and a Transformer train on "
                "sequences of 16 steps; watch **Loss**: both solve it at that length. The verdict then tests both on "
                "sequences 2, 4 and 8 times longer than any they saw: the SSM carries the letter in its state and "
-               "keeps the rule; the Transformer's attention, trained only on the positions up to 16, breaks down.",
+               "keeps the rule at every length; the Transformer, which saw positions up to 16 only, falls already "
+               "at twice the length and towards chance (1/8) at 8x.",
                # the Transformer at Adam 1e-2 stayed at chance; at T=32 it needed ~1000 steps (docs/presets.md)
                (C(arch="ssm", **induction, num_layers=1, state_size=8, lr=1e-2),
                 C(arch="transformer", **induction, num_layers=2, num_heads=2, lr=3e-3)),
