@@ -21,6 +21,7 @@ MATCH_REFERENCE = "lstm"  # matched parameter counts aim at the LSTM's
 # The sequence-length sweep: small enough to finish in about a minute on 2 cores.
 SWEEP_LENGTHS = (10, 25, 50, 100)
 SWEEP_TASKS = ("recall", "copy")
+SWEEP_ARCHS = ARCHITECTURES  # what the sweep trains unless the user picks fewer: the scan models beside the classic four
 SWEEP_HIDDEN = 16  # the LSTM's hidden size; the others match its parameter count when asked
 SWEEP_STEPS = 300  # training steps per (architecture, length) run
 SWEEP_SETTINGS = dict(optimizer="adam", lr=3e-3, batch_size=64, num_layers=1, bidirectional=False,
