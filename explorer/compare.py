@@ -22,6 +22,9 @@ MATCH_REFERENCE = "lstm"  # matched parameter counts aim at the LSTM's
 SWEEP_LENGTHS = (10, 25, 50, 100)
 SWEEP_TASKS = ("recall", "copy")
 SWEEP_ARCHS = ARCHITECTURES  # what the sweep trains unless the user picks fewer: the scan models beside the classic four
+# CPU seconds of one architecture's sweep on recall, matched, all four lengths (2-core EPYC, one thread, loaded;
+# docs/benchmarks.md): the scan models match the LSTM's parameters at hidden 53-75 and run their scan in log space
+SWEEP_SECONDS = {"rnn": 6, "lstm": 5, "gru": 12, "transformer": 13, "mingru": 39, "minlstm": 30, "ssm": 36}
 SWEEP_HIDDEN = 16  # the LSTM's hidden size; the others match its parameter count when asked
 SWEEP_STEPS = 300  # training steps per (architecture, length) run
 SWEEP_SETTINGS = dict(optimizer="adam", lr=3e-3, batch_size=64, num_layers=1, bidirectional=False,
@@ -166,6 +169,12 @@ def matched_configs(base: RunConfig, archs: tuple[str, ...], match: bool) -> tup
         allowed, why = allowed_hidden_sizes(base, arch) if match and n < target else ([hidden], "")
         out.append(Matched(config, n, n / target - 1 if match else 0.0, why if hidden == allowed[-1] else ""))
     return tuple(out), target
+
+
+def sweep_minutes(archs: tuple[str, ...]) -> str:
+    """How long the sweep of `archs` takes, in words, from SWEEP_SECONDS."""
+    seconds = sum(SWEEP_SECONDS[a] for a in archs)
+    return "under a minute" if seconds < 60 else f"about {round(seconds / 60 * 2) / 2:g} minutes"
 
 
 def sweep_configs(archs: tuple[str, ...], task: str, seed: int, match: bool,

@@ -150,6 +150,7 @@ def test_the_sweep_takes_every_architecture_by_default_the_scan_models_too():
     assert at.multiselect(key="cmp_sweep_archs").value == ["rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "ssm"]
     assert at.multiselect(key="cmp_archs").value == ["rnn", "lstm", "gru", "transformer"]  # the race keeps four
     assert "7 architectures × lengths" in " ".join(c.value for c in at.caption)
+    assert "minutes on 2 cores" in " ".join(c.value for c in at.caption)
 
 
 def test_the_sweep_trains_in_the_background_and_can_be_cancelled():

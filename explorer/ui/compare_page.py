@@ -227,7 +227,7 @@ def _sweep_section(config: RunConfig, holder: Holder, match: bool) -> None:
     configs = compare.sweep_configs(archs or ("lstm",), task, config.seed, match)
     st.caption(
         f"{len(archs)} architectures × lengths {', '.join(map(str, compare.SWEEP_LENGTHS))}, "
-        f"{compare.SWEEP_STEPS} steps each, trained round robin: about a minute on 2 cores. Small models: LSTM hidden "
+        f"{compare.SWEEP_STEPS} steps each, trained round robin: {compare.sweep_minutes(archs)} on 2 cores. Small models: LSTM hidden "
         f"{compare.SWEEP_HIDDEN} (forget-gate bias 1, the usual advice){', the others matched to its parameter count' if match else ''}; "
         f"Adam lr 0.003, batch 64, seed {config.seed}. A length counts as solved at held-out accuracy {compare.SOLVED_AT:g}."
     )
