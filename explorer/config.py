@@ -122,6 +122,8 @@ def unused_fields(arch: str) -> dict[str, Any]:
     """The fields `arch` does not read, at the defaults it must keep (a config switching to `arch` resets them)."""
     return {name: RunConfig.__dataclass_fields__[name].default
             for name, archs in ARCH_ONLY_FIELDS.items() if arch not in archs}
+
+
 _dataclass_init = RunConfig.__init__
 
 
