@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer import budget
-from explorer.config import ARCHITECTURES, BIDIRECTIONAL_ARCHS, LIMITS, RunConfig
+from explorer.config import ARCHITECTURES, BIDIRECTIONAL_ARCHS, LIMITS, RunConfig, unused_fields
 from explorer.style import ARCH_LABELS
 from explorer.tasks import make_task
 
@@ -20,6 +20,10 @@ MATCH_REFERENCE = "lstm"  # matched parameter counts aim at the LSTM's
 # The sequence-length sweep: small enough to finish in about a minute on 2 cores.
 SWEEP_LENGTHS = (10, 25, 50, 100)
 SWEEP_TASKS = ("recall", "copy")
+SWEEP_ARCHS = ARCHITECTURES  # what the sweep trains unless the user picks fewer: the scan models beside the classic four
+# CPU seconds of one architecture's sweep on recall, matched, all four lengths (2-core EPYC, one thread, loaded;
+# docs/benchmarks.md): the scan models match the LSTM's parameters at hidden 53-75 and run their scan in log space
+SWEEP_SECONDS = {"rnn": 6, "lstm": 5, "gru": 12, "transformer": 13, "mingru": 39, "minlstm": 30, "ssm": 36}
 SWEEP_HIDDEN = 16  # the LSTM's hidden size; the others match its parameter count when asked
 SWEEP_STEPS = 300  # training steps per (architecture, length) run
 SWEEP_SETTINGS = dict(optimizer="adam", lr=3e-3, batch_size=64, num_layers=1, bidirectional=False,
@@ -56,7 +60,7 @@ def parameters_of(config: RunConfig, sizes: tuple[int, int] | None = None) -> in
 
 def for_arch(base: RunConfig, arch: str, hidden_size: int | None = None) -> RunConfig:
     """`base` with another architecture; settings that mean nothing to it go back to their defaults."""
-    changes: dict = dict(arch=arch, hidden_size=hidden_size or base.hidden_size)
+    changes: dict = dict(arch=arch, hidden_size=hidden_size or base.hidden_size, **unused_fields(arch))
     if arch != "lstm":
         changes["forget_bias"] = None
     if arch != "rnn":
@@ -128,6 +132,12 @@ def matched_configs(base: RunConfig, archs: tuple[str, ...], match: bool) -> tup
         allowed, why = allowed_hidden_sizes(base, arch) if match and n < target else ([hidden], "")
         out.append(Matched(config, n, n / target - 1 if match else 0.0, why if hidden == allowed[-1] else ""))
     return tuple(out), target
+
+
+def sweep_minutes(archs: tuple[str, ...]) -> str:
+    """How long the sweep of `archs` takes, in words, from SWEEP_SECONDS."""
+    seconds = sum(SWEEP_SECONDS[a] for a in archs)
+    return "under a minute" if seconds < 60 else f"about {round(seconds / 60 * 2) / 2:g} minutes"
 
 
 def sweep_configs(archs: tuple[str, ...], task: str, seed: int, match: bool,

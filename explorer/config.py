@@ -118,6 +118,14 @@ class RunConfig:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def unused_fields(arch: str) -> dict[str, Any]:
+    """The fields `arch` does not read, at the defaults it must keep (a config switching to `arch` resets them)."""
+    return {name: RunConfig.__dataclass_fields__[name].default
+            for name, archs in ARCH_ONLY_FIELDS.items() if arch not in archs}
+
+
 _dataclass_init = RunConfig.__init__
 
 
@@ -225,6 +233,10 @@ FIELD_TABLE: dict[str, Field] = {f.name: f for f in (
 )}
 
 
+# Fields only their archs read, which every other arch must keep at the default (a refusal, not a silent no-op).
+ARCH_ONLY_FIELDS = {name: FIELD_TABLE[name].archs for name in ("state_size", "selective")}
+
+
 def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
     """Raise ValueError naming the first field out of range, and the allowed range."""
     for name in FIELDS:
@@ -233,6 +245,11 @@ def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
         raise ValueError(
             f"hidden_size must be a multiple of num_heads for the transformer; got {c.hidden_size} and {c.num_heads}"
         )
+    for name, archs in ARCH_ONLY_FIELDS.items():
+        default = RunConfig.__dataclass_fields__[name].default
+        if c.arch not in archs and getattr(c, name) != default:
+            raise ValueError(f"{name} is for the {' and '.join(archs)} only; {c.arch} must keep the default "
+                             f"{default!r}; got {describe(getattr(c, name))}")
     if c.bidirectional and c.arch in SCAN_ARCHS:
         raise ValueError(f"bidirectional must be False for {c.arch}: only {', '.join(BIDIRECTIONAL_ARCHS)} read backwards")
     problem = budget.over(c, limits)

@@ -36,6 +36,16 @@ def held_out_loss(run, batches: int = 4, batch_size: int = 64) -> float:
 
 
 @torch.no_grad()
+def metric_at_length(run, seq_len: int, examples: int = 512) -> float:
+    """Task metric on fresh sequences of another length than the run trained on (the same task at seq_len)."""
+    from explorer.tasks import make_task
+
+    task = make_task(run.config.task, seq_len)
+    x, y = task.sample(examples, _generator(run, salt=seq_len))
+    return task.metric(run.model(x), y)
+
+
+@torch.no_grad()
 def forecast_scores(run, batches: int = 4, batch_size: int = 64) -> tuple[float, float]:
     """-> (model MSE, MSE of repeating the last value) on held-out windows of a forecasting task."""
     if not hasattr(run.task, "baseline_mse"):

@@ -182,15 +182,15 @@ def trace_scan(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     predictions = model.head(model.norm_f(h) if ssm else h)  # (B, T, O)
     loss = loss_fn(predictions, y)
     flat = [s for hs in states for s in hs]
-    grads = torch.autograd.grad(loss, flat, allow_unused=True)
+    *grads, dx = torch.autograd.grad(loss, flat + [x], allow_unused=True)  # dx (B, T, I): the input_grad line
     norms = [_norm(g.flatten(1)) if g is not None else torch.zeros(()) for g in grads]
     grad_norm = torch.stack(norms).reshape(len(model.layers), 1, x.shape[1]).numpy()  # (L, 1, T)
     names = CELLS[model.arch].gates
     return dict(
         hidden=_stack(hidden), cell=None,
         gates={k: _stack([[[g[k] for g in ts] for ts in dirs] for dirs in gates]) for k in names},
-        grad_norm=grad_norm, attention=None,
-        predictions=predictions.detach().numpy(), loss=float(loss.detach()),
+        grad_norm=grad_norm, input_grad=_norm(dx, dim=0).numpy(),
+        attention=None, predictions=predictions.detach().numpy(), loss=float(loss.detach()),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from explorer.config import FIELD_TABLE, FIELDS, PACES, Field, RunConfig
+from explorer.config import FIELD_TABLE, FIELDS, PACES, Field, RunConfig, unused_fields
 
 EXTRA_PARAMS = ("preset", "lecture", "page", "pace")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -56,15 +56,22 @@ def config_from_params(params: Mapping[str, str], base: RunConfig | None = None)
                 value = clamped
         values[name] = value
     try:
-        return config.replace(**values), notices
+        return config.replace(**_with_resets(values, values.get("arch", config.arch))), notices
     except ValueError:
-        pass  # some combination is invalid: apply one at a time and name the culprit
-    for name, value in values.items():
+        pass  # some combination is invalid: apply one at a time (the architecture first) and name the culprit
+    for name in sorted(values, key=lambda n: n != "arch"):
+        value = values[name]
         try:
-            config = config.replace(**{name: value})
+            config = config.replace(**({"arch": value, **unused_fields(value)} if name == "arch" else {name: value}))
         except ValueError as error:
             notices.append(f"Ignored {name}={str(params[name])[:40]!r}: {error}.")
     return config, notices
+
+
+def _with_resets(values: dict, arch: str) -> dict:
+    """`values`, with the fields `arch` does not read back at their defaults unless the link sets them
+    (a link to an LSTM from an SSM with state_size 8 drops the 8; state_size=8 beside arch=lstm is refused)."""
+    return {**unused_fields(arch), **values} if "arch" in values else values
 
 
 def params_from_config(config: RunConfig) -> dict[str, str]:

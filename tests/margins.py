@@ -1,6 +1,6 @@
 """Worst case of every learning claim over many seeds: the margins that docs/presets.md records.
 
-    python -m tests.margins [--claims presets|tasks|all] [--seeds 1-8] [--threads 1] [--only NAME ...]
+    python -m tests.margins [--claims presets|tasks|all] [--seeds 1-8] [--threads 1] [--only NAME ...] [--figures]
 
 Trains each preset exactly as the app does (explorer.presets.train_preset) and each task claim of
 tests/test_tasks.py on every seed, and prints, per rule, the worst figure over the seeds (with the
@@ -39,7 +39,7 @@ def report(name: str, rules: tuple[Rule, ...], figures: dict[int, dict[str, floa
         name, extra = "", ""  # the preset's name and times once, on its first rule
 
 
-def sweep_presets(names: list[str], seed_list: list[int]) -> None:
+def sweep_presets(names: list[str], seed_list: list[int], every_figure: bool = False) -> None:
     print("| preset | rule | worst | seeds passing | slowest seed: CPU s / wall s |")
     print("| --- | --- | --- | --- | --- |")
     for name in names:
@@ -51,6 +51,9 @@ def sweep_presets(names: list[str], seed_list: list[int]) -> None:
             cpu.append(time.process_time() - c0)
             wall.append(time.perf_counter() - w0)
         report(f"`{name}`", preset.rules, figures, f" {max(cpu):.1f} / {max(wall):.1f} |")
+        if every_figure:  # the figures no rule bounds too, seed by seed
+            for seed, f in figures.items():
+                print(f"  {name} seed {seed}: " + "; ".join(f"{k} {_fmt(v)}" for k, v in f.items()), flush=True)
 
 
 def sweep_tasks(names: list[str], seed_list: list[int]) -> None:
@@ -69,13 +72,14 @@ def main() -> None:
     parser.add_argument("--seeds", default="1-8", help="a range such as 1-8")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--only", nargs="*", default=[], help="preset or claim names")
+    parser.add_argument("--figures", action="store_true", help="also print every figure of every seed")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), CPU capability {torch.backends.cpu.get_cpu_capability()}, "
           f"seeds {args.seeds}")
     seed_list = seeds(args.seeds)
     if args.claims in ("presets", "all"):
-        sweep_presets([n for n in PRESETS if not args.only or n in args.only], seed_list)
+        sweep_presets([n for n in PRESETS if not args.only or n in args.only], seed_list, args.figures)
     tasks = [n for n in args.only if n not in PRESETS]
     if args.claims in ("tasks", "all") and (tasks or not args.only):
         sweep_tasks(tasks, seed_list)

@@ -132,6 +132,12 @@ def test_captions_cover_exactly_the_chart_functions():
     assert all(c and "\n" not in c for c in charts.CAPTIONS.values())
 
 
+def test_gates_caption_names_what_each_architecture_shows():
+    # the SSM's delta, B, C are not sigmoid gates: the caption says what they are
+    caption = charts.CAPTIONS["gate_heatmaps"]
+    assert all(word in caption for word in ("Δ", "||B_t||", "||C_t||", "minGRU", "not gates"))
+
+
 # ---------------------------------------------------------------- states and gates
 
 @pytest.mark.parametrize("arch", ["lstm", "gru"])

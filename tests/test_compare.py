@@ -7,7 +7,7 @@ import pytest
 
 from explorer import Run, RunConfig, budget, compare
 from explorer.compare import Measured, memory_verdict, speed_verdict, step_times_ms, steps_to_threshold
-from explorer.config import LIMITS
+from explorer.config import ARCHITECTURES, LIMITS
 
 ARCHS = ("rnn", "lstm", "gru", "transformer")
 RECURRENT_TOLERANCE = {8: 0.10, 16: 0.05}  # matched recurrent parameter counts, by the LSTM's hidden size (and up)
@@ -73,6 +73,14 @@ def test_unknown_or_empty_architectures_are_refused():
         compare.matched_configs(RunConfig(), ("lstm", "mamba"), match=True)
     with pytest.raises(ValueError, match="archs"):
         compare.matched_configs(RunConfig(), (), match=True)
+
+
+def test_the_sweep_says_how_long_it_takes_and_covers_the_scan_models():
+    assert compare.SWEEP_ARCHS == ARCHITECTURES and set(compare.SWEEP_SECONDS) == set(ARCHITECTURES)
+    assert compare.sweep_minutes(("rnn", "lstm")) == "under a minute"
+    assert compare.sweep_minutes(ARCHITECTURES).startswith("about ") and "minutes" in compare.sweep_minutes(ARCHITECTURES)
+    configs = compare.sweep_configs(("mingru", "minlstm", "ssm"), "copy", seed=0, match=True)
+    assert {(c.arch, c.state_size, c.selective) for c in configs} >= {("ssm", 16, True), ("mingru", 16, True)}
 
 
 def test_sweep_configs_cover_every_architecture_and_length():

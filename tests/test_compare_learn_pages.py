@@ -145,9 +145,17 @@ def test_cancel_stops_the_race_where_it_is():
     assert at.table  # the table shows what the runs reached
 
 
+def test_the_sweep_takes_every_architecture_by_default_the_scan_models_too():
+    at = open_page("pages/compare.py")
+    assert at.multiselect(key="cmp_sweep_archs").value == ["rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "ssm"]
+    assert at.multiselect(key="cmp_archs").value == ["rnn", "lstm", "gru", "transformer"]  # the race keeps four
+    assert "7 architectures × lengths" in " ".join(c.value for c in at.caption)
+    assert "minutes on 2 cores" in " ".join(c.value for c in at.caption)
+
+
 def test_the_sweep_trains_in_the_background_and_can_be_cancelled():
     at = open_page("pages/compare.py")
-    at.multiselect(key="cmp_archs").set_value(["rnn", "lstm"])
+    at.multiselect(key="cmp_sweep_archs").set_value(["rnn", "ssm"])
     at.run()
     at.button(key="cmp_sweep_start").click()
     at.run()

@@ -17,6 +17,7 @@ from explorer import evaluate
 from explorer.compare import steps_to_threshold
 from explorer.config import RunConfig
 from explorer.presets import PRESETS, Preset, Rule, initial_ratio, recall_accuracy, train_preset
+from explorer.run import Run
 
 torch.set_num_threads(1)
 
@@ -123,6 +124,16 @@ def check_closed_loop_forecast(runs):  # issue 13, item 2
     assert 4 * sine[1] <= sine[32]
 
 
+def check_induction_heads(runs):
+    ssm, transformer = runs
+    T = ssm.task.seq_len
+    assert transformer.task.seq_len == T and ssm.config.arch == "ssm" and transformer.config.arch == "transformer"
+    assert min(evaluate.metric_at_length(ssm, T), evaluate.metric_at_length(ssm, 8 * T)) >= 0.9
+    assert evaluate.metric_at_length(transformer, T) >= 0.9
+    assert evaluate.metric_at_length(transformer, 2 * T) < 0.8
+    assert evaluate.metric_at_length(transformer, 8 * T) < 0.4
+
+
 CHECKS = {name[len("check_"):]: f for name, f in globals().items() if name.startswith("check_")}
 
 
@@ -213,3 +224,21 @@ FOCUS_TITLES = {"loss_chart": "Loss", "grad_norm_chart": "Gradient norm over tim
 def test_the_chart_a_projector_shows_first_is_the_one_the_narration_names(name):
     preset = PRESETS[name]
     assert f"**{FOCUS_TITLES[preset.focus]}**" in preset.narration
+
+
+def test_metric_at_length_scores_fresh_sequences_of_that_length():
+    run = Run(RunConfig(arch="ssm", task="induction", seq_len=8, hidden_size=8, state_size=4, seed=0))
+    seen = []
+
+    def rule(x):  # the induction rule itself: the letter after the first marker, at every step
+        seen.append(x.shape[1])
+        index = x.argmax(-1)  # (B, T)
+        first = (index == run.task.MARKER).float().argmax(-1)  # (B,)
+        letter = index[torch.arange(len(index)), first + 1]
+        return torch.nn.functional.one_hot(letter, 8).float()[:, None].expand(-1, x.shape[1], -1)
+
+    run.model = rule
+    assert evaluate.metric_at_length(run, 64, examples=100) == 1.0
+    assert seen == [64]
+    run.model = lambda x: -rule(x)  # never the right letter
+    assert evaluate.metric_at_length(run, 64, examples=100) == 0.0

@@ -104,7 +104,8 @@ def test_ssm_gradient_flows_back_through_the_state():
 
 @pytest.mark.parametrize("arch", ["mingru", "minlstm", "ssm"])
 def test_scan_archs_train_and_trace(arch):
-    run = Run(RunConfig(arch=arch, task="adding", seq_len=10, hidden_size=8, batch_size=8, state_size=4))
+    run = Run(RunConfig(arch=arch, task="adding", seq_len=10, hidden_size=8, batch_size=8,
+                        **({"state_size": 4} if arch == "ssm" else {})))
     first = run.train_step()
     run.train(20)
     assert run.status == "ok" and run.history.loss[-1] < first
@@ -120,7 +121,30 @@ def test_scan_archs_refuse_bidirectional_and_bound_the_state_size():
     with pytest.raises(ValueError, match="state_size to"):  # the (H, N) state counts against the visitor's budget
         RunConfig(arch="ssm", batch_size=64, seq_len=200, hidden_size=32, state_size=64)
     RunConfig(arch="ssm", batch_size=64, seq_len=200, hidden_size=32, state_size=4)
-    RunConfig(arch="lstm", batch_size=64, seq_len=200, hidden_size=32, state_size=64)  # only the ssm keeps N
+    RunConfig(arch="lstm", batch_size=64, seq_len=200, hidden_size=32)  # only the ssm keeps N
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "transformer", "mingru", "minlstm"])
+def test_only_the_ssm_takes_a_state_size_or_selective(arch):
+    # a setting the model would silently ignore is refused, naming the field
+    with pytest.raises(ValueError, match="state_size is for the ssm only"):
+        RunConfig(arch=arch, state_size=8)
+    with pytest.raises(ValueError, match="selective is for the ssm only"):
+        RunConfig(arch=arch, selective=False)
+    RunConfig(arch=arch, state_size=16, selective=True)  # the defaults, as the sidebar carries them
+
+
+def test_a_link_to_another_arch_drops_the_ssm_settings_and_refuses_them_explicitly():
+    from explorer.urlstate import config_from_params
+    ssm = RunConfig(arch="ssm", state_size=8, selective=False)
+    config, notices = config_from_params({"arch": "lstm"}, base=ssm)  # the sidebar held an SSM
+    assert (config.arch, config.state_size, config.selective, notices) == ("lstm", 16, True, [])
+    config, notices = config_from_params({"state_size": "8", "arch": "gru", "seed": "3"})
+    assert (config.arch, config.state_size, config.seed) == ("gru", 16, 3)
+    assert len(notices) == 1 and "state_size" in notices[0] and "ssm only" in notices[0]
+    config, notices = config_from_params({"selective": "0", "state_size": "8", "arch": "ssm"})  # any order
+    assert (config.arch, config.state_size, config.selective, notices) == ("ssm", 8, False, [])
+    assert config_from_params({"arch": "lstm"}, base=ssm.replace(state_size=64, hidden_size=32))[0].arch == "lstm"
 
 
 def test_a_link_sets_the_ssm_fields_clamps_the_state_size_and_round_trips():

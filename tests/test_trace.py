@@ -194,14 +194,17 @@ def test_transformer_gradient_is_taken_at_each_block_input_and_reaches_every_ste
     np.testing.assert_allclose(embedding, g.norm(dim=-1).mean(0).numpy(), rtol=1e-4, atol=1e-12)
 
 
-@pytest.mark.parametrize("arch", ["rnn", "lstm", "transformer"])
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "transformer", "mingru", "minlstm", "ssm"])
 def test_input_gradient_is_dl_dx_of_the_fused_model_for_every_architecture(arch):
     # the one measure the Compare chart puts side by side: ||dL/dx_t|| of the model torch runs
     run = Run(RunConfig(arch=arch, task="recall", seq_len=20, hidden_size=16, num_heads=2, seed=0))
     tr = run.trace()
     x = run.probe.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(run.task.loss(run.model(x), run.probe_targets), x)  # (B, T, I)
-    np.testing.assert_allclose(tr.input_grad, g.norm(dim=-1).mean(0).numpy(), rtol=1e-4, atol=1e-12)
+    expected = g.norm(dim=-1).mean(0).numpy()
+    # the scan models train in log space and trace in a loop: float32 rounding differs at about 1e-6 of the peak
+    atol = 1e-6 * expected.max() if arch in ("mingru", "minlstm", "ssm") else 1e-12
+    np.testing.assert_allclose(tr.input_grad, expected, rtol=1e-4, atol=atol)
     assert not run.probe.requires_grad  # the trace kept its own leaf
 
 

@@ -69,6 +69,16 @@ def test_changing_the_sidebar_builds_a_new_run():
     assert any(t.startswith("Gates (GRU") for t in chart_titles(at))
 
 
+def test_an_ssm_state_size_in_the_sidebar_does_not_stop_a_switch_to_another_arch():
+    at = open_page("train", arch="ssm", seq_len=20, hidden_size=16)
+    at.sidebar.select_slider(key="cfg_state_size").set_value(8).run()
+    at.sidebar.selectbox(key="cfg_arch").select("gru").run()
+    assert not at.exception and not at.sidebar.error  # the disabled State size keeps 8; the GRU's config has 16
+    assert any(t.startswith("Gates (GRU") for t in chart_titles(at))
+    at.sidebar.selectbox(key="cfg_arch").select("ssm").run()
+    assert not at.sidebar.error and at.sidebar.select_slider(key="cfg_state_size").value == 8
+
+
 def test_reset_gives_the_same_initial_weights_again():
     at = open_train("rnn")
     before = chart_titles(at), [e.proto.spec for e in at.get("plotly_chart")]

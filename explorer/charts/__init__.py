@@ -31,7 +31,9 @@ CAPTIONS: dict[str, str] = {
     "cell_state_heatmap": "c_t is the LSTM's memory: a unit that keeps a steady colour across many steps "
                           "is carrying information forward.",
     "gate_heatmaps": "Sigmoid gates run from 0 (closed) to 1 (open): a forget gate f near 1 keeps the cell, "
-                     "an update gate z near 1 keeps the GRU state.",
+                     "an update gate z near 1 keeps the GRU state (minGRU's z near 1 takes the new h~_t instead). "
+                     "The SSM's panels are not gates: a large step size Δ forgets the state and writes x_t in, "
+                     "||B_t|| and ||C_t|| are how strongly step t writes and reads; each has its own colourbar.",
     "gate_heatmap": "One gate, on its fixed range: look for the time steps where it opens or closes.",
     "grad_norm_chart": "How strongly the loss reaches back to each input step. Black: ||dL/dx_t|| at the input, "
                        "the same measure for every architecture; coloured: at each layer's state h_t (a Transformer: "

@@ -21,6 +21,7 @@ from explorer.ui.worker import Snapshot, Worker
 
 BUDGETS = (50, 100, 200, 300, 500, 1000, 2000, 5000)  # steps per architecture in the race
 ARCHS_KEY, BUDGET_KEY, MATCH_KEY, SWEEP_TASK_KEY = "cmp_archs", "cmp_budget", "cmp_match", "cmp_sweep_task"
+SWEEP_ARCHS_KEY = "cmp_sweep_archs"
 THRESHOLD_KEY = "cmp_threshold_"  # + task name: each task keeps its own threshold
 RECENT = 10  # training-batch points averaged for the sweep's provisional accuracy
 
@@ -130,7 +131,7 @@ def render() -> None:
     archs, budget, match = _options()
     _race_section(config, holder, archs, budget, match)
     st.divider()
-    _sweep_section(config, holder, archs, match)
+    _sweep_section(config, holder, match)
     st.divider()
     _table_section(holder)
 
@@ -224,14 +225,18 @@ def _race_view(job: Job, was_training: bool) -> None:
 
 # -- the sweep ----------------------------------------------------------------------------------
 
-def _sweep_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], match: bool) -> None:
+def _sweep_section(config: RunConfig, holder: Holder, match: bool) -> None:
     st.subheader("Sweep: where does each one break?")
+    picked = st.multiselect("Architectures in the sweep", ARCHITECTURES, default=list(compare.SWEEP_ARCHS),
+                            key=SWEEP_ARCHS_KEY, format_func=ARCH_LABELS.get,
+                            help="Apart from the race's: the sweep draws one line per architecture, so it takes all seven.")
+    archs = tuple(a for a in ARCHITECTURES if a in picked)
     task = st.radio("Sweep task", compare.SWEEP_TASKS, horizontal=True, key=SWEEP_TASK_KEY,
                     format_func=lambda t: {"recall": "Recall the key", "copy": "Copy memory"}[t])
     configs = compare.sweep_configs(archs or ("lstm",), task, config.seed, match)
     st.caption(
         f"{len(archs)} architectures × lengths {', '.join(map(str, compare.SWEEP_LENGTHS))}, "
-        f"{compare.SWEEP_STEPS} steps each, trained round robin: about a minute on 2 cores. Small models: LSTM hidden "
+        f"{compare.SWEEP_STEPS} steps each, trained round robin: {compare.sweep_minutes(archs)} on 2 cores. Small models: LSTM hidden "
         f"{compare.SWEEP_HIDDEN} (forget-gate bias 1, the usual advice){', the others matched to its parameter count' if match else ''}; "
         f"Adam lr 0.003, batch 64, seed {config.seed}. A length counts as solved at held-out accuracy {compare.SOLVED_AT:g}."
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.config import FIELD_TABLE, FIELDS, RunConfig
+from explorer.config import FIELD_TABLE, FIELDS, RunConfig, unused_fields
 from explorer.style import ARCH_LABELS
 from explorer.tasks import TASKS
 from explorer.ui import state
@@ -88,6 +88,7 @@ def draw() -> RunConfig:
         values[name] = float(values[name]) if on[name] else None
     values["bidirectional"] = bool(values["bidirectional"]) and on["bidirectional"]
     values["lr"] = float(values["lr"])
+    values.update(unused_fields(arch))  # the SSM's disabled widgets keep their values for a switch back
     try:
         config = RunConfig(**values)
     except ValueError as error:
