@@ -53,7 +53,7 @@ def test_the_training_step_axis_rounds_up_so_a_growing_run_keeps_it():
     run = Run(RunConfig(task="sine", hidden_size=8, seq_len=10, batch_size=8))
     run.train(100)
     ranges = []
-    for _ in range(5):  # steps 110 to 150: one axis, up to 150 (1, 1.5, 2, 3, 5, 7 x 10^k)
+    for _ in range(5):  # steps 110 to 150 on two axes: up to 120, then 150 (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k)
         run.train(10)
         ranges.append(charts.loss_chart(run.history)["layout"]["xaxis"]["range"])
-    assert ranges == [[0.0, 150.0]] * 4 + [[0.0, 200.0]]  # 150 x 1.02 outgrows it
+    assert ranges == [[0.0, 120.0]] * 2 + [[0.0, 150.0]] * 3
