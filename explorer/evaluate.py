@@ -29,6 +29,14 @@ def held_out_metric(run, batches: int = 4, batch_size: int = 64) -> float:
     return sum(values) / len(values)
 
 
+def held_out_metrics(states: list[bytes]) -> list[float]:
+    """held_out_metric of each run saved in `states` (Run.to_bytes): what a pool process computes for the
+    Compare page, so a heavy race's evaluation never runs in the server."""
+    from explorer.run import Run  # here: run imports this module
+
+    return [held_out_metric(Run.load(state)) for state in states]
+
+
 @torch.no_grad()
 def held_out_loss(run, batches: int = 4, batch_size: int = 64) -> float:
     values = [run.task.loss(run.model(x), y).item() for x, y in _test_batches(run, batches, batch_size)]

@@ -76,3 +76,20 @@ def test_an_upload_that_needs_more_than_the_limit_gets_our_message_only():
 def test_garbage_is_refused_with_run_loads_message():
     with pytest.raises(opening.Refused, match="run file"):
         opening.uploaded_worker(b"PK\x03\x04 <b>not a run</b>", pool=TrainerPool(1))
+
+
+def test_compare_measures_held_out_figures_in_a_pool_process(monkeypatch):
+    # the Compare race's held-out evaluation: computed by a pool process, never in the server
+    from explorer import evaluate
+    from explorer.ui.compare_page import Job
+    from explorer.ui.worker import Worker
+
+    configs = (RunConfig(task="recall", seq_len=10, hidden_size=8, batch_size=8),
+               RunConfig(arch="gru", task="recall", seq_len=10, hidden_size=8, batch_size=8))
+    runs = [Run(c) for c in configs]
+    for run in runs:
+        run.train(5)
+    expected = [evaluate.held_out_metric(run) for run in runs]
+    monkeypatch.setattr(evaluate, "held_out_metric", lambda *a, **k: pytest.fail("evaluated in the server process"))
+    job = Job(Worker(runs), key=(configs, 5), configs=configs)
+    assert job.measured() == pytest.approx(expected)  # the same seeded batches, in the pool process

@@ -15,8 +15,8 @@ from explorer import budget as costs
 from explorer import charts, compare
 from explorer.style import ARCH_LABELS
 from explorer.config import ARCHITECTURES, RunConfig
-from explorer.evaluate import held_out_metric
-from explorer.ui import live_chart, panels, session, state
+from explorer.evaluate import held_out_metrics
+from explorer.ui import jobs, live_chart, panels, session, state
 from explorer.ui.worker import Snapshot, Worker
 
 BUDGETS = (50, 100, 200, 300, 500, 1000, 2000, 5000)  # steps per architecture in the race
@@ -47,7 +47,12 @@ class Job:
             return None
         steps = sum(run.step for run in self.worker.runs)
         if steps not in self.held_out:
-            self.held_out = {steps: [held_out_metric(run) for run in self.worker.runs]}
+            with self.worker.models() as runs:
+                states = [run.to_bytes() for run in runs]
+            try:  # in a pool process, under its memory limit: a race at the caps evaluates outside the server
+                self.held_out = {steps: jobs.run(held_out_metrics, states, should_stop=session.page_closed())}
+            except jobs.JobError:
+                return None  # the pool could not: the table stays provisional, as while it trains
         return self.held_out[steps]
 
 
