@@ -4,6 +4,7 @@ import asyncio
 import gc
 import gzip
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.requests import Request
@@ -37,7 +38,9 @@ def counting_frame(calls):
 def get(token, since, headers=()):
     scope = {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": list(headers),
              "query_string": f"since={since}".encode(), "path_params": {"token": token}}
-    return asyncio.run(feed.serve(Request(scope)))
+    # in a thread of its own: Playwright's sync API (the browser tests) leaves an event loop running in this one
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, feed.serve(Request(scope))).result()
 
 
 def test_one_token_per_worker_and_element_kept_across_reruns():
