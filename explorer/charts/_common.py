@@ -152,10 +152,10 @@ def symmetric_range(values: np.ndarray, at_least: float = 0.0) -> tuple[float, f
     return -m, m
 
 
-def nice_ceil(value: float) -> float:
-    """The smallest of 1, 1.5, 2, 3, 5, 7 x 10^k that is >= value (> 0)."""
+def nice_ceil(value: float, steps: tuple[float, ...] = (1, 1.5, 2, 3, 5, 7)) -> float:
+    """The smallest of `steps` x 10^k that is >= value (> 0); by default 1, 1.5, 2, 3, 5, 7 x 10^k."""
     power = 10.0 ** np.floor(np.log10(value))
-    return next(float(step * power) for step in (1, 1.5, 2, 3, 5, 7, 10) if step * power >= value * (1 - 1e-9))
+    return next(float(step * power) for step in (*steps, 10) if step * power >= value * (1 - 1e-9))
 
 
 def state_range(values: np.ndarray, arch: str) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from explorer.charts._common import log_axis
+from explorer.charts._common import log_axis, nice_ceil
 from explorer.charts.gradients import log_ticks
 
 PAD = 0.04  # share of the span left free at each end of a linear axis
@@ -180,13 +180,8 @@ def _steady_linear(values: np.ndarray) -> dict | None:
     elif 0.2 * low <= high <= 0:
         high = 0.0
     span = high - low if high > low else max(abs(high), 1.0)
-    step = _step_125(span / 8)
+    step = nice_ceil(span / 8, (1, 2, 5))
     pad = 0.02 * span  # a line at the data's edge is not drawn on the frame
     return dict(range=[math.floor((low - pad * (low != 0)) / step) * step,
                        math.ceil((high + pad * (high != 0)) / step) * step], autorange=False)
 
-
-def _step_125(value: float) -> float:
-    """The smallest of 1, 2, 5 x 10^k that is >= value (> 0)."""
-    power = 10.0 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 5, 10) if step * power >= value * (1 - 1e-9))

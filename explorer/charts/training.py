@@ -1,8 +1,6 @@
 """Charts of a run's History over training steps: loss, metric, global gradient norm."""
 from __future__ import annotations
 
-import math
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,12 +9,13 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    FEW_POINTS, clip_log, finish, finite_or_none, hline, log_axis, message_figure, smooth,
+    FEW_POINTS, clip_log, finish, finite_or_none, hline, log_axis, message_figure, nice_ceil, smooth,
 )
 
 if TYPE_CHECKING:
     from explorer.history import History
 
+STEP_AXIS_GRID = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)  # x 10^k: where the training-step axis ends
 SMOOTH_FROM = 100  # points; below this the raw curve is readable on its own
 
 
@@ -25,15 +24,9 @@ def _step_axis(fig: FigureDict, steps: np.ndarray) -> None:
     fig.update_xaxes(title_text="training step")
     if len(steps) and steps[-1] - steps[0] < 10:
         fig.update_xaxes(range=[float(steps[0]) - 1, float(steps[-1]) + 1], dtick=1)
-    elif len(steps):  # a live chart keeps its axis for many frames, a finished run fills most of it
-        fig.update_xaxes(range=[0.0, _step_ceil(float(steps[-1]))])
+    elif len(steps):  # a live chart keeps its axis for many frames; at most a quarter of it is ahead of the run
+        fig.update_xaxes(range=[0.0, nice_ceil(float(steps[-1]), STEP_AXIS_GRID)])
 
-
-def _step_ceil(value: float) -> float:
-    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k that is >= value (> 0): at most a quarter
-    of the axis is ahead of the newest step."""
-    power = 10.0 ** math.floor(math.log10(value))
-    return next(m * power for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= value * (1 - 1e-9))
 
 
 def _all_positive(values: np.ndarray) -> bool:

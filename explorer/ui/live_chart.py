@@ -247,7 +247,7 @@ function drawn(Plotly) {
   // resolves when every queued chart frame has been drawn
   return new Promise((resolve) => { queue().acks.push(resolve); pump(Plotly); });
 }
-const FEED_EVERY_MS = 150;  // at most about seven frames a second from the feed (the trainer publishes ten)
+const FEED_EVERY_MS = 150;  // at most about seven frames a second from the feed, the trainer's publishing pace
 const FEED_RETRY_MS = 40;
 async function follow(Plotly, root, url) {
   // while the run trains: fetch the newest frame, draw it, wait out the rest of FEED_EVERY_MS, again.
