@@ -67,9 +67,8 @@ def _tail(path: Path | None, chars: int = 5000) -> str:
     return path.read_text(errors="replace")[-chars:] if path is not None else "(no log kept)"
 
 
-@contextlib.contextmanager
-def serve(log_path: Path | None = None) -> Iterator[Server]:
-    """Run `streamlit run app.py` (one torch thread) on a free port until the block ends.
+def start(log_path: Path | None = None) -> Server:
+    """Start `streamlit run app.py` (one torch thread) on a free port and wait until it is healthy; stop() it.
 
     Its output goes to log_path (a file, not a pipe: a full pipe would block the server), or nowhere.
     RuntimeError with the log's end when it exits or is not healthy within START_TIMEOUT_S.
@@ -83,14 +82,45 @@ def serve(log_path: Path | None = None) -> Iterator[Server]:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") if log_path is not None else open(os.devnull, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not healthy(url):
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {proc.returncode} before it was healthy:\n{_tail(log_path)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit not healthy at {url} after {START_TIMEOUT_S} s:\n{_tail(log_path)}")
+            time.sleep(0.2)
+    except BaseException:
+        stop(proc)
+        raise
+    return Server(url, port, proc)
+
+
+@contextlib.contextmanager
+def serve(log_path: Path | None = None) -> Iterator[Server]:
+    """start() for the length of the block, then stop()."""
+    server = start(log_path)
+    try:
+        yield server
+    finally:
+        stop(server.proc)
+
+
+def port_run(count: int) -> int:
+    """A port P with P .. P + count free to listen on, below the kernel's ephemeral range (32768 and up on Linux):
+    a port picked from that range can be taken by an outgoing connection before a server binds it
+    (deploy/local.sh's nginx at P and its replicas at P+1 .. P+count)."""
+    for port in range(20_000 + os.getpid() % 5_000, 32_000, 7):
+        if all(_bindable(port + k) for k in range(count + 1)):
+            return port
+    raise RuntimeError("no free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and nginx bind
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while not healthy(url):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"streamlit exited with {proc.returncode} before it was healthy:\n{_tail(log_path)}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit not healthy at {url} after {START_TIMEOUT_S} s:\n{_tail(log_path)}")
-                time.sleep(0.2)
-            yield Server(url, port, proc)
-        finally:
-            stop(proc)
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import threading
@@ -30,7 +29,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from explorer.bench_ui import CHROMIUM, CHROMIUM_ARGS, REPO, _cpu_s, _free_port, _rss_mb, _server
+from explorer import appserver
+from explorer.appserver import CHROMIUM, REPO
+from explorer.bench_ui import CHROMIUM_ARGS, _cpu_s, _rss_mb
 
 SOAK_S = float(os.environ.get("RNNX_BENCH_VISITOR_SOAK_S", 60))
 VIEWPORT = {"width": 1400, "height": 1000}  # a laptop's window: charts scrolled out of view skip frames
@@ -44,6 +45,8 @@ CHARTS_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('.r
   [cell.dataset.chart, [((window.__rnnxRenders || {})[cell.dataset.chart] || {}).renders || 0,
                         !!(cell.firstChild && cell.firstChild.__rnnxVisible)]]))"""
 STATUS_JS = "() => document.querySelector('.st-key-train-status')?.innerText || ''"
+# frames the live feed delivered (the normal pace's way; the element asks for the next only once it has drawn one)
+FEED_FRAMES_JS = "() => window.__rnnxFeedFrames || 0"
 ERROR_BOXES_JS = """() => document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]').length
   + (document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-connection-state') === 'CONNECTED' ? 0 : 1000)"""
 
@@ -58,7 +61,7 @@ class Visitor:
     queue_wait_s: float = float("nan")  # Train pressed -> status "training" (queued or not)
     first_step_s: float = float("nan")  # status "training" -> the page shows a new step (the soak starts then)
     steps_per_s: float = float("nan")
-    sent_per_s: float = float("nan")  # websocket messages with the Loss chart's numbers, per second
+    sent_per_s: float = float("nan")  # frames the server sent (live feed frames and rerun messages), per second
     changes_per_s: dict[str, float] = field(default_factory=dict)  # in-view charts only
     errors: list[str] = field(default_factory=list)
     closed_at: float = float("nan")  # time.monotonic()
@@ -104,30 +107,12 @@ def _trainers(replica: int, procs: dict[int, tuple[int, str]]) -> list[int]:
     return [pid for pid, (ppid, _) in procs.items() if ppid in servers]
 
 
-def _port_run(count: int) -> int:
-    """P with P .. P + count free, below the kernel's ephemeral range (as tests/test_deploy.py picks them)."""
-    for port in range(21_000 + os.getpid() % 5_000, 32_000, 11):
-        if all(_bindable(port + k) for k in range(count + 1)):
-            return port
-    raise RuntimeError("no free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _start(replicas: int | None) -> tuple[subprocess.Popen, str]:
     """deploy/local.sh with R replicas behind nginx, or one plain server; -> (process, base URL)."""
     if not replicas:
-        port = _free_port()
-        return _server(port), f"http://127.0.0.1:{port}"
-    port = _port_run(replicas)
+        server = appserver.start()
+        return server.proc, server.url
+    port = appserver.port_run(replicas)
     log = REPO / "artifacts" / "bench-visitors-local.log"
     log.parent.mkdir(exist_ok=True)
     with open(log, "w") as out:
@@ -265,7 +250,7 @@ async def _visit(browser, visitor: Visitor, url: str, soak_s: float, timeline: d
             errors.append(f"HTTP {r.status} {r.url.split('?')[0][-60:]}")
 
     page.on("response", on_response)
-    frames = [0]  # websocket messages carrying the Loss chart's numbers: what the server sent, drawn or not
+    frames = [0]  # websocket messages carrying the Loss chart's numbers (page reruns), drawn or not
 
     def on_frame(payload) -> None:
         frames[0] += LOSS_KEY in (payload if isinstance(payload, bytes) else payload.encode())
@@ -294,7 +279,8 @@ async def _visit(browser, visitor: Visitor, url: str, soak_s: float, timeline: d
                 raise TimeoutError(f"no step shown {QUEUE_TIMEOUT_S:.0f} s after training began")
             await asyncio.sleep(0.25)
         visitor.first_step_s = time.perf_counter() - clicked - visitor.queue_wait_s
-        charts0, step0, frames0 = await page.evaluate(CHARTS_JS), _step(await page.evaluate(STATUS_JS)), frames[0]
+        charts0, step0 = await page.evaluate(CHARTS_JS), _step(await page.evaluate(STATUS_JS))
+        frames0 = frames[0] + await page.evaluate(FEED_FRAMES_JS)
         t0 = time.perf_counter()
         boxes = 0
         while time.perf_counter() - t0 < soak_s:
@@ -303,7 +289,7 @@ async def _visit(browser, visitor: Visitor, url: str, soak_s: float, timeline: d
         charts1, step1 = await page.evaluate(CHARTS_JS), _step(await page.evaluate(STATUS_JS))
         elapsed = time.perf_counter() - t0
         visitor.steps_per_s = (step1 - step0) / elapsed
-        visitor.sent_per_s = (frames[0] - frames0) / elapsed
+        visitor.sent_per_s = (frames[0] + await page.evaluate(FEED_FRAMES_JS) - frames0) / elapsed
         visitor.changes_per_s = {key: (n - charts0.get(key, [0])[0]) / elapsed
                                  for key, (n, seen) in charts1.items() if seen}
         if boxes >= 1000:

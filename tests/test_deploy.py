@@ -14,30 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from explorer import appserver
+
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX) and os.environ.get("CI") != "true",
                                 reason="nginx is not installed (scripts/test.sh installs it as root)")
-
-
-def _free_port_run(count: int) -> int:
-    """A port P with P .. P + count free to listen on, below the kernel's ephemeral range (32768 and up on Linux):
-    a port picked from that range can be taken by an outgoing connection before the replica binds it."""
-    for port in range(20_000 + os.getpid() % 5_000, 32_000, 7):
-        if all(_bindable(port + k) for k in range(count + 1)):
-            return port
-    raise RuntimeError("no free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado and nginx bind
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _free(port: int) -> bool:
@@ -71,7 +54,7 @@ def _upgrade(port: int) -> str:
 
 
 def test_local_sh_runs_replicas_behind_nginx_and_stops_them_all():
-    port = _free_port_run(2)
+    port = appserver.port_run(2)
     log = ROOT / "artifacts" / "deploy-local.log"
     log.parent.mkdir(exist_ok=True)
     with open(log, "w") as out:
