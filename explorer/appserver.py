@@ -67,8 +67,9 @@ def _tail(path: Path | None, chars: int = 5000) -> str:
     return path.read_text(errors="replace")[-chars:] if path is not None else "(no log kept)"
 
 
-def start(log_path: Path | None = None) -> Server:
-    """Start `streamlit run app.py` (one torch thread) on a free port and wait until it is healthy; stop() it.
+def start(log_path: Path | None = None, env: dict[str, str] | None = None) -> Server:
+    """Start `streamlit run app.py` (one torch thread, and `env` on top) on a free port and wait until it is
+    healthy; stop() it.
 
     Its output goes to log_path (a file, not a pipe: a full pipe would block the server), or nowhere.
     RuntimeError with the log's end when it exits or is not healthy within START_TIMEOUT_S.
@@ -77,7 +78,7 @@ def start(log_path: Path | None = None) -> Server:
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    env = {**os.environ, "RNNX_TORCH_THREADS": "1"}
+    env = {**os.environ, "RNNX_TORCH_THREADS": "1", **(env or {})}
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") if log_path is not None else open(os.devnull, "wb") as log:

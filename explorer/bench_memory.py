@@ -8,34 +8,16 @@ each once, closes them, and prints the server's RSS every few seconds until it s
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 
-from explorer.bench_ui import CHROMIUM, CHROMIUM_ARGS, REPO, _free_port, _rss_mb
+from explorer import appserver
+from explorer.appserver import CHROMIUM
+from explorer.bench_ui import CHROMIUM_ARGS, _rss_mb
 
 HEAVY = "/train?arch=lstm&hidden_size=300&seq_len=1000&batch_size=8"  # within the budget: traces of (8, 1000, 300)
 IDLE_JS = """() => { const app = document.querySelector('[data-testid="stApp"]');
   return app && app.getAttribute('data-test-script-state') === 'notRunning'
     && app.getAttribute('data-test-connection-state') === 'CONNECTED'; }"""
-
-
-def _server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "RNNX_TORCH_THREADS": "1", "RNNX_REATTACH_S": "3",
-           "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the server did not start")
 
 
 def _open(context, url: str):
@@ -49,9 +31,9 @@ def _open(context, url: str):
 def measure(tabs: int, path: str, settle_s: float) -> list[tuple[str, float]]:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    proc = _server(port)
-    base = f"http://127.0.0.1:{port}"
+    # sessions end 2 s after their tab closes; runs wait 3 s for a reload
+    server = appserver.start(env={"RNNX_REATTACH_S": "3", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2"})
+    proc, base = server.proc, server.url
     rows: list[tuple[str, float]] = [("started", _rss_mb(proc.pid))]
     try:
         with sync_playwright() as pw:
@@ -77,8 +59,7 @@ def measure(tabs: int, path: str, settle_s: float) -> list[tuple[str, float]]:
                 rows.append((f"{time.monotonic() - start:.0f} s after the tabs closed", _rss_mb(proc.pid)))
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        appserver.stop(proc)
     return rows
 
 
