@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from .conftest import open_app, screenshot, wait_idle
+from .conftest import open_app, screenshot, step_to, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -14,9 +14,8 @@ def status(page) -> str:
 
 def test_download_then_upload_restores_the_run(page, app_url, tmp_path):
     open_app(page, app_url, "/train?arch=gru&seq_len=20&hidden_size=8")
-    for _ in range(3):
-        page.get_by_role("button", name="Step", exact=True).click()
-        wait_idle(page)
+    for step in (1, 2, 3):
+        step_to(page, step)
     assert re.search(r"step 3\b", status(page))
     page.get_by_text("Save or load a run").click()
     with page.expect_download() as download:
@@ -55,9 +54,8 @@ def test_a_crafted_file_is_refused_with_our_message_and_the_run_is_untouched(pag
     from explorer import Run, RunConfig
 
     open_app(page, app_url, "/train?arch=gru&seq_len=20&hidden_size=8")
-    for _ in range(2):
-        page.get_by_role("button", name="Step", exact=True).click()
-        wait_idle(page)
+    for step in (1, 2):
+        step_to(page, step)
     assert re.search(r"step 2\b", status(page))
     state = Run(RunConfig(arch="gru", seq_len=20, hidden_size=8)).state()
     state["optimizer"]["param_groups"][0]["lr"] = 1e30
