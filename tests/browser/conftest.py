@@ -143,14 +143,19 @@ def wait_idle(page, timeout_ms: float = 60_000, settle_ms: float = 500) -> None:
     page.wait_for_function(_IDLE_JS, arg=[settle_ms], timeout=timeout_ms, polling=50)
 
 
-def step_to(page, step: int, timeout_ms: float = 60_000) -> None:
-    """Click Step and wait until the Train page's status line shows `step`: on a loaded machine the
-    click's script run can start later than wait_idle's settle time, so the status is what counts."""
-    page.get_by_role("button", name="Step", exact=True).click()
+def wait_step(page, step: int, timeout_ms: float = 60_000) -> None:
+    """Wait until the Train page's status line shows `step`, then for the page to be idle: on a loaded
+    machine a click's script run can start later than wait_idle's settle time, so the status is what counts."""
     page.wait_for_function("(n) => new RegExp('step ' + n + '\\\\b').test("
                            "document.querySelector('.st-key-train-status')?.innerText || '')",
                            arg=step, timeout=timeout_ms)
     wait_idle(page)
+
+
+def step_to(page, step: int, timeout_ms: float = 60_000) -> None:
+    """Click Step and wait until the status line shows `step`."""
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_step(page, step, timeout_ms)
 
 
 def open_app(page, app_url: str, path: str = "/", timeout_ms: float = 60_000) -> None:

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from .conftest import open_app, screenshot, step_to, wait_idle
+from .conftest import open_app, screenshot, step_to, wait_idle, wait_step
 
 pytestmark = pytest.mark.browser
 
@@ -23,8 +23,7 @@ def test_download_then_upload_restores_the_run(page, app_url, tmp_path):
     saved = tmp_path / "run.pt"
     download.value.save_as(saved)
     page.get_by_role("button", name="Reset", exact=True).click()
-    wait_idle(page)
-    assert re.search(r"step 0\b", status(page))
+    wait_step(page, 0)
 
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint at all")

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from .conftest import VIEWPORT, open_app, screenshot, serve_app, wait_idle
+from .conftest import VIEWPORT, open_app, screenshot, serve_app, wait_idle, wait_step
 
 pytestmark = pytest.mark.browser
 
@@ -101,8 +101,7 @@ def test_a_shared_link_works_first_on_a_fresh_server(page, fresh_app_url):
     sidebar.get_by_text("Architecture", exact=True).first.wait_for(timeout=60_000)
     assert sidebar.get_by_text("Architecture", exact=True).count() == 1
     click(page, "Step")
-    wait_idle(page)
-    assert step_of(page) == 1  # the very first click counts
+    wait_step(page, 1, timeout_ms=30_000)  # the very first click counts
     assert "arch=rnn" in page.url and "seq_len=30" in page.url
     wait_for_title(page, "Hidden state")  # the browser draws the charts once plotly.js has loaded
     no_errors(page)
