@@ -120,6 +120,7 @@ def test_a_changed_layout_or_a_line_chart_takes_plotlys_full_redraw(page, static
     page.evaluate("""() => { window.__afterplots = 0; for (const gd of document.querySelectorAll('.js-plotly-plot'))
                              gd.on('plotly_afterplot', () => window.__afterplots++); }""")
     second["charts"][0]["layout"]["title"]["text"] += " (example 1)"
+    second["charts"][0]["layout"]["meta"] = "a layout that changed beyond its title"
     page.evaluate("(f) => show(f)", second)
     page.wait_for_function("() => window.__afterplots >= 2")  # plotly redrew both itself
     title = page.evaluate("() => window.__rnnxRenders['hidden'].title")
@@ -137,3 +138,66 @@ def test_an_array_inside_a_list_is_drawn_as_cells(page, static_url):
     rows = page.evaluate("""() => Array.from(document.querySelector('.js-plotly-plot[data-chart="strips"]').calcdata,
                                              (cd) => cd[0].z.map((row) => row.length))""")
     assert rows == [[6], [6]]  # one row of six cells per strip
+
+
+# every line's vertices and every marker's place, per trace, in pixels
+SHAPES_JS = """(key) => {
+  const gd = document.querySelector(`.js-plotly-plot[data-chart="${key}"]`);
+  return Array.from(gd.querySelectorAll('.scatterlayer g.trace'), (g) => ({
+    line: Array.from((g.querySelector('path.js-line')?.getAttribute('d') || '').matchAll(/(-?[\\d.]+),(-?[\\d.]+)/g),
+                     (m) => [Number(m[1]), Number(m[2])]),
+    points: Array.from(g.querySelectorAll('g.points path.point'),
+                       (p) => (p.getAttribute('transform') || '').match(/-?[\\d.]+/g).map(Number)),
+  }));
+}"""
+
+
+def test_lines_and_markers_moved_in_place_lie_where_plotly_draws_them(page, static_url):
+    """Loss (linear axes), Gradient norm over time (a log axis) and Prediction (lines and markers): a frame
+    that keeps the layout is drawn into plotly's own shapes, and lands where plotly's full redraw puts it."""
+    run = Run(RunConfig(arch="lstm", task="adding", seq_len=16, hidden_size=8, batch_size=8))
+    run.train(30)
+    before, early = run.trace(), run.history.copy()
+    run.train(40)
+    after = run.trace()
+    build = lambda trace, history: [(charts.steady_axes(charts.loss_chart(history)), "loss"),
+                                    (charts.steady_axes(charts.grad_norm_chart(trace)), "grads"),
+                                    (charts.steady_axes(charts.prediction_chart(trace)), "prediction")]
+    first, second = frame(build(before, early)), frame(build(after, run.history))
+    for old, new in zip(first["charts"], second["charts"]):
+        title = old["layout"]["title"]["text"]
+        old["layout"] = json.loads(json.dumps(new["layout"]))  # the same steady axes, as between two changes of their ranges
+        old["layout"]["title"]["text"] = title  # "Gradient norm over time (step 30)" -> "(step 70)": rewritten in place
+    assert first["charts"][1]["layout"]["title"]["text"] != second["charts"][1]["layout"]["title"]["text"]
+    keys = ("loss", "grads", "prediction")
+
+    page.goto(static_url)
+    page.wait_for_function("() => window.ready")
+    page.evaluate("(f) => show(f)", first)
+    page.wait_for_function("(keys) => keys.every((k) => (window.__rnnxRenders || {})[k])", arg=list(keys))
+    page.evaluate("""() => { window.__afterplots = 0; for (const gd of document.querySelectorAll('.js-plotly-plot'))
+                             gd.on('plotly_afterplot', () => window.__afterplots++); }""")
+    page.evaluate("(f) => show(f)", second)
+    page.wait_for_function("(keys) => keys.every((k) => window.__rnnxRenders[k].renders >= 2)", arg=list(keys))
+    assert page.evaluate("() => window.__afterplots") == 0  # moved in place: plotly redrew nothing
+    ours = {key: page.evaluate(SHAPES_JS, key) for key in keys}
+    titles = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot'), (gd) => gd.querySelector('.gtitle').textContent)")
+    assert titles == [c["layout"]["title"]["text"] for c in second["charts"]]
+
+    page.evaluate("""(f) => { for (const c of f.charts) c.layout.meta = 'full redraw'; show(f); }""", second)
+    page.wait_for_function("(keys) => keys.every((k) => window.__rnnxRenders[k].renders >= 3)", arg=list(keys))
+    plotlys = {key: page.evaluate(SHAPES_JS, key) for key in keys}
+    for key in keys:
+        assert len(ours[key]) == len(plotlys[key]) > 0, key
+        for mine, theirs in zip(ours[key], plotlys[key]):
+            assert len(mine["points"]) == len(theirs["points"])
+            for a, b in zip(mine["points"], theirs["points"]):
+                assert np.allclose(a, b, atol=0.5), key
+            if theirs["line"]:
+                # plotly drops vertices on a straight run; each one it keeps is one of ours
+                mine_xy = np.array(mine["line"])
+                for vertex in theirs["line"]:
+                    assert np.abs(mine_xy - vertex).sum(axis=1).min() <= 1.0, key
+    # the frame before moved the picture: the loss line grew from two points
+    assert len(ours["loss"][0]["line"]) > 2
+    assert not page.console_errors
