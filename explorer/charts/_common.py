@@ -181,9 +181,12 @@ def clip_log(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return clipped, reason
 
 
-def finite_or_none(values: Sequence[float] | np.ndarray) -> list[float | None]:
-    """A list plotly draws with gaps where a value is NaN or infinite (JSON has no NaN)."""
-    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=float)]
+def finite_or_none(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Floats plotly draws with gaps where a value was NaN or infinite (NaN there: a gap in plotly.js and in
+    plotly.py's typed arrays). An array, not a list: a live frame sends it as a typed array, about a
+    third of the bytes of a JSON list of the same floats, and builds it without a call per point."""
+    values = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(values), values, np.nan)
 
 
 def token_label(token: str, max_chars: int = style.TOKEN_MAX_CHARS) -> str:
@@ -258,10 +261,9 @@ def hline(fig: FigureDict, y: float, label: str, *, yref: str = "y", colour: str
 def smooth(values: np.ndarray, span: int) -> np.ndarray:
     """Exponential moving average that steps over NaN (a diverged step) instead of spreading it."""
     alpha = 2.0 / (span + 1)
-    out = np.full(len(values), np.nan)
-    avg = np.nan
-    for k, v in enumerate(values):
-        if np.isfinite(v):
-            avg = v if np.isnan(avg) else avg + alpha * (v - avg)
-        out[k] = avg
-    return out
+    out, avg = [], math.nan
+    for v in np.asarray(values, dtype=float).tolist():  # Python floats: a fifth of the time of numpy scalars
+        if math.isfinite(v):
+            avg = v if avg != avg else avg + alpha * (v - avg)
+        out.append(avg)
+    return np.array(out)
