@@ -307,6 +307,26 @@ def test_gradient_flow_rows_are_the_real_training_steps():
     assert "step %{y}" in panel.hovertemplate and "||dL/dh_t||" in panel.hovertemplate
 
 
+def test_gradient_flow_of_many_profiles_keeps_its_rows_and_axes_while_the_run_grows():
+    """Uneven profile steps go on even rows, each the nearest profile, so two frames of a live view differ in
+    z alone and the browser recolours the chart in place (explorer/ui/live_chart.js)."""
+    from explorer.charts.gradients import FLOW_ROWS
+
+    uneven = (0, 70, 150, 215, 300, 390, 445, 520)
+    first = charts.gradient_flow_heatmap(make_history(profile_steps=uneven))
+    later = charts.gradient_flow_heatmap(make_history(profile_steps=uneven + (560, 590)))
+    (a,), (b,) = heatmaps(first), heatmaps(later)
+    np.testing.assert_allclose(a.y, np.linspace(0, 600, FLOW_ROWS + 1))  # to where the step axis ends
+    assert np.shape(a.z) == np.shape(b.z) == (FLOW_ROWS + 1, 12)
+    assert first.layout.yaxis.to_plotly_json() == later.layout.yaxis.to_plotly_json()
+    z = np.asarray(b.z, dtype=float)
+    profile = lambda step: np.log10(10.0 ** np.linspace(-6 + step / 50, 0, 12))
+    np.testing.assert_allclose(z[0], profile(0), rtol=1e-6)
+    np.testing.assert_allclose(z[13], profile(70), rtol=1e-6)  # the row at step 78: nearest is 70, not 150
+    np.testing.assert_allclose(z[98], profile(590), rtol=1e-6)  # the row at step 588: the newest profile
+    assert np.isnan(z[99:]).all() and np.isnan(np.asarray(a.z, dtype=float)[88:]).all()  # not reached yet
+
+
 def test_gradient_flow_with_zero_gradients_has_no_minus_infinity():
     h = make_history(profile_steps=(0, 10))
     h.profiles[0][1][0, 0, :3] = 0.0

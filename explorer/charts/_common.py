@@ -152,6 +152,15 @@ def symmetric_range(values: np.ndarray, at_least: float = 0.0) -> tuple[float, f
     return -m, m
 
 
+STEP_AXIS_GRID = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)  # x 10^k: where a live chart's training-step axis ends
+
+
+def step_axis_end(step: float) -> float:
+    """Where a training-step axis ends: the next point of STEP_AXIS_GRID, so a live chart keeps its axis (and
+    its in-place redraws) for many frames, with at most a quarter of it ahead of the run."""
+    return nice_ceil(step, STEP_AXIS_GRID) if step > 0 else 1.0
+
+
 def nice_ceil(value: float, steps: tuple[float, ...] = (1, 1.5, 2, 3, 5, 7)) -> float:
     """The smallest of `steps` x 10^k that is >= value (> 0); by default 1, 1.5, 2, 3, 5, 7 x 10^k."""
     power = 10.0 ** np.floor(np.log10(value))

@@ -14,14 +14,17 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    check_index, clip_log, colourbar, example_tokens, finish, font, log_axis, message_figure, token_axis,
+    check_index, clip_log, colourbar, example_tokens, finish, font, log_axis, message_figure, step_axis_end,
+    token_axis,
 )
 
 if TYPE_CHECKING:
     from explorer.history import History
     from explorer.records import Trace
 
-MAX_STEP_TICKS = 8  # y tick labels on the Gradient flow chart
+MAX_STEP_TICKS = 8  # y tick labels on the Gradient flow chart while it has few rows
+STEADY_FROM_ROWS = 8  # from this many profiles, Gradient flow draws them on FLOW_ROWS even rows, ticked by plotly
+FLOW_ROWS = 100
 INPUT_GRADIENT = "||dL/dx_t||"  # at the inputs themselves (Trace.input_grad): the same for every architecture
 INPUT_COLOUR = style.TEXT_COLOUR
 
@@ -154,9 +157,26 @@ def _step_ticks(steps: np.ndarray) -> list[int]:
     return ticks
 
 
+def _step_grid(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """FLOW_ROWS + 1 evenly spaced rows from step 0 to where the step axis ends (step_axis_end), each the
+    profile recorded nearest to it; rows the run has not reached (or before its first profile) are NaN.
+
+    Profiles come at uneven steps (one per trace, at the publish rate). On even rows of a fixed number the
+    chart keeps its shape and axes for many frames, so a live view recolours it in place, the way plotly
+    draws an even heatmap (one pixel a cell); drawn at this many rows, the picture is the one the uneven
+    rows give."""
+    gap = step_axis_end(float(steps[-1])) / FLOW_ROWS
+    grid = np.arange(FLOW_ROWS + 1) * gap
+    after = np.clip(np.searchsorted(steps, grid), 1, len(steps) - 1)  # the profiles either side of each row
+    nearest = np.where(grid - steps[after - 1] <= steps[after] - grid, after - 1, after)
+    reached = (grid >= steps[0] - gap / 2) & (grid <= steps[-1] + gap / 2)
+    return grid, np.where(reached[:, None], values[nearest], np.nan)
+
+
 def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, trace: Trace | None = None,
                           scale: float = 1.0) -> FigureDict:
-    """log10 of Trace.grad_norm for time step t (x) and training step (y, the real step values).
+    """log10 of Trace.grad_norm for time step t (x) and training step (y, the real step values: each profile's
+    own row while there are few, then even rows from step 0 to the step axis' end, see _step_grid).
 
     `trace`: the run's latest trace, for the labels: what its architecture's grad_norm is (gradient_of)
     and the input tokens of probe example 0 on the time axis.
@@ -172,21 +192,25 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
         return message_figure(title, "No gradient profiles yet: press Train", scale=scale,
                               xlabel="time step t", ylabel="training step")
     steps, raw = _profile_matrix(history, layer, direction)  # (N,), (N, T)
-    clipped, _ = clip_log(raw)
     zeros = np.any(np.isfinite(raw) & (raw <= style.GRAD_FLOOR))  # drawn below zmin: the darkest colour
-    z = np.log10(clipped)  # NaN stays NaN: a diverged step shows as a gap
     real = raw[np.isfinite(raw) & (raw > style.GRAD_FLOOR)]
     zmin = math.floor(np.log10(real.min())) if real.size else math.log10(style.GRAD_FLOOR)
     zmax = math.ceil(np.log10(real.max())) if real.size else zmin + 1
     zmax = max(zmax, zmin + 1)
-    N, T = z.shape
+    N, T = raw.shape
+    rows, drawn = (_step_grid(steps, raw) if N >= STEADY_FROM_ROWS else (steps, raw))
+    clipped, _ = clip_log(drawn)
+    z = np.log10(clipped)  # NaN stays NaN: a diverged step, or a row the run has not reached, shows as a gap
     fig = figure.new(figure.heatmap(
-        z=z, x=np.arange(T), y=steps, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=raw,
+        z=z, x=np.arange(T), y=rows, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=drawn,
         colorbar=colourbar(f"log10 {symbol}", scale, tickvals=log_ticks(zmin, zmax)),
         hovertemplate="step %{y}, t=%{x}<br>" + symbol + "=%{customdata:.3e}<extra></extra>",
     ))
-    # label rows by their own steps (plotly's own ticks would fall between rows, even below step 0)
-    fig.update_yaxes(tickvals=_step_ticks(steps))
+    if N < STEADY_FROM_ROWS:  # label the few rows by their own steps (plotly's ticks would fall between them)
+        fig.update_yaxes(tickvals=_step_ticks(steps))
+    else:
+        gap = rows[1] - rows[0]
+        fig.update_yaxes(range=[-gap / 2, rows[-1] + gap / 2], autorange=False)
     said = ["one row so far, one per trace"] * (N == 1) + ["zeros drawn darkest"] * bool(zeros)
     if said:
         fig.add_annotation(text="; ".join(said), xref="paper", yref="paper",

@@ -170,8 +170,8 @@ def _steady_log(values: np.ndarray) -> dict | None:
 
 
 def _steady_linear(values: np.ndarray) -> dict | None:
-    """Outward to the next multiple of a 1-2-5 step about an eighth of the span; from 0 when the values
-    start near it (time steps, magnitudes)."""
+    """Outward to the next multiple of a 1-2-5 step about a quarter of the span, so values that wander near
+    an edge (a prediction) seldom cross it; from 0 when the values start near it (time steps, magnitudes)."""
     if values.size == 0:
         return None
     low, high = float(values.min()), float(values.max())
@@ -180,7 +180,7 @@ def _steady_linear(values: np.ndarray) -> dict | None:
     elif 0.2 * low <= high <= 0:
         high = 0.0
     span = high - low if high > low else max(abs(high), 1.0)
-    step = nice_ceil(span / 8, (1, 2, 5))
+    step = nice_ceil(span / 4, (1, 2, 5))
     pad = 0.02 * span  # a line at the data's edge is not drawn on the frame
     return dict(range=[math.floor((low - pad * (low != 0)) / step) * step,
                        math.ceil((high + pad * (high != 0)) / step) * step], autorange=False)

@@ -9,13 +9,12 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    FEW_POINTS, clip_log, finish, finite_or_none, hline, log_axis, message_figure, nice_ceil, smooth,
+    FEW_POINTS, clip_log, finish, finite_or_none, hline, log_axis, message_figure, smooth, step_axis_end,
 )
 
 if TYPE_CHECKING:
     from explorer.history import History
 
-STEP_AXIS_GRID = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)  # x 10^k: where the training-step axis ends
 SMOOTH_FROM = 100  # points; below this the raw curve is readable on its own
 
 
@@ -24,8 +23,8 @@ def _step_axis(fig: FigureDict, steps: np.ndarray) -> None:
     fig.update_xaxes(title_text="training step")
     if len(steps) and steps[-1] - steps[0] < 10:
         fig.update_xaxes(range=[float(steps[0]) - 1, float(steps[-1]) + 1], dtick=1)
-    elif len(steps):  # a live chart keeps its axis for many frames; at most a quarter of it is ahead of the run
-        fig.update_xaxes(range=[0.0, nice_ceil(float(steps[-1]), STEP_AXIS_GRID)])
+    elif len(steps):
+        fig.update_xaxes(range=[0.0, step_axis_end(float(steps[-1]))])
 
 
 
