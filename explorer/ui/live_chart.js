@@ -65,6 +65,12 @@ const KINDS = {
     group: '.scatterlayer g.trace',
     plan: scatterPlan,
   },
+  bar: {
+    values: ['y', 'customdata', 'hovertext'],
+    movable: (t) => (t.orientation || 'v') === 'v' && t.text === undefined && t.texttemplate === undefined && t.base === undefined,
+    group: '.barlayer g.trace',
+    plan: barPlan,
+  },
 };
 function rest(trace) {
   const kind = KINDS[trace.type], others = {};
@@ -139,6 +145,28 @@ function scatterPlan(gd, g, frame) {
     gd.data[trace.index].x = sent.x;  // what a PNG export or the next redraw reads
     gd.data[trace.index].y = sent.y;
     for (const key of ['customdata', 'text', 'hovertext']) gd.data[trace.index][key] = sent[key];
+  };
+}
+function barPlan(gd, g, frame) {
+  // upright bars from 0 on a fixed linear axis: each bar's top moves, its sides stay where plotly put them
+  const cd = g.__data__;
+  const trace = cd && cd[0] && cd[0].trace;
+  if (!trace) return null;
+  const plot = gd._fullLayout._plots[trace.xaxis + trace.yaxis];
+  const sent = frame.data[trace.index], y = series(sent.y);
+  if (!plot || !y || plot.yaxis.type !== 'linear' || plot.yaxis.autorange !== false) return null;
+  const bars = Array.from(g.querySelectorAll('g.point > path'));
+  if (bars.length !== y.length || cd.length !== y.length) return null;
+  const zero = pixel(plot.yaxis, 0), shapes = [];
+  for (let k = 0; k < bars.length; k++) {
+    const sides = /^M(-?[\d.]+),-?[\d.]+V-?[\d.]+H(-?[\d.]+)V/.exec(bars[k].getAttribute('d') || '');
+    const top = pixel(plot.yaxis, y[k]);
+    if (!sides || top === null || zero === null) return null;
+    shapes.push(`M${sides[1]},${zero.toFixed(2)}V${top.toFixed(2)}H${sides[2]}V${zero.toFixed(2)}Z`);
+  }
+  return () => {
+    bars.forEach((bar, k) => bar.setAttribute('d', shapes[k]));
+    for (const key of ['y', 'customdata', 'hovertext']) gd.data[trace.index][key] = sent[key];
   };
 }
 const MAPPED = new Set(['linear', 'log']);

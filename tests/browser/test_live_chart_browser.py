@@ -201,3 +201,36 @@ def test_lines_and_markers_moved_in_place_lie_where_plotly_draws_them(page, stat
     # the frame before moved the picture: the loss line grew from two points
     assert len(ours["loss"][0]["line"]) > 2
     assert not page.console_errors
+
+
+BARS_JS = """(key) => Array.from(document.querySelectorAll(`.js-plotly-plot[data-chart="${key}"] .barlayer g.point > path`),
+  (p) => (p.getAttribute('d').match(/-?[\\d.]+/g) || []).map(Number))"""
+
+
+def test_bars_moved_in_place_stand_where_plotly_draws_them(page, static_url):
+    """A classifier's Prediction (bars of class probabilities): new heights in plotly's own bars."""
+    run = Run(RunConfig(arch="gru", task="recall", seq_len=12, hidden_size=8, batch_size=8))
+    before = charts.steady_axes(charts.prediction_chart(run.trace()))
+    run.train(60)
+    after = charts.steady_axes(charts.prediction_chart(run.trace()))
+    first, second = frame([(before, "bars")]), frame([(after, "bars")])
+    first["charts"][0]["data"][0]["marker"] = second["charts"][0]["data"][0]["marker"]  # the heights alone differ
+    first["charts"][0]["layout"] = second["charts"][0]["layout"]
+    page.goto(static_url)
+    page.wait_for_function("() => window.ready")
+    page.evaluate("(f) => show(f)", first)
+    page.wait_for_function("() => (window.__rnnxRenders || {}).bars")
+    was = page.evaluate(BARS_JS, "bars")
+    page.evaluate("""() => { window.__afterplots = 0;
+                             document.querySelector('.js-plotly-plot').on('plotly_afterplot', () => window.__afterplots++); }""")
+    page.evaluate("(f) => show(f)", second)
+    page.wait_for_function("() => window.__rnnxRenders.bars.renders >= 2")
+    assert page.evaluate("() => window.__afterplots") == 0
+    ours = page.evaluate(BARS_JS, "bars")
+    page.evaluate("""(f) => { f.charts[0].layout.meta = 'full redraw'; show(f); }""", second)
+    page.wait_for_function("() => window.__rnnxRenders.bars.renders >= 3")
+    plotlys = page.evaluate(BARS_JS, "bars")
+    assert len(ours) == len(plotlys) == 4
+    np.testing.assert_allclose(ours, plotlys, atol=1.0)  # plotly rounds bar edges to whole pixels
+    assert np.abs(np.array(was) - np.array(plotlys)).max() > 2  # and the heights did change
+    assert not page.console_errors
