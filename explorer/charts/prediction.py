@@ -130,11 +130,12 @@ def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale:
     labels = [names[c] for c in shown]
     fig = figure.new(figure.bar(x=labels, y=p[shown], marker_color=colours, name="probability",
                            hovertemplate="class %{x}<br>p=%{y:.3f}<extra></extra>"))
-    fig.add_annotation(x=names[target], y=p[target], text="target", showarrow=True, arrowhead=2, ay=-30,
+    # named above their columns at p = 1, not on the bars: while training, only the bars move (in place)
+    fig.add_annotation(x=names[target], y=1.0, yanchor="bottom", text="target", showarrow=False,
                        font=dict(color=style.CORRECT_COLOUR))
     if predicted != target:
-        fig.add_annotation(x=names[predicted], y=p[predicted], text="predicted", showarrow=True, arrowhead=2,
-                           ay=-30, font=dict(color=style.WRONG_COLOUR))
+        fig.add_annotation(x=names[predicted], y=1.0, yanchor="bottom", text="predicted", showarrow=False,
+                           font=dict(color=style.WRONG_COLOUR))
     hline(fig, 1.0 / C, f"uniform 1/{C}", scale=scale)
     fig.update_xaxes(title_text="class", type="category")
     fig.update_yaxes(title_text="probability", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1])

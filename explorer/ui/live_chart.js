@@ -75,6 +75,9 @@ const KINDS = {
 function rest(trace) {
   const kind = KINDS[trace.type], others = {};
   for (const key of Object.keys(trace)) if (!kind || !kind.values.includes(key)) others[key] = trace[key];
+  if (trace.type === 'bar' && trace.marker && Array.isArray(trace.marker.color)) {  // a colour per bar: moved too
+    others.marker = Object.assign({}, trace.marker, {color: trace.marker.color.length});
+  }
   return JSON.stringify(others);
 }
 function inPlace(gd, frame) {
@@ -148,7 +151,7 @@ function scatterPlan(gd, g, frame) {
   };
 }
 function barPlan(gd, g, frame) {
-  // upright bars from 0 on a fixed linear axis: each bar's top moves, its sides stay where plotly put them
+  // upright bars from 0 on a fixed linear axis: each bar's top (and colour) moves, its sides stay where plotly put them
   const cd = g.__data__;
   const trace = cd && cd[0] && cd[0].trace;
   if (!trace) return null;
@@ -164,8 +167,13 @@ function barPlan(gd, g, frame) {
     if (!sides || top === null || zero === null) return null;
     shapes.push(`M${sides[1]},${zero.toFixed(2)}V${top.toFixed(2)}H${sides[2]}V${zero.toFixed(2)}Z`);
   }
+  const colours = sent.marker && Array.isArray(sent.marker.color) ? sent.marker.color : null;
   return () => {
     bars.forEach((bar, k) => bar.setAttribute('d', shapes[k]));
+    if (colours) {
+      bars.forEach((bar, k) => { bar.style.fill = colours[k]; });
+      gd.data[trace.index].marker = sent.marker;
+    }
     for (const key of ['y', 'customdata', 'hovertext']) gd.data[trace.index][key] = sent[key];
   };
 }

@@ -214,7 +214,7 @@ def test_bars_moved_in_place_stand_where_plotly_draws_them(page, static_url):
     run.train(60)
     after = charts.steady_axes(charts.prediction_chart(run.trace()))
     first, second = frame([(before, "bars")]), frame([(after, "bars")])
-    first["charts"][0]["data"][0]["marker"] = second["charts"][0]["data"][0]["marker"]  # the heights alone differ
+    first["charts"][0]["data"][0]["marker"] = {"color": ["#000000"] * 4}  # the colours move too
     first["charts"][0]["layout"] = second["charts"][0]["layout"]
     page.goto(static_url)
     page.wait_for_function("() => window.ready")
@@ -227,6 +227,8 @@ def test_bars_moved_in_place_stand_where_plotly_draws_them(page, static_url):
     page.wait_for_function("() => window.__rnnxRenders.bars.renders >= 2")
     assert page.evaluate("() => window.__afterplots") == 0
     ours = page.evaluate(BARS_JS, "bars")
+    fills = page.evaluate("() => Array.from(document.querySelectorAll('.barlayer g.point > path'), (p) => p.style.fill)")
+    assert "rgb(0, 0, 0)" not in fills and len(set(fills)) >= 2  # the predicted class stands out again
     page.evaluate("""(f) => { f.charts[0].layout.meta = 'full redraw'; show(f); }""", second)
     page.wait_for_function("() => window.__rnnxRenders.bars.renders >= 3")
     plotlys = page.evaluate(BARS_JS, "bars")
