@@ -51,6 +51,7 @@ class Feed:
         worker.touch()  # a tab that polls is a tab that looks
         snap = worker.snapshot
         if snap.state != "training":
+            self.body = (None, b"", b"")  # the page draws the last frame itself: let go of this one's bytes
             return False
         if snap.version <= since:
             return None
