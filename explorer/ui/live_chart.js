@@ -1,3 +1,5 @@
+// The live-chart element (explorer/ui/live_chart.py): draws figure dicts with plotly.js, moves charts in
+// place when only their values changed, and follows the live feed (explorer/ui/feed.py) while a run trains.
 function loadPlotly(url) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__rnnxPlotly) {
@@ -52,10 +54,10 @@ function draw(Plotly, gd, frame) {
 }
 // -- charts whose values alone changed: moved in place ---------------------------------------------------
 // A full Plotly.react redraws axes, titles, legends and colourbars (15 to 30 ms a chart on a 2-core machine).
-// When a frame keeps the layout and every trace but its values (every live chart but Gradient flow, while
-// training, between two changes of an axis range), the new values are drawn into the shapes plotly made:
-// heatmap images repainted the way plotly's own "fast" heatmap drawing does (one pixel a cell, scaled up
-// pixelated, plotly's colour mapping), a line's path and its markers placed with plotly's own axis mapping.
+// When a frame keeps the layout and every trace but its values (the live charts while training, between two
+// changes of an axis range), the new values are drawn into the shapes plotly made: heatmap images repainted
+// the way plotly's own "fast" heatmap drawing does (one pixel a cell, scaled up pixelated, plotly's colour
+// mapping), a line's path and its markers placed with plotly's own axis mapping, a bar's top and colour.
 const KINDS = {
   heatmap: {values: ['z', 'customdata'], movable: () => true, group: 'g.hm', plan: heatmapPlan},
   scatter: {
