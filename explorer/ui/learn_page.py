@@ -114,7 +114,7 @@ def _shown(kind: str, worker: Worker | None, live: dict) -> Shown:
 
 
 def render() -> None:
-    worker = session.current()
+    worker = session.this().slot.worker
     live = _live(worker)
     st.title("Learn")
     st.markdown(
