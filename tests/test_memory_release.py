@@ -16,7 +16,8 @@ from streamlit.runtime.state import SafeSessionState, SessionState
 from explorer import Run, RunConfig
 from explorer.ui import slot as slot_module
 from explorer.ui.parking import Parking
-from explorer.ui.worker import TrainerPool, Worker
+from explorer.ui.pool import TrainerPool
+from explorer.ui.worker import Worker
 from tests.test_parking import wait_for
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,7 +4,8 @@ from explorer.ui import browser, session
 from explorer.ui.slot import Job, Slot
 from explorer.ui.browser import Browser
 from explorer.ui.parking import Parking
-from explorer.ui.worker import TrainerPool, Worker
+from explorer.ui.pool import TrainerPool
+from explorer.ui.worker import Worker
 from tests.test_parking import opened, wait_for
 
 
