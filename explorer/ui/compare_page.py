@@ -12,7 +12,7 @@ from explorer import budget as costs
 from explorer import charts, compare
 from explorer.style import ARCH_LABELS
 from explorer.config import ARCHITECTURES, RunConfig
-from explorer.ui import live_chart, panels, session
+from explorer.ui import classic_table, live_chart, panels, session
 from explorer.ui.slot import Job, active
 from explorer.ui.worker import Snapshot
 
@@ -209,12 +209,12 @@ def _table_section(race: Job | None, sweep: Job | None) -> None:
                 "and the sweep (longest length solved).")
         return
     measured, threshold_label = _measurements(race, sweep)
-    st.table(compare.claims_table(measured, threshold_label))
+    st.table(classic_table.claims_table(measured, threshold_label))
     st.caption(
         "Time per step is training wall time on this machine, now (other visitors and pages share its CPU), "
         "at the race's hidden sizes. Steps to threshold: the first step where the training-batch metric, "
         "averaged over 5 recorded steps, reaches it. Timings within "
-        f"{compare.SPEED_TOLERANCE:.0%} of each other are too close to call."
+        f"{classic_table.SPEED_TOLERANCE:.0%} of each other are too close to call."
     )
 
 
