@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 def ended_session(slot: slot_module.Slot, worker: Worker, session_id: str):
     """A session's leftovers as Streamlit keeps them: the slot in its state, the live fragment's call with the worker."""
     values = SafeSessionState(SessionState(), yield_callback=lambda: None)
-    values["rnnx_slot"] = slot
+    values["rnnx_session"] = slot  # the Session object holds the slot
     values["inspect_view"] = worker.snapshot.runs[0].trace
     fragments = MemoryFragmentStorage()
     fragments.register("live", functools.partial(lambda w, training: None, worker, False))
