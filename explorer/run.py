@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Sequence
 
 import numpy as np
 import torch
@@ -77,14 +77,11 @@ class Run:
         """
         if not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be a non-negative integer; got {steps!r}")
-        steps = min(steps, LIMITS.max_steps_per_run - self.step)
-        taken = 0
-        while taken < steps and self.status == "ok":
-            self.train_step()
-            taken += 1
+        first, budget = self.step, self.step + min(steps, LIMITS.max_steps_per_run - self.step)
+        while train_round([self], budget):
             if callback is not None and callback(self) is False:
                 break
-        return taken
+        return self.step - first
 
     def train_step(self) -> float:
         """One optimizer step on a fresh batch; returns the batch loss (NaN-safe, never raises)."""
@@ -207,3 +204,18 @@ class Run:
     def load(cls, source: str | Path | BinaryIO | bytes) -> "Run":
         """Load a saved run. Never executes code from the file; anything wrong raises ValueError."""
         return read_checkpoint(cls, source)
+
+
+def unfinished(runs: Sequence[Run], budget: int) -> list[Run]:
+    """The runs still training: not diverged, fewer than `budget` steps taken."""
+    return [run for run in runs if run.status == "ok" and run.step < budget]
+
+
+def train_round(runs: Sequence[Run], budget: int) -> bool:
+    """One training step of each unfinished run, in turn (round robin: runs stay aligned in steps; a diverged
+    run drops out, the others go on). False when none was left. The one loop of Run.train, the app's training
+    process (explorer/trainer.py) and presets.train_preset."""
+    active = unfinished(runs, budget)
+    for run in active:
+        run.train_step()
+    return bool(active)

@@ -1,6 +1,6 @@
 """The training process: trains runs round robin and publishes snapshots through a pipe. Not the page's side.
 
-Knows nothing of Streamlit, pages or architectures (it drives Run.train_step() and Run.trace(), as
+Knows nothing of Streamlit, pages or architectures (it drives run.train_round() and Run.trace(), as
 minGPT's trainer drives its model); explorer/ui/worker.py starts it and reads what it sends.
 Messages to the parent, each a dict with "kind":
   snapshot  {"runs": [view dicts], "steps_per_s"}            while training, at most every publish_every s
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from explorer.checkpoint import out_of_memory
-from explorer.run import Run
+from explorer.run import Run, train_round, unfinished
 
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,7 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace)
                 conn.send(dict(kind="sync", states=[run.to_bytes() for run in runs]))
             shown = shown or command in ("next", None)
             continue
-        active = [run for run in runs if run.status == "ok" and run.step < budget]
-        if not active:
+        if not unfinished(runs, budget):
             return "done"
         if gap:
             wait = next_step - time.monotonic()
@@ -112,8 +111,7 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace)
                 conn.poll(wait)  # sleeps, but wakes at once for a command
                 continue
             next_step = max(next_step + gap, time.monotonic() - gap)
-        for run in active:  # round robin: runs stay aligned in steps
-            run.train_step()
+        train_round(runs, budget)
         now = time.monotonic()
         # trace at the publish rate, but never spend more than a fifth of the time tracing
         if pace.trace_every_step or now - last_publish >= max(publish_every, 4 * trace_cost):

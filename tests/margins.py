@@ -14,7 +14,8 @@ import time
 
 import torch
 
-from explorer.presets import PRESETS, Rule, _fmt, train_preset
+from explorer.presets import PRESETS, train_preset
+from explorer.verdicts import Rule, fmt
 
 
 def seeds(text: str) -> list[int]:
@@ -34,7 +35,7 @@ def report(name: str, rules: tuple[Rule, ...], figures: dict[int, dict[str, floa
         values = {seed: f[rule.figure] for seed, f in figures.items()}
         seed, value = worst(rule, values)
         passed = sum(rule.holds(f) for f in figures.values())
-        print(f"| {name} | {rule.figure} {rule.op} {_fmt(rule.bound)} | {_fmt(value)} (seed {seed}) "
+        print(f"| {name} | {rule.figure} {rule.op} {fmt(rule.bound)} | {fmt(value)} (seed {seed}) "
               f"| {passed}/{len(figures)} |{extra}", flush=True)
         name, extra = "", ""  # the preset's name and times once, on its first rule
 
@@ -53,7 +54,7 @@ def sweep_presets(names: list[str], seed_list: list[int], every_figure: bool = F
         report(f"`{name}`", preset.rules, figures, f" {max(cpu):.1f} / {max(wall):.1f} |")
         if every_figure:  # the figures no rule bounds too, seed by seed
             for seed, f in figures.items():
-                print(f"  {name} seed {seed}: " + "; ".join(f"{k} {_fmt(v)}" for k, v in f.items()), flush=True)
+                print(f"  {name} seed {seed}: " + "; ".join(f"{k} {fmt(v)}" for k, v in f.items()), flush=True)
 
 
 def sweep_tasks(names: list[str], seed_list: list[int]) -> None:

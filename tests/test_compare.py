@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from explorer import Run, RunConfig, budget, compare
-from explorer.compare import Measured, memory_verdict, speed_verdict, step_times_ms, steps_to_threshold
+from explorer.compare import Measured, step_times_ms, steps_to_threshold
+from explorer.ui import classic_table
+from explorer.ui.classic_table import memory_verdict, speed_verdict
 from explorer.config import ARCHITECTURES, LIMITS
 
 ARCHS = ("rnn", "lstm", "gru", "transformer")
@@ -202,9 +204,9 @@ def test_speed_without_the_lstm_cannot_tell():
 def test_claims_table_has_one_row_per_architecture_with_measurements_and_claims():
     measured = [Measured("rnn", 4687, 3.11, None, None, 10), Measured("lstm", 4641, 1.99, 300, 1.2, 50),
                 Measured("transformer", 4231)]
-    rows = compare.claims_table(measured, "accuracy 0.9")
+    rows = classic_table.claims_table(measured, "accuracy 0.9")
     assert [r["Architecture"] for r in rows] == ["RNN", "LSTM", "Transformer"]
-    assert all(tuple(r) == compare.COLUMNS for r in rows)
+    assert all(tuple(r) == classic_table.COLUMNS for r in rows)
     rnn, lstm, transformer = rows
     assert (rnn["Parameters"], rnn["Wall time per step"], rnn["Steps to threshold"]) == ("4,687", "3.11 ms", "not reached")
     assert lstm["Steps to threshold"] == "300 (1.2 s)" and lstm["Longest length solved"] == "T=50"

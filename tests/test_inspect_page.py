@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.tasks import TASKS
-from explorer.ui import inspect_page as page
+from explorer.ui import inspect_page as page, state
 from tests.apptest import APP, open_page, title_text
 
 def open_inspect(arch="lstm", task="parity", seq_len=12, hidden_size=4, bidirectional=False, num_layers=1):
@@ -118,10 +118,10 @@ def test_time_slider_moves_every_view_to_step_t():
 def test_play_advances_t_and_stop_holds_it():
     at = open_inspect("gru")
     at.button(key="inspect-play").click().run()
-    assert at.session_state[page.PLAYING] is True
+    assert at.session_state[state.SESSION].playback.playing is True
     assert at.slider(key=page.T).value == 1  # the first tick drew step 1
     at.button(key="inspect-stop").click().run()
-    assert at.session_state[page.PLAYING] is False
+    assert at.session_state[state.SESSION].playback.playing is False
     assert at.slider(key=page.T).value == 1
 
 
@@ -130,7 +130,7 @@ def test_play_stops_at_the_last_step_and_restarts_from_zero():
     at.slider(key=page.T).set_value(4).run()
     at.button(key="inspect-play").click().run()
     assert at.slider(key=page.T).value == 5
-    assert at.session_state[page.PLAYING] is False  # reached the end
+    assert at.session_state[state.SESSION].playback.playing is False  # reached the end
     at.button(key="inspect-play").click().run()
     assert at.slider(key=page.T).value == 1  # from the start again
 

@@ -87,3 +87,30 @@ def test_streamlit_is_imported_only_in_app_pages_and_explorer_ui():
                  and any(m == "streamlit" or m.startswith("streamlit.") for m in imported_modules(p))]
     assert offenders == []
     assert any(p.name == "app.py" for p in SHIPPED) and len(SHIPPED) > 60  # the walk sees the whole tree
+
+
+# -- one owner of the UI state ---------------------------------------------------------------------------------
+
+UI_FILES = sorted([ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "explorer" / "ui").glob("*.py")])
+
+
+def session_state_uses(path: Path) -> list[int]:
+    """Lines that read or write st.session_state (an attribute named session_state of anything)."""
+    return sorted({node.lineno for node in ast.walk(ast.parse(path.read_text()))
+                   if isinstance(node, ast.Attribute) and node.attr == "session_state"})
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_state_module_touches_session_state(path):
+    """The Session object (explorer/ui/session.py) owns the UI state; state.py is its one entry and the widgets'
+    values. (session.py hands an ended session's state to its slot, to empty it: Streamlit's object, not ours.)"""
+    allowed = {"state.py": None, "session.py": 1}
+    uses = session_state_uses(path)
+    if path.name in allowed and path.parent.name == "ui":
+        assert allowed[path.name] is None or len(uses) <= allowed[path.name], uses
+    else:
+        assert uses == [], f"{path.name} lines {uses}: go through explorer.ui.session / explorer.ui.state"
+
+
+def test_the_session_state_guard_sees_a_use():
+    assert session_state_uses(ROOT / "explorer" / "ui" / "state.py")

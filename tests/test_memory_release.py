@@ -14,18 +14,19 @@ from streamlit.runtime.fragment import MemoryFragmentStorage
 from streamlit.runtime.state import SafeSessionState, SessionState
 
 from explorer import Run, RunConfig
-from explorer.ui import session
+from explorer.ui import slot as slot_module
 from explorer.ui.parking import Parking
-from explorer.ui.worker import TrainerPool, Worker
+from explorer.ui.pool import TrainerPool
+from explorer.ui.worker import Worker
 from tests.test_parking import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def ended_session(slot: session.Slot, worker: Worker, session_id: str):
+def ended_session(slot: slot_module.Slot, worker: Worker, session_id: str):
     """A session's leftovers as Streamlit keeps them: the slot in its state, the live fragment's call with the worker."""
     values = SafeSessionState(SessionState(), yield_callback=lambda: None)
-    values["rnnx_slot"] = slot
+    values["rnnx_session"] = slot  # the Session object holds the slot
     values["inspect_view"] = worker.snapshot.runs[0].trace
     fragments = MemoryFragmentStorage()
     fragments.register("live", functools.partial(lambda w, training: None, worker, False))
@@ -35,7 +36,7 @@ def ended_session(slot: session.Slot, worker: Worker, session_id: str):
 
 def test_a_closed_slot_leaves_no_run_trace_or_tensor_alive_in_its_ended_session():
     parking = Parking(keep_s=0.05, max_parked=8)
-    slot = session.Slot("me")
+    slot = slot_module.Slot("me")
     parking.add(slot)
     parking.hold(slot)
     config = RunConfig(arch="lstm", seq_len=20, hidden_size=16, batch_size=8)
@@ -52,7 +53,7 @@ def test_a_closed_slot_leaves_no_run_trace_or_tensor_alive_in_its_ended_session(
 
 
 def test_a_reload_that_takes_the_slot_over_empties_the_ended_page_state():
-    slot = session.Slot("me")
+    slot = slot_module.Slot("me")
     config = RunConfig(arch="gru", seq_len=10, hidden_size=8, batch_size=8)
     worker = slot.replace(Worker([Run(config)], pool=TrainerPool(1)), ((config,), None))
     values, fragments = ended_session(slot, worker, "old")
@@ -68,9 +69,9 @@ def test_an_ended_session_s_uploaded_file_goes_with_its_slot(monkeypatch):
 
     uploads = MemoryUploadedFileManager("/_stcore/upload_file")
     runtime = type("FakeRuntime", (), {"uploaded_file_mgr": uploads})()
-    monkeypatch.setattr(session.Runtime, "exists", staticmethod(lambda: True))
-    monkeypatch.setattr(session.Runtime, "instance", staticmethod(lambda: runtime))
-    slot = session.Slot("me")
+    monkeypatch.setattr(slot_module.Runtime, "exists", staticmethod(lambda: True))
+    monkeypatch.setattr(slot_module.Runtime, "instance", staticmethod(lambda: runtime))
+    slot = slot_module.Slot("me")
     config = RunConfig(arch="gru", seq_len=10, hidden_size=8, batch_size=8)
     worker = slot.replace(Worker([Run(config)], pool=TrainerPool(1)), ((config,), None))
     ended_session(slot, worker, "old")
@@ -85,7 +86,7 @@ import gc, json, sys, time
 import torch
 torch.set_num_threads(1)
 from explorer import RunConfig
-from explorer.ui import opening, session
+from explorer.ui import opening, slot as slot_module
 from explorer.ui.parking import Parking
 from explorer.ui.runtime import give_back_memory
 from tests.test_memory_release import ended_session
@@ -98,7 +99,7 @@ parking = Parking(keep_s=0.05, max_parked=8)
 small = RunConfig(arch="lstm", seq_len=20, hidden_size=8, batch_size=8)
 heavy = RunConfig(arch="lstm", seq_len=1000, hidden_size=300, batch_size=8)
 def visit(config, name):
-    slot = session.Slot(name)
+    slot = slot_module.Slot(name)
     parking.add(slot)
     parking.hold(slot)
     worker = slot.replace(opening.new_worker((config,)), ((config,), None))

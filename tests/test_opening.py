@@ -6,7 +6,7 @@ import torch
 
 from explorer import Run, RunConfig
 from explorer.ui import jobs, opening
-from explorer.ui.worker import TrainerPool
+from explorer.ui.pool import TrainerPool
 from tests.test_run_files import saved, state_of
 
 torch.set_num_threads(1)
@@ -81,7 +81,7 @@ def test_garbage_is_refused_with_run_loads_message():
 def test_compare_measures_held_out_figures_in_a_pool_process(monkeypatch):
     # the Compare race's held-out evaluation: computed by a pool process, never in the server
     from explorer import evaluate
-    from explorer.ui.compare_page import Job
+    from explorer.ui.slot import Job
     from explorer.ui.worker import Worker
 
     configs = (RunConfig(task="recall", seq_len=10, hidden_size=8, batch_size=8),
@@ -92,4 +92,4 @@ def test_compare_measures_held_out_figures_in_a_pool_process(monkeypatch):
     expected = [evaluate.held_out_metric(run) for run in runs]
     monkeypatch.setattr(evaluate, "held_out_metric", lambda *a, **k: pytest.fail("evaluated in the server process"))
     job = Job(Worker(runs), key=(configs, 5), configs=configs)
-    assert job.measured() == pytest.approx(expected)  # the same seeded batches, in the pool process
+    assert job.measured(lambda: False) == pytest.approx(expected)  # the same seeded batches, in the pool process

@@ -16,7 +16,8 @@ import torch
 from explorer import evaluate
 from explorer.compare import steps_to_threshold
 from explorer.config import RunConfig
-from explorer.presets import PRESETS, Preset, Rule, initial_ratio, recall_accuracy, train_preset
+from explorer.presets import PRESETS, Preset, train_preset
+from explorer.verdicts import Rule, initial_ratio, recall_accuracy
 from explorer.run import Run
 
 torch.set_num_threads(1)

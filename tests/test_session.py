@@ -1,9 +1,11 @@
 """The session's side of reattaching: what a visitor is told when the runs their browser had are gone."""
 from explorer import Run, RunConfig
 from explorer.ui import browser, session
+from explorer.ui.slot import Job, Slot
 from explorer.ui.browser import Browser
 from explorer.ui.parking import Parking
-from explorer.ui.worker import TrainerPool, Worker
+from explorer.ui.pool import TrainerPool
+from explorer.ui.worker import Worker
 from tests.test_parking import opened, wait_for
 
 
@@ -33,13 +35,14 @@ def test_a_second_tab_hears_that_another_tab_has_the_run(monkeypatch):
 
 
 def test_a_slot_says_what_would_be_lost():
-    slot = session.Slot("me")
+    slot = Slot("me")
     config = RunConfig(arch="gru", seq_len=10, hidden_size=8, batch_size=8)
     worker = slot.replace(Worker([Run(config)], pool=TrainerPool(1)), ((config,), None))
     assert slot.summary() == ""  # a run at step 0 is nothing to lose
     worker.step()
     assert wait_for(lambda: worker.snapshot.state == "paused", timeout=30)
-    slot.kept["compare"] = (object(), lambda obj: None, lambda obj: "the Compare race")
+    race = Worker([Run(config)], pool=TrainerPool(1))
+    slot.race = Job(race, ((config,), 50), (config,))
     assert slot.summary() == "GRU on adding at step 1; the Compare race"
     slot.close()
-    assert worker.snapshot.state == "stopped"
+    assert worker.snapshot.state == "stopped" and race.snapshot.state == "stopped"

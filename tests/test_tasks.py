@@ -15,7 +15,7 @@ from torch import nn
 
 from explorer.tasks import IGNORE, TASKS, Task, make_task
 from explorer.tasks.forecast import sunspot_counts
-from explorer.presets import Rule
+from explorer.verdicts import Rule
 from explorer.tasks.language import NEGATIONS, WORDS, corpus, polarity
 
 NAMES = ["adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead",

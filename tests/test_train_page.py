@@ -5,6 +5,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.ui import state
 from tests.apptest import APP, open_page, title_text
 
 TITLES = {
@@ -152,7 +153,7 @@ def test_pace_comes_from_the_link_and_a_bad_one_gives_the_notice():
 def test_training_goes_on_in_the_same_process_across_a_page_switch():
     at = open_train("gru")
     next(b for b in at.button if b.label == "Train").click().run()
-    slot = at.session_state["slot"]
+    slot = at.session_state[state.SESSION].slot
     worker = slot.worker
     process = worker._process
     assert worker.training
@@ -169,7 +170,7 @@ def test_training_goes_on_in_the_same_process_across_a_page_switch():
     assert worker.training and slot.worker is worker
     at.switch_page("pages/train.py").run()
     assert not at.exception, at.exception
-    assert at.session_state["slot"].worker is worker and worker._process is process and process.is_alive()
+    assert at.session_state[state.SESSION].slot.worker is worker and worker._process is process and process.is_alive()
     deadline = time.monotonic() + 30
     while step() <= before and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -9,7 +9,8 @@ import torch
 from explorer import Run, RunConfig
 from explorer.config import LIMITS
 from explorer.ui import worker as worker_module
-from explorer.ui.worker import TrainerPool, Worker
+from explorer.ui.pool import TrainerPool
+from explorer.ui.worker import Worker
 
 torch.set_num_threads(1)
 

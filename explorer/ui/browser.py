@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from explorer.ui import state
 from explorer.ui.live_chart import in_browser
 
 ID_COOKIE = "rnnx_browser"
@@ -48,28 +47,23 @@ class Browser:
 
 
 def this() -> Browser:
-    """This session's browser, read from its cookies on the session's first run (a new id if it has none)."""
-    me = state.get(state.BROWSER)
-    if me is None:
-        if in_browser():
-            cookies = st.context.cookies
-            given, runs_on = cookies.get(ID_COOKIE, ""), cookies.get(RUNS_COOKIE, "")
-            me = Browser(given if _ID.fullmatch(given) else secrets.token_urlsafe(32),
-                         runs_on if _BOOT.fullmatch(runs_on) else "")
-        else:
-            me = Browser(None, "")
-        state.put(state.BROWSER, me)
-    return me
+    """This session's browser, read from its cookies (a new id if it has none). The session reads it once,
+    on its first run, and keeps it (explorer/ui/session.py)."""
+    if not in_browser():
+        return Browser(None, "")
+    cookies = st.context.cookies
+    given, runs_on = cookies.get(ID_COOKIE, ""), cookies.get(RUNS_COOKIE, "")
+    return Browser(given if _ID.fullmatch(given) else secrets.token_urlsafe(32),
+                   runs_on if _BOOT.fullmatch(runs_on) else "")
 
 
 _component = None
 
 
-def remember(has_runs: bool) -> None:
+def remember(me: Browser, has_runs: bool) -> None:
     """Write the id, and whether this server holds runs for it, to the browser's cookies (where they differ).
     Call once per full run, at its end, so a run started in this script run counts."""
     global _component
-    me = this()
     if me.id is None:
         return
     if _component is None:

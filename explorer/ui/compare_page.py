@@ -1,12 +1,9 @@
 """The Compare page: architectures raced on one setup, a sequence-length sweep, and the classic table checked.
 
 Widgets and layout only: configs and verdicts come from explorer.compare, figures from explorer.charts,
-training from two background Workers of this session (held here, apart from the Train page's worker).
+training from two background Workers of this session (its Slot holds them, apart from the Train page's worker).
 """
 from __future__ import annotations
-
-import threading
-from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
@@ -15,9 +12,9 @@ from explorer import budget as costs
 from explorer import charts, compare
 from explorer.style import ARCH_LABELS
 from explorer.config import ARCHITECTURES, RunConfig
-from explorer.evaluate import held_out_metrics
-from explorer.ui import jobs, live_chart, panels, session, state
-from explorer.ui.worker import Snapshot, Worker
+from explorer.ui import classic_table, live_chart, panels, session
+from explorer.ui.slot import Job, active
+from explorer.ui.worker import Snapshot
 
 BUDGETS = (50, 100, 200, 300, 500, 1000, 2000, 5000)  # steps per architecture in the race
 ARCHS_KEY, BUDGET_KEY, MATCH_KEY, SWEEP_TASK_KEY = "cmp_archs", "cmp_budget", "cmp_match", "cmp_sweep_task"
@@ -26,107 +23,26 @@ THRESHOLD_KEY = "cmp_threshold_"  # + task name: each task keeps its own thresho
 RECENT = 10  # training-batch points averaged for the sweep's provisional accuracy
 
 
-@dataclass
-class Job:
-    """One background job: its worker, what it trains, and held-out results measured once it stops."""
-
-    worker: Worker
-    key: tuple  # (configs, budget): the setup it was started for
-    configs: tuple[RunConfig, ...]
-    note: str = ""  # how the configs were matched
-    notice: str = ""  # why it stopped early (cancelled, or paused for the other job)
-    held_out: dict = field(default_factory=dict)  # total steps -> [metric per run]
-
-    @property
-    def labels(self) -> list[str]:
-        return [ARCH_LABELS[c.arch] for c in self.configs]
-
-    def measured(self) -> list[float] | None:
-        """Held-out metric of every run once training has stopped (cached per step count); None while it trains."""
-        if active(self.worker):
-            return None
-        steps = sum(run.step for run in self.worker.runs)
-        if steps not in self.held_out:
-            with self.worker.models() as runs:
-                states = [run.to_bytes() for run in runs]
-            try:  # in a pool process, under its memory limit: a race at the caps evaluates outside the server
-                self.held_out = {steps: jobs.run(held_out_metrics, states, should_stop=session.page_closed())}
-            except jobs.JobError:
-                return None  # the pool could not: the table stays provisional, as while it trains
-        return self.held_out[steps]
+def _cancel(name: str) -> None:
+    session.this().cancel_job(name)
 
 
-class Holder:
-    """This session's comparison jobs: the race and the sweep. One trains at a time, so timings are not shared."""
-
-    def __init__(self) -> None:
-        self.race: Job | None = None
-        self.sweep: Job | None = None
-        self.lock = threading.Lock()
-
-    def close(self) -> None:
-        for job in (self.race, self.sweep):
-            if job is not None:
-                job.worker.close()
-
-    def summary(self) -> str:
-        """What a visitor would lose with these jobs ("" when nothing was started)."""
-        return " and ".join(name for name, job in (("the Compare race", self.race), ("the sweep", self.sweep))
-                            if job is not None)
-
-
-def _holder() -> Holder:
-    return session.kept(state.COMPARE, Holder, Holder.close, Holder.summary)
-
-
-def _start(holder: Holder, name: str, configs: tuple[RunConfig, ...], budget: int, note: str = "") -> None:
-    """Resume the job if it is for this setup, else build it anew; pause every other trainer of this session."""
-    key = (configs, budget)
-    with holder.lock:
-        other = holder.sweep if name == "race" else holder.race
-        if other is not None and active(other.worker):  # training or queued: one job at a time
-            other.worker.pause()
-            other.notice = "Paused so that the other job has the CPU to itself; press its Start button to resume."
-        train = session.current()
-        if train is not None and active(train):
-            train.pause("Paused by the Compare page, so that its timings are not shared.")
-        job = getattr(holder, name)
-        if job is None or job.key != key:
-            if job is not None:
-                job.worker.close()
-            job = Job(session.open_runs(configs, budget), key, configs, note)  # first traces in a pool process
-            session.register(job.worker)
-            setattr(holder, name, job)
-        job.notice = ""
-        job.worker.start()
-
-
-def active(worker: Worker) -> bool:
-    """Training, or waiting in the server's queue to train (its view then refreshes to show it start)."""
-    return worker.training or worker.snapshot.state == "queued"
-
-
-def _cancel(job: Job | None) -> None:
-    if job is not None and active(job.worker):
-        job.worker.pause()
-        job.notice = "Cancelled: the results below stop at the step reached. Start again to resume."
-
-
-def _job_controls(holder: Holder, name: str, label: str, key: str, configs: tuple[RunConfig, ...], budget: int,
+def _job_controls(name: str, label: str, key: str, configs: tuple[RunConfig, ...], budget: int,
                   *, enabled: bool, note: str = "") -> Job | None:
     """Start and Cancel for the race or the sweep; -> the job (None before its first start)."""
+    me = session.this()
     buttons = st.columns([2, 1, 5])
     if buttons[0].button(label, type="primary", disabled=not enabled, key=f"{key}_start"):
-        _start(holder, name, configs, budget, note)
-    job = getattr(holder, name)
-    buttons[1].button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(job,),  # before the script: the page redraws stopped
+        me.start_job(name, configs, budget, note)
+    job = getattr(me.slot, name)
+    buttons[1].button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(name,),  # before the script: the page redraws stopped
                       disabled=job is None or not active(job.worker))
     return job
 
 
 def render() -> None:
-    config = state.config()
-    holder = _holder()
+    me = session.this()
+    config = me.config
     st.title("Compare")
     st.markdown(
         "Same task, same seed, same budget: race the architectures on the sidebar's setup, sweep the sequence "
@@ -134,11 +50,11 @@ def render() -> None:
         "machine measured. Training runs in the background: leave the page and come back."
     )
     archs, budget, match = _options()
-    _race_section(config, holder, archs, budget, match)
+    _race_section(config, archs, budget, match)
     st.divider()
-    _sweep_section(config, holder, match)
+    _sweep_section(config, match)
     st.divider()
-    _table_section(holder)
+    _table_section(me.slot.race, me.slot.sweep)
 
 
 # -- the race -----------------------------------------------------------------------------------
@@ -156,7 +72,7 @@ def _options() -> tuple[tuple[str, ...], int, bool]:
     return tuple(a for a in ARCHITECTURES if a in archs), int(budget), bool(match)
 
 
-def _race_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], budget: int, match: bool) -> None:
+def _race_section(config: RunConfig, archs: tuple[str, ...], budget: int, match: bool) -> None:
     st.subheader("Race: loss and gradients, side by side")
     try:
         matched, target = compare.matched_configs(config, archs or ("lstm",), match)
@@ -169,7 +85,7 @@ def _race_section(config: RunConfig, holder: Holder, archs: tuple[str, ...], bud
         return
     note = _matching_note(config, matched, target, match)
     st.caption(note)
-    job = _job_controls(holder, "race", "Start comparison", "cmp", tuple(m.config for m in matched), budget,
+    job = _job_controls("race", "Start comparison", "cmp", tuple(m.config for m in matched), budget,
                         enabled=len(archs) >= 2, note=note)
     if job is None:
         st.info("Press **Start comparison**: each architecture trains in turn, one step each, in the background.")
@@ -230,7 +146,7 @@ def _race_view(job: Job, was_training: bool) -> None:
 
 # -- the sweep ----------------------------------------------------------------------------------
 
-def _sweep_section(config: RunConfig, holder: Holder, match: bool) -> None:
+def _sweep_section(config: RunConfig, match: bool) -> None:
     st.subheader("Sweep: where does each one break?")
     picked = st.multiselect("Architectures in the sweep", ARCHITECTURES, default=list(compare.SWEEP_ARCHS),
                             key=SWEEP_ARCHS_KEY, format_func=ARCH_LABELS.get,
@@ -245,7 +161,7 @@ def _sweep_section(config: RunConfig, holder: Holder, match: bool) -> None:
         f"{compare.SWEEP_HIDDEN} (forget-gate bias 1, the usual advice){', the others matched to its parameter count' if match else ''}; "
         f"Adam lr 0.003, batch 64, seed {config.seed}. A length counts as solved at held-out accuracy {compare.SOLVED_AT:g}."
     )
-    job = _job_controls(holder, "sweep", "Start sweep", "cmp_sweep", configs, compare.SWEEP_STEPS,
+    job = _job_controls("sweep", "Start sweep", "cmp_sweep", configs, compare.SWEEP_STEPS,
                         enabled=len(archs) >= 2)
     if job is None:
         st.info("Press **Start sweep** to train every architecture at every length.")
@@ -264,7 +180,7 @@ def _by_length(job: Job, values: list[float]) -> dict[str, dict[int, float]]:
 def _sweep_view(job: Job, was_training: bool) -> None:
     snap = panels.watch(job.worker, was_training)
     _progress(job, snap, "Sweep")
-    final = job.measured()
+    final = session.this().measured(job)
     recent = [float(np.mean(v.history.metric[-RECENT:])) if len(v.history) else np.nan for v in snap.runs]
     accuracy = _by_length(job, final if final is not None else recent)
     ms = _by_length(job, [1000 * v.wall / v.step if v.step else np.nan for v in snap.runs])
@@ -278,7 +194,7 @@ def _sweep_view(job: Job, was_training: bool) -> None:
 
 def sweep_longest(job: Job | None) -> dict[str, int]:
     """Longest length each architecture solved in a finished (or cancelled) sweep; {} while it trains."""
-    final = job.measured() if job is not None else None
+    final = session.this().measured(job) if job is not None else None
     if final is None:
         return {}
     return {label: compare.longest_solved(points) for label, points in _by_length(job, final).items()}
@@ -286,20 +202,19 @@ def sweep_longest(job: Job | None) -> dict[str, int]:
 
 # -- the table ----------------------------------------------------------------------------------
 
-def _table_section(holder: Holder) -> None:
+def _table_section(race: Job | None, sweep: Job | None) -> None:
     st.subheader("The classic table, checked on this machine")
-    race, sweep = holder.race, holder.sweep
     if race is None and sweep is None:
         st.info("The table fills in from the race (parameters, time per step, steps to a threshold) "
                 "and the sweep (longest length solved).")
         return
     measured, threshold_label = _measurements(race, sweep)
-    st.table(compare.claims_table(measured, threshold_label))
+    st.table(classic_table.claims_table(measured, threshold_label))
     st.caption(
         "Time per step is training wall time on this machine, now (other visitors and pages share its CPU), "
         "at the race's hidden sizes. Steps to threshold: the first step where the training-batch metric, "
         "averaged over 5 recorded steps, reaches it. Timings within "
-        f"{compare.SPEED_TOLERANCE:.0%} of each other are too close to call."
+        f"{classic_table.SPEED_TOLERANCE:.0%} of each other are too close to call."
     )
 
 

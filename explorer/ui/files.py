@@ -7,7 +7,7 @@ from functools import partial
 import streamlit as st
 
 from explorer.config import LIMITS
-from explorer.ui import jobs, opening, session, sidebar, state
+from explorer.ui import jobs, opening, session, state
 from explorer.ui.plain import plain
 from explorer.ui.worker import Worker
 
@@ -16,21 +16,18 @@ UPLOAD = "run_upload"
 
 def _load_uploaded() -> None:
     """Uploader callback (runs before the script, so it may set the sidebar)."""
-    upload = st.session_state.get(UPLOAD)
+    upload, me = state.widget(UPLOAD), session.this()
     if upload is None:
         return
     if upload.size > LIMITS.max_upload_mb * 2**20:
-        state.put(state.UPLOAD_ERROR, f"That file is {upload.size / 2**20:.1f} MB; runs up to {LIMITS.max_upload_mb} MB load.")
+        me.upload_error = f"That file is {upload.size / 2**20:.1f} MB; runs up to {LIMITS.max_upload_mb} MB load."
         return
     try:  # read, checked and traced in a pool process under its memory limit: a hostile file cannot grow the server
         worker = opening.uploaded_worker(upload.getvalue(), should_stop=session.page_closed())
     except jobs.JobError as error:  # Run.load's message, or the pool's (out of memory, busy): ours only
-        state.put(state.UPLOAD_ERROR, f"Could not load {upload.name}: {str(error).rstrip('.')}. The current run is unchanged.")
+        me.upload_error = f"Could not load {upload.name}: {str(error).rstrip('.')}. The current run is unchanged."
         return
-    sidebar.set_widgets(worker.runs[0].config)
-    state.pop(state.PRESET)
-    session.adopt(worker)
-    state.put(state.UPLOAD_ERROR, None)
+    me.adopt(worker)
 
 
 def save_and_load(worker: Worker) -> None:
@@ -45,7 +42,7 @@ def save_and_load(worker: Worker) -> None:
         st.file_uploader("Load a run", type=["pt"], key=UPLOAD, on_change=_load_uploaded,
                          max_upload_size=LIMITS.max_upload_mb,
                          help="A file saved here or by Run.save(). Nothing in it is executed.")
-        error = state.get(state.UPLOAD_ERROR)
+        error = session.this().upload_error
         if error:
             st.error(plain(error))  # the file name and the file's values are the visitor's
 

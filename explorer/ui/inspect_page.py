@@ -21,13 +21,7 @@ from explorer.ui.worker import Worker
 
 SOURCE = "inspect_source"  # which sequence: a probe example index, or OWN
 TEXT = "inspect_text"  # the user's own sequence, as typed
-VALID_TEXT = "inspect_valid_text"  # the last own sequence the task accepted
-VIEW = "inspect_view"  # (key, Inspection) of the sequence on show
-T = "inspect_t"  # the time slider
-T_MAX = "inspect_t_max"  # its last step, for Play's callback
-PLAYING = "inspect_playing"
-CLOCK = "inspect_clock"  # (t at Play, monotonic time at Play, speed, t last shown): where t should be now
-FRAMES = "inspect_frames"  # monotonic times of the last frames drawn while playing: the pace achieved
+T = "inspect_t"  # the time slider (Play's state, the look at the sequence: session.Session.playback, .inspection)
 SPEED = "inspect_speed"
 UNIT, LAYER, DIMS, RUN = "inspect_unit", "inspect_layer", "inspect_dims", "inspect_run"
 OWN = "own"
@@ -49,19 +43,16 @@ def render() -> None:
     x, y, source = _sequence_ui(worker.runs[index])
     insp = _inspection(worker, index, x, y, source)
     layer, unit, dims = _controls(insp)
-    playing = bool(state.get(PLAYING))
-    speed = float(state.get(SPEED, 2))
+    playing = session.this().playback.playing
+    speed = float(state.widget(SPEED, 2))
     tick = max(1.0 / speed, MIN_TICK_S)
     st.fragment(run_every=tick if playing else None)(_step_view)(insp, layer, unit, dims)
     _recurrent_weights(insp, layer)
 
 
 def _worker() -> Worker:
-    """The session's worker for the sidebar's setup: the same rule as the Train page, so both show one run."""
-    config = state.config()
-    preset = presets_ui.active(config)
-    configs, budget = (preset.configs, preset.steps) if preset else ((config,), None)
-    return session.worker_for(configs, budget)
+    """The session's worker, the Train page's: both show one run."""
+    return session.this().train_worker()
 
 
 def _pick_run(worker: Worker) -> int:
@@ -88,13 +79,13 @@ def _sequence_ui(run):
     if text.strip():
         try:
             x, y = task.encode(text)
-            state.put(VALID_TEXT, (task.name, text))
+            session.this().own_text = (task.name, text)
             return x, y, ("own", text)
         except ValueError as error:
             st.error(str(error))
     else:
         st.info(f"Type a sequence: {task.input_hint}.")
-    last_task, previous = state.get(VALID_TEXT) or (None, None)
+    last_task, previous = session.this().own_text or (None, None)
     if last_task == task.name:
         st.caption(f"Still showing your last accepted sequence: `{previous}`")
         x, y = task.encode(previous)
@@ -105,18 +96,18 @@ def _sequence_ui(run):
 
 def _inspection(worker: Worker, index: int, x, y, source) -> ins.Inspection:
     """The cached look at this sequence; new weights are picked up at once when idle, on request while training."""
-    key = (id(worker), index, source)
-    cached = state.get(VIEW)
+    me = session.this()
+    cached = me.cached_inspection(worker, index, source)
     run = worker.runs[index]
-    stale = cached is not None and cached[0] == key and cached[1].step != run.step
+    stale = cached is not None and cached.step != run.step
     if stale and worker.training:
         cols = st.columns([4, 1])
-        cols[0].info(f"Showing the weights from training step {cached[1].step}; the run is training on "
+        cols[0].info(f"Showing the weights from training step {cached.step}; the run is training on "
                      f"(step {run.step}).")
         if not cols[1].button("Use the latest weights", key="inspect-refresh"):
-            return cached[1]
-    elif cached is not None and cached[0] == key and not stale:
-        return cached[1]
+            return cached
+    elif cached is not None and not stale:
+        return cached
     with worker.models() as runs:
         saved = runs[index].to_bytes()  # under the lock; the look inside runs in a pool process
     should_stop = session.page_closed()
@@ -128,16 +119,19 @@ def _inspection(worker: Worker, index: int, x, y, source) -> ins.Inspection:
             st.warning(str(error))
             st.stop()
     insp.row_source = lambda steps: jobs.run(ins.saliency_rows, saved, x, steps, should_stop=should_stop)
-    state.put(VIEW, (key, insp))
+    me.keep_inspection(worker, index, source, insp)
     return insp
 
 
 def _start() -> None:
-    if state.get(T, 0) >= state.get(T_MAX, 0):
-        state.put(T, 0)  # at the end: play from the start
-    state.put(PLAYING, True)
-    state.put(CLOCK, None)
-    state.put(FRAMES, [])
+    playback = session.this().playback
+    if state.widget(T, 0) >= playback.last_t:
+        state.set_widget(T, 0)  # at the end: play from the start
+    playback.playing, playback.clock, playback.frames = True, None, []
+
+
+def _stop() -> None:
+    session.this().playback.playing = False
 
 
 def play_position(t0: int, started: float, speed: float, now: float, last: int) -> int:
@@ -149,19 +143,20 @@ def play_position(t0: int, started: float, speed: float, now: float, last: int) 
 def _played_t(speed: float, last: int) -> int:
     """t for this frame while playing; a changed speed or a moved slider restarts the clock from where t is."""
     now = time.monotonic()
-    t = int(state.get(T) or 0)
-    clock = state.get(CLOCK)
+    t = int(state.widget(T) or 0)
+    playback = session.this().playback
+    clock = playback.clock
     if clock is None or clock[2] != speed or clock[3] != t:
         clock = (t, now - 1.0 / speed, speed, t)  # the first frame after Play moves one step, as a tick did
     t = play_position(clock[0], clock[1], speed, now, last)
-    state.put(CLOCK, clock[:3] + (t,))
-    state.put(FRAMES, (state.get(FRAMES) or [])[-9:] + [now])
+    playback.clock = clock[:3] + (t,)
+    playback.frames = playback.frames[-9:] + [now]
     return t
 
 
 def _pace_note(speed: float) -> None:
     """Say the pace achieved when the page draws fewer frames a second than the set speed."""
-    frames = state.get(FRAMES) or []
+    frames = session.this().playback.frames
     if len(frames) < 4:
         return
     rate = (len(frames) - 1) / (frames[-1] - frames[0])
@@ -172,10 +167,10 @@ def _pace_note(speed: float) -> None:
 
 def _controls(insp: ins.Inspection) -> tuple[int, int, int]:
     L, D, _, Tn, H = insp.trace.shape
-    state.put(T_MAX, Tn - 1)
+    session.this().playback.last_t = Tn - 1
     for key, size in ((UNIT, H), (LAYER, L), (T, Tn)):  # a new run or sequence may be smaller
-        if (state.get(key) or 0) >= size:
-            state.put(key, 0)
+        if (state.widget(key) or 0) >= size:
+            state.set_widget(key, 0)
     arch = insp.trace.arch
     overflow = ~np.isfinite(insp.trace.hidden).all(axis=(0, 1, 2, 4))  # (T,)
     if overflow.any():
@@ -186,9 +181,9 @@ def _controls(insp: ins.Inspection) -> tuple[int, int, int]:
     cols = st.columns([1, 1, 2, 1.3, 1.3, 1.3])
     cols[0].button("Play", key="inspect-play", type="primary", on_click=_start, width="stretch",
                    help="Step t forward from here to the end at the chosen speed.")
-    cols[1].button("Stop", key="inspect-stop", on_click=state.put, args=(PLAYING, False), width="stretch")
-    if state.get(SPEED) is None:
-        state.put(SPEED, 2)
+    cols[1].button("Stop", key="inspect-stop", on_click=_stop, width="stretch")
+    if state.widget(SPEED) is None:
+        state.set_widget(SPEED, 2)
     cols[2].select_slider("Speed (steps per second)", SPEEDS, key=SPEED)
     layer = cols[3].selectbox("Layer", range(L), key=LAYER, disabled=L == 1)
     unit = cols[4].selectbox("Unit (equations)", range(H), key=UNIT, disabled=arch == "transformer")
@@ -199,11 +194,12 @@ def _controls(insp: ins.Inspection) -> tuple[int, int, int]:
 def _step_view(insp: ins.Inspection, layer: int, unit: int, dims: int) -> None:
     """Everything that depends on t. While playing, each timer tick moves t on before drawing."""
     last = insp.T - 1
-    speed = float(state.get(SPEED, 2))
-    if state.get(PLAYING):
-        state.put(T, _played_t(speed, last))
+    speed = float(state.widget(SPEED, 2))
+    playback = session.this().playback
+    if playback.playing:
+        state.set_widget(T, _played_t(speed, last))
     t = int(st.slider("Time step t", 0, last, key=T) if last > 0 else 0)
-    if state.get(PLAYING):
+    if playback.playing:
         _pace_note(speed)
     _step_header(insp, t)
     tr, s = insp.trace, panels.scale()
@@ -235,8 +231,8 @@ def _step_view(insp: ins.Inspection, layer: int, unit: int, dims: int) -> None:
         st.info(f"Saliency at t = {t}: {error}")
     else:
         panels.chart(charts.saliency_strip(row, tr.tokens[0], t, scale=s), "saliency_strip", key="inspect-saliency")
-    if state.get(PLAYING) and t >= last:
-        state.put(PLAYING, False)
+    if playback.playing and t >= last:
+        playback.playing = False
         st.rerun()  # the end: redraw the page once, without the timer
 
 

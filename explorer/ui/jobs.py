@@ -17,7 +17,7 @@ import torch
 from explorer.checkpoint import out_of_memory
 from explorer.config import LIMITS
 from explorer.trainer import limit_memory
-from explorer.ui.worker import _CONTEXT, TrainerPool, _plain_main
+from explorer.ui.pool import CONTEXT, TrainerPool, plain_main
 
 log = logging.getLogger(__name__)
 # Short computations have their own bounded pool: behind long training runs they would wait minutes
@@ -43,11 +43,11 @@ def run(fn: Callable[..., Any], *args, should_stop: Callable[[], bool] = lambda:
     on_wait is called once when the pool is full and the job has to wait for a slot.
     """
     _acquire(pool, should_stop, wait_s, on_wait)
-    parent, child = _CONTEXT.Pipe()
-    process = _CONTEXT.Process(target=_serve, name="rnnx-job", daemon=True,
+    parent, child = CONTEXT.Pipe()
+    process = CONTEXT.Process(target=_serve, name="rnnx-job", daemon=True,
                                args=(child, fn, args, torch.get_num_threads(), memory_mb))
     try:
-        with _plain_main():
+        with plain_main():
             process.start()
         child.close()
         while not parent.poll(POLL_S):

@@ -14,7 +14,8 @@ from explorer.charts.equations import CELL_TEX
 from explorer.charts.gradients import gradient_of
 from explorer.style import ARCH_LABELS
 from explorer.config import RunConfig
-from explorer.presets import PRESETS, vanishing_ratio
+from explorer.presets import PRESETS
+from explorer.verdicts import vanishing_ratio
 from explorer.records import Trace
 from explorer.run import Run
 from explorer.ui import panels, presets_ui, session
@@ -114,7 +115,7 @@ def _shown(kind: str, worker: Worker | None, live: dict) -> Shown:
 
 
 def render() -> None:
-    worker = session.current()
+    worker = session.this().slot.worker
     live = _live(worker)
     st.title("Learn")
     st.markdown(

@@ -16,7 +16,7 @@ html { font-size: 22px; }
 
 
 def on() -> bool:
-    return bool(state.get(state.LECTURE))
+    return bool(state.widget(state.LECTURE))
 
 
 def toggle() -> None:

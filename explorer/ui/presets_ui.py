@@ -1,45 +1,32 @@
-"""Presets in the UI: which one is active, one-click buttons that set the sidebar and open a page, the verdict."""
+"""Presets in the UI: one-click buttons that set the sidebar and open a page, run labels, the verdict.
+
+Which preset is active is the session's (explorer/ui/session.py: Session.preset)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from explorer.config import RunConfig
 from explorer.presets import PRESETS, Preset
 from explorer.style import ARCH_LABELS
-from explorer.ui import sidebar, state
+from explorer.ui import session
 from explorer.ui.worker import Worker
 
 
-
-def active(config: RunConfig) -> Preset | None:
-    """The preset in force: chosen, and the sidebar still shows its first config (any change leaves it)."""
-    name = state.get(state.PRESET)
-    preset = PRESETS.get(name) if name else None
-    if preset and preset.configs[0] != config:
-        state.pop(state.PRESET)
-        return None
-    return preset
-
-
-def choose(name: str) -> None:
+def _choose(name: str) -> None:
     """Button callback: runs before the script, so it may set the sidebar's widgets."""
-    preset = PRESETS[name]
-    sidebar.set_widgets(preset.configs[0])
-    state.put(state.PRESET, name)
-    state.put(state.AUTOSTART, True)
+    session.this().choose_preset(name)
 
 
 def button(name: str, *, key: str) -> None:
     """One click: set the sidebar and the URL to the preset, open the Train page, and train."""
     preset = PRESETS[name]
-    if st.button(preset.title, key=key, on_click=choose, args=(name,),
+    if st.button(preset.title, key=key, on_click=_choose, args=(name,),
                  help=preset.narration, width="stretch"):
         st.switch_page("pages/train.py")
 
 
 def label(runs, index: int) -> str:
     """Run `index`'s short name in side-by-side panels: the preset's label, else its architecture."""
-    preset = PRESETS.get(state.get(state.PRESET) or "")
+    preset = session.this().preset
     if preset and preset.labels:
         return preset.labels[index]
     config = runs[index].config
@@ -54,10 +41,5 @@ def verdict(preset: Preset, worker: Worker) -> None:
         return
     if not worker.finished:  # the worker's budget is the preset's
         return
-    key = f"verdict-{preset.name}-{id(worker)}"
-    result = state.get(key)
-    if result is None:
-        result = preset.verdict(worker.runs)
-        state.put(key, result)
-    ok, text = result
+    ok, text = session.this().preset_verdict(worker)
     (st.success if ok else st.warning)(("Claim reproduced. " if ok else "Claim not reproduced this time. ") + text)

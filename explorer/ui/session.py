@@ -1,97 +1,217 @@
-"""This session's training worker: created on demand, replaced when the setup changes, kept across a reload, stopped when the browser has gone."""
+"""The one owner of a session's UI state: a typed Session object, kept under one session_state entry.
+
+Pages and ui helpers read it and call its intent methods (choose_preset, adopt, train_worker, start_job,
+pause_others); nobody else writes st.session_state but widgets, through explorer/ui/state.py. Its workers
+live in a Slot (explorer/ui/slot.py) that outlives a reconnect and a reload; this module ties the slot to
+the browser's sessions. Not the workers' training (explorer/ui/worker.py).
+"""
 from __future__ import annotations
 
-import threading
 import weakref
-from typing import Callable, TypeVar
+from dataclasses import dataclass, field
+from typing import Callable
 
 import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explorer.config import LIMITS, RunConfig
-from explorer.style import ARCH_LABELS
-from explorer.ui import browser, jobs, opening, state
-from explorer.ui.parking import Parking
+from explorer.config import RunConfig
+from explorer.ui import browser, jobs, opening, sidebar, state
 from explorer.ui.plain import plain
-from explorer.ui.runtime import give_back_memory
+from explorer.ui.slot import PARKING, Job, Slot, active
 from explorer.ui.worker import Worker
 
-T = TypeVar("T")
+PAUSED_FOR_COMPARE = "Paused by the Compare page, so that its timings are not shared."
+PAUSED_FOR_OTHER_JOB = "Paused so that the other job has the CPU to itself; press its Start button to resume."
+CANCELLED = "Cancelled: the results below stop at the step reached. Start again to resume."
 
 
-class Slot:
-    """Holds one page session's worker and the setup it was built for, and other pages' session objects.
+@dataclass(eq=False)
+class Playback:
+    """Inspect's Play: whether t moves on by itself, and the clock that moves it."""
 
-    Its browser's next session takes it over after a reload (explorer/ui/parking.py)."""
-
-    def __init__(self, browser: str | None = None) -> None:
-        self.browser = browser  # the browser's id (explorer/ui/browser.py); None: nothing can take it over
-        self.holders = 0  # live connections (counted by PARKING)
-        self.parked_at: float | None = None  # when the last connection let go (set by PARKING)
-        self.worker: Worker | None = None
-        self.key: tuple | None = None
-        self.lock = threading.Lock()
-        self.others: weakref.WeakSet[Worker] = weakref.WeakSet()  # other pages' workers (Compare)
-        self.kept: dict[str, tuple[object, Callable, Callable]] = {}  # key -> (object, close, summary)
-        self.sessions: dict[str, tuple] = {}  # id -> (session state, fragment storage) of each session that used it
-
-    def close(self) -> None:
-        """Everything: the browser has gone."""
-        self.replace(None, None)
-        for obj, close, _ in list(self.kept.values()):
-            close(obj)
-        self.kept = {}
-        self.forget_sessions()
-        # collect and trim off the page's path (runner.postScriptGC is off, glibc keeps freed pages)
-        threading.Thread(target=give_back_memory, name="rnnx-gc", daemon=True).start()
-
-    def used_by(self, session_id: str, values, fragments) -> None:
-        """A session's state and fragment storage (Streamlit's), emptied by forget_sessions when it has gone."""
-        self.sessions[session_id] = (values, fragments)
-
-    def forget_sessions(self) -> None:
-        """Empty the state and fragments of the sessions that used this slot (they have ended).
-
-        Streamlit keeps an ended session in its reconnect store until another session connects or leaves, and
-        the last session its message loop flushed until another one flushes: their state (which holds this
-        slot, Inspect's views), fragments (the live fragment's arguments hold the worker, its runs and
-        traces) and uploaded files would keep all that in memory till then (issue 18.6)."""
-        uploads = Runtime.instance().uploaded_file_mgr if Runtime.exists() else None
-        while self.sessions:
-            session_id = next(iter(self.sessions))
-            values, fragments = self.sessions.pop(session_id)
-            if uploads is not None:
-                uploads.remove_session_files(session_id)  # an uploaded run's bytes (up to the upload cap)
-            for key in list(values.filtered_state):
-                try:
-                    del values[key]
-                except Exception:  # noqa: BLE001 - a widget's value, or the session is shutting down: nothing held
-                    pass
-            fragments.clear()
-            fragments.clear_outside_wrappers()
-
-    def replace(self, worker: Worker | None, key: tuple | None) -> Worker | None:
-        """The Train page's worker, in place of the old one (which ends); other pages' objects stay."""
-        if self.worker is not None:
-            self.worker.close()
-        self.worker, self.key = worker, key
-        return worker
-
-    def summary(self) -> str:
-        """What the visitor would lose with this slot, in a few words ("" when nothing)."""
-        parts = []
-        worker = self.worker
-        if worker is not None:
-            view = worker.snapshot.runs[0]
-            if view.step > 0 or worker.training:
-                archs = " and ".join(dict.fromkeys(ARCH_LABELS[r.config.arch] for r in worker.runs))
-                parts.append(f"{archs} on {worker.runs[0].config.task} at step {view.step}")
-        parts += [text for obj, _, summary in list(self.kept.values()) if (text := summary(obj))]
-        return "; ".join(parts)
+    playing: bool = False
+    clock: tuple | None = None  # (t at Play, monotonic time at Play, speed, t last shown): where t should be now
+    frames: list[float] = field(default_factory=list)  # monotonic times of the last frames drawn: the pace achieved
+    last_t: int = 0  # the sequence's last step, for Play's callback
 
 
-PARKING = Parking(keep_s=LIMITS.reattach_s, max_parked=LIMITS.max_parked)  # the server's: every browser's slots
+@dataclass(eq=False)
+class Session:
+    """Everything this browser tab's pages share, but the widgets' own values."""
+
+    browser: browser.Browser  # from its cookies, read on the session's first run
+    slot: Slot  # the workers: the Train page's, the Compare race and sweep
+    config: RunConfig = field(default_factory=RunConfig)  # the last valid setup the sidebar built
+    preset_name: str | None = None  # the active preset, while the sidebar shows its first config
+    autostart: bool = False  # start training on the next Train page run
+    open_train: bool = False  # a link named a preset: open the Train page once
+    restored: bool = False  # the link's values have gone to the sidebar (the session's first shell run)
+    notices: list[str] = field(default_factory=list)  # shown once at the top of the page (a link's bad values)
+    upload_error: str = ""  # why the last uploaded run file was refused
+    inspection: tuple | None = None  # (weakref to the worker, run index, source, Inspection) on Inspect
+    own_text: tuple[str, str] | None = None  # (task name, text): the last own sequence Inspect's task accepted
+    playback: Playback = field(default_factory=Playback)
+    verdict: tuple | None = None  # (weakref to the worker, preset name, (ok, text)): a spent budget's verdict
+
+    # -- the setup ---------------------------------------------------------------------------
+
+    @property
+    def preset(self):
+        """The active Preset, or None."""
+        if not self.preset_name:
+            return None
+        from explorer.presets import PRESETS  # the presets pull in every task; only when one is active
+
+        return PRESETS.get(self.preset_name)
+
+    def show(self, config: RunConfig) -> None:
+        """Set the sidebar to `config`: before its widgets are drawn (the first run, or a callback)."""
+        sidebar.set_widgets(config)
+        self.config = config
+
+    def follow_sidebar(self, config: RunConfig) -> None:
+        """The sidebar's setup this run; a change leaves the active preset."""
+        self.config = config
+        preset = self.preset
+        if preset is not None and preset.configs[0] != config:
+            self.preset_name = None
+
+    def choose_preset(self, name: str, *, open_train: bool = False) -> None:
+        """Set the sidebar to the preset and train it on the Train page's next run (a button's callback, a link)."""
+        from explorer.presets import PRESETS
+
+        self.show(PRESETS[name].configs[0])
+        self.preset_name, self.autostart, self.open_train = name, True, open_train
+
+    def notify(self, text: str) -> None:
+        self.notices.append(text)
+
+    def take_notices(self) -> list[str]:
+        notices, self.notices = self.notices, []
+        return notices
+
+    def take_autostart(self) -> bool:
+        start, self.autostart = self.autostart, False
+        return start
+
+    def take_open_train(self) -> bool:
+        opened, self.open_train = self.open_train, False
+        return opened
+
+    # -- the Train page's worker -------------------------------------------------------------
+
+    def train_worker(self) -> Worker:
+        """The worker for the active preset, else the sidebar's setup; a different setup closes the old
+        worker and opens new runs. The Train and Inspect pages share it, so both show one run."""
+        preset = self.preset
+        configs, budget = (preset.configs, preset.steps) if preset else ((self.config,), None)
+        key = (configs, budget)
+        with self.slot.lock:
+            if self.slot.worker is None or self.slot.key != key:
+                self._replace(open_runs(configs, budget), key)
+            return self.slot.worker
+
+    def reset(self) -> Worker:
+        """New weights from the same setup and seed (so the same initial weights again)."""
+        with self.slot.lock:
+            configs, budget = self.slot.key
+            return self._replace(open_runs(configs, budget), self.slot.key)
+
+    def adopt(self, worker: Worker) -> None:
+        """An uploaded run's worker (explorer/ui/opening.py) becomes the session's; the sidebar shows its config.
+        A callback's: runs before the script, so it may set the sidebar."""
+        self.show(worker.runs[0].config)
+        self.preset_name, self.upload_error = None, ""
+        with self.slot.lock:
+            self._replace(worker, ((worker.runs[0].config,), None))
+
+    def _replace(self, worker: Worker, key: tuple) -> Worker:
+        self.inspection = self.verdict = None
+        return self.slot.replace(worker, key)
+
+    # -- Compare's jobs ----------------------------------------------------------------------
+
+    def start_job(self, name: str, configs: tuple[RunConfig, ...], budget: int, note: str = "") -> None:
+        """Resume the race or the sweep if it is for this setup, else build it anew; pause every other trainer."""
+        key = (configs, budget)
+        with self.slot.lock:
+            self.pause_others(name)
+            job = getattr(self.slot, name)
+            if job is None or job.key != key:
+                if job is not None:
+                    job.worker.close()
+                job = Job(open_runs(configs, budget), key, configs, note)  # first traces in a pool process
+                setattr(self.slot, name, job)
+            job.notice = ""
+            job.worker.start()
+
+    def pause_others(self, name: str) -> None:
+        """One job trains at a time, so timings are not shared: pause the other Compare job and the Train page's."""
+        other = self.slot.sweep if name == "race" else self.slot.race
+        if other is not None and active(other.worker):  # training or queued
+            other.worker.pause()
+            other.notice = PAUSED_FOR_OTHER_JOB
+        train = self.slot.worker
+        if train is not None and active(train):
+            train.pause(PAUSED_FOR_COMPARE)
+
+    def cancel_job(self, name: str) -> None:
+        job = getattr(self.slot, name)
+        if job is not None and active(job.worker):
+            job.worker.pause()
+            job.notice = CANCELLED
+
+    def measured(self, job: Job) -> list[float] | None:
+        """A stopped job's held-out metrics (None while it trains), measured in a pool process."""
+        return job.measured(page_closed())
+
+    # -- caches of what the pages looked up ----------------------------------------------------
+
+    def cached_inspection(self, worker: Worker, index: int, source):
+        """Inspect's look at this sequence through this worker's run `index`, if it has one (any step)."""
+        kept = self.inspection
+        if kept is not None and kept[0]() is worker and kept[1:3] == (index, source):
+            return kept[3]
+        return None
+
+    def keep_inspection(self, worker: Worker, index: int, source, inspection) -> None:
+        self.inspection = (weakref.ref(worker), index, source, inspection)
+
+    def preset_verdict(self, worker: Worker) -> tuple[bool, str]:
+        """The active preset's verdict on the worker's runs, judged once when its budget is spent."""
+        kept = self.verdict
+        if kept is None or kept[0]() is not worker or kept[1] != self.preset_name:
+            kept = self.verdict = (weakref.ref(worker), self.preset_name, self.preset.verdict(worker.runs))
+        return kept[2]
+
+    def training_workers(self) -> list[Worker]:
+        return [w for w in self.slot.workers() if w.training]
+
+
+def this() -> Session:
+    """This session's Session: made on its first run, with the slot its browser's last page let go (a reload)."""
+    me = state.held(_open)
+    _lease(me.slot)  # once per connection: cached until the websocket drops
+    return me
+
+
+def _open() -> Session:
+    me = browser.this()
+    slot = PARKING.claim(me.id)  # a reload: the slot this browser's last page let go
+    notices = []
+    if slot is not None:
+        slot.forget_sessions()  # that page has ended: what its state and fragments held goes
+    else:
+        slot = Slot(me.id)
+        note = _gone_note(me)
+        if note:
+            notices.append(note)  # shown once, at the top of the first page
+        PARKING.add(slot)
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        slot.used_by(ctx.session_id, ctx.session_state, ctx.fragment_storage)
+    return Session(me, slot, notices=notices)
 
 
 class _Lease:
@@ -99,7 +219,7 @@ class _Lease:
 
     Streamlit releases session-scoped resources when the websocket drops, though the session itself
     waits server.disconnectedSessionTTL for the browser to reconnect (venue Wi-Fi does this several
-    times an hour). So the slot lives in session_state, which a reconnect keeps, and in PARKING, where
+    times an hour). So the slot lives in the Session, which a reconnect keeps, and in PARKING, where
     a reload's new session finds it by the browser's id. A released lease lets it wait LIMITS.reattach_s for
     either (a slot with no browser id, disconnectedSessionTTL and a few seconds more), then closes it.
     """
@@ -119,27 +239,6 @@ RECONNECT_MARGIN_S = 5.0
 @st.cache_resource(scope="session", on_release=_Lease.release, show_spinner=False)
 def _lease(_slot: Slot) -> _Lease:
     return _Lease(_slot)
-
-
-def _slot() -> Slot:
-    slot = state.get(state.SLOT)
-    if slot is None:
-        me = browser.this()
-        slot = PARKING.claim(me.id)  # a reload: the slot this browser's last page let go
-        if slot is not None:
-            slot.forget_sessions()  # that page has ended: what its state and fragments held goes
-        else:
-            slot = Slot(me.id)
-            note = _gone_note(me)
-            if note:
-                state.add_notice(note)  # shown once, at the top of the first page
-            PARKING.add(slot)
-        state.put(state.SLOT, slot)
-        ctx = get_script_run_ctx()
-        if ctx is not None:
-            slot.used_by(ctx.session_id, ctx.session_state, ctx.fragment_storage)
-    _lease(slot)  # once per connection: cached until the websocket drops
-    return slot
 
 
 def _gone_note(me: browser.Browser) -> str:
@@ -162,38 +261,8 @@ def _gone_note(me: browser.Browser) -> str:
 
 def remember() -> None:
     """At the end of a full run: tell the browser's cookies whether this server holds runs for it."""
-    me = browser.this()
-    browser.remember(PARKING.has_runs(me.id))
-
-
-def kept(key: str, factory: Callable[[], T], close: Callable[[T], None],
-         summary: Callable[[T], str] = lambda obj: "") -> T:
-    """This session's object under `key`, made once; it survives a dropped websocket and a reload and is
-    closed with the session's workers when the browser has not come back. `summary` says in a few words
-    what the visitor would lose with it ("" when nothing)."""
-    slot = _slot()
-    with slot.lock:
-        if key not in slot.kept:
-            slot.kept[key] = (factory(), close, summary)
-        return slot.kept[key][0]
-
-
-def worker_for(configs: tuple[RunConfig, ...], budget: int | None = None) -> Worker:
-    """The session's worker for this setup; a different setup pauses the old worker and opens new runs."""
-    slot = _slot()
-    key = (configs, budget)
-    with slot.lock:
-        if slot.worker is None or slot.key != key:
-            slot.replace(open_runs(configs, budget), key)
-        return slot.worker
-
-
-def reset() -> Worker:
-    """New weights from the same setup and seed (so the same initial weights again)."""
-    slot = _slot()
-    with slot.lock:
-        configs, budget = slot.key
-        return slot.replace(open_runs(configs, budget), slot.key)
+    me = this().browser
+    browser.remember(me, PARKING.has_runs(me.id))
 
 
 def open_runs(configs: tuple[RunConfig, ...], budget: int | None) -> Worker:
@@ -210,13 +279,6 @@ def _toast_busy() -> None:
     st.toast("The server is busy: your run opens when a slot frees.")
 
 
-def adopt(worker: Worker) -> Worker:
-    """Make an uploaded run's worker (explorer/ui/opening.py) the session's (its config goes to the sidebar by the caller)."""
-    slot = _slot()
-    with slot.lock:
-        return slot.replace(worker, ((worker.runs[0].config,), None))
-
-
 def page_closed() -> Callable[[], bool]:
     """A test for the pool's jobs: this browser session has gone (its tab closed or its connection dropped)."""
     ctx = get_script_run_ctx()
@@ -226,31 +288,17 @@ def page_closed() -> Callable[[], bool]:
     return lambda: runtime is not None and not runtime.is_active_session(session_id)
 
 
-def current() -> Worker | None:
-    return _slot().worker
-
-
-def register(worker: Worker) -> None:
-    """Another page's worker: the heartbeat keeps it alive while this session has any page open."""
-    _slot().others.add(worker)
-
-
-def training_workers() -> list[Worker]:
-    slot = _slot()
-    return [w for w in [slot.worker, *slot.others] if w is not None and w.training]
-
-
 HEARTBEAT_S = 5.0  # well inside the idle limit, so only a closed tab stops training
 
 
 def heartbeat() -> None:
     """In the sidebar on every page: while this session trains, say so and keep its workers alive."""
     with st.sidebar:
-        st.fragment(run_every=HEARTBEAT_S if training_workers() else None)(_beat)()
+        st.fragment(run_every=HEARTBEAT_S if this().training_workers() else None)(_beat)()
 
 
 def _beat() -> None:
-    workers = training_workers()
+    workers = this().training_workers()
     for worker in workers:
         worker.touch()
     if workers:

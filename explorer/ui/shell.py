@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas  # noqa: F401
 import streamlit as st
 
-from explorer.ui import lecture, presets_ui, session, sidebar, state, urlsync
+from explorer.ui import lecture, session, sidebar, state, urlsync
 from explorer.ui.plain import plain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,15 +40,15 @@ def main(run_page: bool = True) -> None:
         state.carry_over([*sidebar.widget_keys(), state.LECTURE, state.PACE])  # before any widget is drawn
         st.set_page_config(page_title="RNN Explorer", page_icon="🔁", layout="wide",
                            initial_sidebar_state="collapsed" if lecture.on() else "auto")
-        config = sidebar.draw()
+        me = session.this()
+        me.follow_sidebar(sidebar.draw(me.config))  # a changed sidebar leaves the preset
         lecture.toggle()
         lecture.apply()
         session.heartbeat()
-        presets_ui.active(config)  # a changed sidebar leaves the preset
-        urlsync.publish(config)
-        _notices(state.take_notices())
+        urlsync.publish(me.config)
+        _notices(me.take_notices())
         page = st.navigation(pages())
-        if state.pop(state.OPEN_TRAIN) and page.url_path != "train":
+        if me.take_open_train() and page.url_path != "train":
             st.switch_page(TRAIN)  # a link with a preset opens straight into the lesson
         if run_page:
             page.run()
@@ -69,7 +69,7 @@ def ensure_shell() -> None:
     """Call at the top of every page: if the shell did not run this page, draw it around this run."""
     if getattr(_inside, "active", False):
         return
-    if not state.get(state.INITIALISED):
+    if not session.this().restored:
         # a fresh server's first session: register the navigation and start over at app.py
         # now, before the visitor can click anything that a changed widget id would lose
         st.navigation(pages(), position="hidden")

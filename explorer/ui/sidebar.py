@@ -21,20 +21,19 @@ def _with(options: tuple, value) -> list:
 def set_widgets(config: RunConfig) -> None:
     """Make the sidebar show `config`. Call only before the widgets are drawn (or from a callback)."""
     for name, value in config.to_dict().items():
-        st.session_state[KEY + name] = value
+        state.set_widget(KEY + name, value)
     for name, switch in _SWITCHES.items():  # an optional field: its toggle, and its number box's value when on
         value = getattr(config, name)
-        st.session_state[KEY + switch] = value is not None
-        st.session_state[KEY + name] = value if value is not None else 1.0
-    state.put(state.CONFIG, config)
+        state.set_widget(KEY + switch, value is not None)
+        state.set_widget(KEY + name, value if value is not None else 1.0)
 
 
 def widget_keys() -> list[str]:
-    return [k for k in st.session_state if isinstance(k, str) and k.startswith(KEY)]
+    return state.widget_keys(KEY)
 
 
 def _value(name: str, default):
-    return st.session_state.get(KEY + name, default)
+    return state.widget(KEY + name, default)
 
 
 MAIN = ("arch", "task", "bidirectional", "num_layers", "hidden_size", "seq_len", "optimizer", "lr", "clip_grad_norm",
@@ -69,8 +68,8 @@ def _widget(box, name: str, arch: str) -> bool:
     return used
 
 
-def draw() -> RunConfig:
-    """Draw the widgets; -> the config they describe (the last valid one, with a message, if not valid)."""
+def draw(previous: RunConfig) -> RunConfig:
+    """Draw the widgets; -> the config they describe (`previous`, with a message, if not valid)."""
     sb = st.sidebar
     arch = _value("arch", DEFAULTS.arch)
     on = {}
@@ -93,6 +92,5 @@ def draw() -> RunConfig:
         config = RunConfig(**values)
     except ValueError as error:
         sb.error(f"{error}. Keeping the previous setup.")
-        return state.config()
-    state.put(state.CONFIG, config)
+        return previous
     return config

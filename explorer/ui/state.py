@@ -1,35 +1,43 @@
-"""Typed helpers over st.session_state: key names live here, pages never index session_state directly."""
+"""The one module that touches st.session_state: the Session object's one entry, and widgets' own values.
+
+What each field means lives on explorer.ui.session.Session; here only the keys. Pages never index
+session_state directly.
+"""
 from __future__ import annotations
+
+from typing import Callable, TypeVar
 
 import streamlit as st
 
-from explorer.config import RunConfig
-
-PRESET = "preset"  # name of the active preset, or None
-AUTOSTART = "autostart"  # start training on the next Train page run
-OPEN_TRAIN = "open_train"  # a link named a preset: open the Train page once
-NOTICES = "notices"  # messages to show once (bad URL values)
-LECTURE = "lecture"  # projector mode toggle (a widget key)
-CONFIG = "config"  # the last valid RunConfig built from the sidebar
-INITIALISED = "initialised"
+SESSION = "rnnx_session"  # the Session object (explorer.ui.session.Session)
+LECTURE = "lecture"  # widget keys: projector mode toggle
+PACE = "pace"  # the Train page's Pace control: normal | slow | step-by-step
 EXAMPLE = "example"  # probe example shown on the Train page
-PACE = "pace"  # the Train page's Pace control (a widget key): normal | slow | step-by-step
-UPLOAD_ERROR = "upload_error"  # why the last uploaded run file was refused
-SLOT = "slot"  # this session's training workers (explorer.ui.session.Slot)
-BROWSER = "browser"  # this session's browser id, from its cookie (explorer.ui.browser.Browser)
-COMPARE = "compare"  # the Compare page's race and sweep (explorer.ui.compare_page.Holder), kept in the Slot
+
+T = TypeVar("T")
 
 
-def get(key: str, default=None):
+def held(factory: Callable[[], T]) -> T:
+    """The session's object, made by `factory` on its first run."""
+    value = st.session_state.get(SESSION)
+    if value is None:
+        value = factory()
+        st.session_state[SESSION] = value
+    return value
+
+
+def widget(key: str, default=None):
+    """A widget's value (or one set for it before it is drawn)."""
     return st.session_state.get(key, default)
 
 
-def put(key: str, value) -> None:
+def set_widget(key: str, value) -> None:
+    """Set a widget's value: only before the widget is drawn in this run, or from a callback."""
     st.session_state[key] = value
 
 
-def pop(key: str, default=None):
-    return st.session_state.pop(key, default)
+def widget_keys(prefix: str) -> list[str]:
+    return [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]
 
 
 def carry_over(keys: list[str]) -> None:
@@ -38,15 +46,3 @@ def carry_over(keys: list[str]) -> None:
     for key in keys:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
-
-
-def config() -> RunConfig:
-    return st.session_state.get(CONFIG) or RunConfig()
-
-
-def add_notice(text: str) -> None:
-    st.session_state.setdefault(NOTICES, []).append(text)
-
-
-def take_notices() -> list[str]:
-    return st.session_state.pop(NOTICES, [])

@@ -12,17 +12,16 @@ SLOW_REFRESH_S = 0.05  # at a slow pace each step waits until the browser has dr
 
 
 def render() -> None:
-    config = state.config()
-    preset = presets_ui.active(config)
-    configs, budget = (preset.configs, preset.steps) if preset else ((config,), None)
-    worker = session.worker_for(configs, budget)
+    me = session.this()
+    preset = me.preset
+    worker = me.train_worker()
     st.title(preset.title if preset else "Train")
     if preset:
         st.markdown(preset.narration)
     _pace(worker)
     worker = _controls(worker)
-    worker.pace = state.get(state.PACE) or "normal"  # Reset builds a new worker
-    if state.pop(state.AUTOSTART):
+    worker.pace = state.widget(state.PACE) or "normal"  # Reset builds a new worker
+    if me.take_autostart():
         worker.start()
     if preset:
         presets_ui.verdict(preset, worker)
@@ -44,7 +43,7 @@ def _controls(worker: Worker) -> Worker:
     if cols[2].button("Step", key="step-button", help="One training step, then a fresh look inside."):
         worker.step()
     if cols[3].button("Reset", key="reset-button", help="New run from the same setup and seed: the same initial weights again."):
-        worker = session.reset()
+        worker = session.this().reset()
     return worker
 
 

@@ -10,11 +10,8 @@ While it trains, `runs` are the page's copies as they were at start(); they catc
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import sys
 import threading
 import time
-import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,81 +22,11 @@ from explorer.history import History
 from explorer.records import Trace
 from explorer.run import Run
 from explorer.trainer import PACES, serve
+from explorer.ui.pool import CONTEXT, TrainerPool, plain_main
 
-_CONTEXT = multiprocessing.get_context("forkserver")  # never fork this threaded server process itself
-_CONTEXT.set_forkserver_preload(["explorer.preload"])  # torch imported once, in the forkserver
 PAUSE_WAIT_S = 2.0  # Pause waits this long for the step in progress and the final state
 STEP_WAIT_S = 10.0  # Step waits this long for its process (as long as a step at the caps, under load); a longer one shows when done
 MEMORY_MB = LIMITS.worker_memory_mb  # address space a training process may add (the hard limit)
-
-
-_main_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _plain_main():
-    """multiprocessing re-runs the __main__ script in a new process; under Streamlit that is the page
-    script (app.py), which must not run there. Show it a bare __main__ while the process starts."""
-    with _main_lock:
-        main = sys.modules["__main__"]
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            yield
-        finally:
-            sys.modules["__main__"] = main
-
-
-class TrainerPool:
-    """Bounds concurrent training processes started by this server process (shared by all sessions).
-
-    A trainer that finds it full waits in a queue, first come first served: a released slot passes
-    straight to the first in the queue (its callback starts it).
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._active = 0
-        self._waiting: list = []  # callbacks of queued trainers, first come first served
-        self._lock = threading.Lock()
-
-    def acquire(self) -> bool:
-        with self._lock:
-            if self._active >= self.size or self._waiting:
-                return False
-            self._active += 1
-            return True
-
-    def acquire_or_queue(self, granted) -> bool:
-        """A slot now (True), or `granted` queued to be called with the slot when one frees (False)."""
-        with self._lock:
-            if self._active < self.size and not self._waiting:
-                self._active += 1
-                return True
-            if granted not in self._waiting:
-                self._waiting.append(granted)
-            return False
-
-    def leave(self, granted) -> None:
-        with self._lock:
-            if granted in self._waiting:
-                self._waiting.remove(granted)
-
-    def place(self, granted) -> int | None:
-        """1 for the first in the queue; None when not queued."""
-        with self._lock:
-            return self._waiting.index(granted) + 1 if granted in self._waiting else None
-
-    def release(self) -> None:
-        with self._lock:
-            granted = self._waiting.pop(0) if self._waiting else None
-            if granted is None:
-                self._active = max(0, self._active - 1)
-        if granted is not None:
-            granted()  # the slot passes on: the next trainer starts (it releases the slot if it cannot)
-
-    @property
-    def active(self) -> int:
-        return self._active
 
 
 POOL = TrainerPool(LIMITS.max_trainers)
@@ -249,11 +176,11 @@ class Worker:
             states = [run.to_bytes() for run in self.runs]
         # a Step traces once, at the end (publishing never comes due), at the normal pace (no waiting for a page)
         publish_every, pace = (float("inf"), "normal") if stepping else (self.publish_every, self.pace)
-        parent, child = _CONTEXT.Pipe()
-        self._process = _CONTEXT.Process(
+        parent, child = CONTEXT.Pipe()
+        self._process = CONTEXT.Process(
             target=serve, name="rnnx-trainer", daemon=True,
             args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb, LIMITS.trainer_nice))
-        with _plain_main():
+        with plain_main():
             self._process.start()
         child.close()
         self._conn, self._stopping, self._stop_message, self._killed = parent, False, "", False
