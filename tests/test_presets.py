@@ -98,7 +98,7 @@ def check_sentiment(runs):
 
 def check_parallel_scan(runs):
     mingru, gru = runs
-    assert mingru.task.seq_len == gru.task.seq_len == 512
+    assert mingru.task.seq_len == gru.task.seq_len == 256
     assert mingru.config.hidden_size == gru.config.hidden_size
     for run in runs:
         mse, naive = evaluate.forecast_scores(run)
