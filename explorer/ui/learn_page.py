@@ -19,6 +19,7 @@ from explorer.verdicts import vanishing_ratio
 from explorer.records import Trace
 from explorer.run import Run
 from explorer.ui import panels, presets_ui, session
+from explorer.ui.slot import active
 from explorer.ui.worker import Worker
 
 EXAMPLE_STEPS = 200
@@ -125,7 +126,7 @@ def render() -> None:
            if worker is not None else "No run yet: open the **Train** page and press Train to see your own run "
            "here; until then the charts come from small example runs.")
     )
-    training = worker is not None and worker.training
+    training = worker is not None and active(worker)  # queued too: the page refreshes to see it start
     for section in (_rnn, _lstm, _gru, _bidirectional, _attention, _min_rnns, _ssm):
         st.divider()
         section(worker, live, training)

@@ -6,6 +6,7 @@ import streamlit as st
 from explorer.config import PACES
 from explorer.ui import files, lecture, live_chart, panels, presets_ui, session, state
 from explorer.ui.plain import plain
+from explorer.ui.slot import active
 from explorer.ui.worker import Snapshot, Worker
 
 SLOW_REFRESH_S = 0.05  # at a slow pace each step waits until the browser has drawn the one before
@@ -26,7 +27,7 @@ def render() -> None:
     if preset:
         presets_ui.verdict(preset, worker)
     example, layer = (0, 0) if lecture.on() else _view_options(worker)
-    training = worker.training or worker.snapshot.state == "queued"  # queued: refresh to see it start
+    training = active(worker)  # queued too: the page refreshes to see it start
     every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FOLLOW_S
     focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus)
