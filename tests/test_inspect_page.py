@@ -79,7 +79,7 @@ def test_bidirectional_shows_both_directions_at_the_same_step():
 def test_own_sequence_is_accepted():
     at = type_sequence(open_inspect("lstm"), "0110")
     assert not at.error
-    assert at.slider(key=page.T).max == 3
+    assert at.slider(key=page.STEP).max == 3
     saliency = next(s for s in chart_specs(at) if title_text(s).startswith("Saliency"))
     assert saliency["layout"]["xaxis"]["ticktext"] == ["0", "1", "1", "0"]  # the typed bits, one per input step
     assert at.text_input(key=page.TEXT).placeholder == TASKS["parity"].input_hint
@@ -93,20 +93,20 @@ def test_bad_sequence_is_refused_and_the_last_good_one_stays():
     message = at.error[0].value
     assert "Unknown symbol(s) 'x'" in message and TASKS["parity"].input_hint in message
     assert at.text_input(key=page.TEXT).value == "01x"  # never silently changed
-    assert at.slider(key=page.T).max == 3  # still the view of "0110"
+    assert at.slider(key=page.STEP).max == 3  # still the view of "0110"
     assert any("0110" in c.value for c in at.caption)
 
 
 def test_numbers_task_accepts_numbers_and_refuses_words():
     at = type_sequence(open_inspect("rnn", task="sine"), "0 0.5 0.87 1")
-    assert not at.error and at.slider(key=page.T).max == 3
+    assert not at.error and at.slider(key=page.STEP).max == 3
     at.text_input(key=page.TEXT).input("0 0.5 banana").run()
     assert "'banana' is not a number" in at.error[0].value
 
 
 def test_time_slider_moves_every_view_to_step_t():
     at = open_inspect("lstm")
-    at.slider(key=page.T).set_value(5).run()
+    at.slider(key=page.STEP).set_value(5).run()
     assert not at.exception
     assert header(at).startswith("**t = 5**")
     assert has(at, "Gates, c_t, h_t at t=5") == 1
@@ -119,20 +119,20 @@ def test_play_advances_t_and_stop_holds_it():
     at = open_inspect("gru")
     at.button(key="inspect-play").click().run()
     assert at.session_state[state.SESSION].playback.playing is True
-    assert at.slider(key=page.T).value == 1  # the first tick drew step 1
+    assert at.slider(key=page.STEP).value == 1  # the first tick drew step 1
     at.button(key="inspect-stop").click().run()
     assert at.session_state[state.SESSION].playback.playing is False
-    assert at.slider(key=page.T).value == 1
+    assert at.slider(key=page.STEP).value == 1
 
 
 def test_play_stops_at_the_last_step_and_restarts_from_zero():
     at = open_inspect("rnn", seq_len=6)
-    at.slider(key=page.T).set_value(4).run()
+    at.slider(key=page.STEP).set_value(4).run()
     at.button(key="inspect-play").click().run()
-    assert at.slider(key=page.T).value == 5
+    assert at.slider(key=page.STEP).value == 5
     assert at.session_state[state.SESSION].playback.playing is False  # reached the end
     at.button(key="inspect-play").click().run()
-    assert at.slider(key=page.T).value == 1  # from the start again
+    assert at.slider(key=page.STEP).value == 1  # from the start again
 
 
 def test_upper_layer_and_other_unit():
@@ -189,7 +189,7 @@ def test_a_preset_with_several_runs_offers_each_run_while_they_train():
 def test_a_one_step_sequence_has_no_slider_but_a_view(arch):
     at = type_sequence(open_inspect(arch), "1")
     assert not at.error
-    assert not [s for s in at.slider if s.key == page.T]
+    assert not [s for s in at.slider if s.key == page.STEP]
     assert header(at).startswith("**t = 0**")
     assert has(at, "Hidden state trajectory (t=0)") == 1
 

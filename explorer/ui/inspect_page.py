@@ -21,7 +21,7 @@ from explorer.ui.worker import Worker
 
 SOURCE = "inspect_source"  # which sequence: a probe example index, or OWN
 TEXT = "inspect_text"  # the user's own sequence, as typed
-T = "inspect_t"  # the time slider (Play's state, the look at the sequence: session.Session.playback, .inspection)
+STEP = "inspect_t"  # the time slider, t (T is the sequence length); Play and the look read it (session.Session)
 SPEED = "inspect_speed"
 UNIT, LAYER, DIMS, RUN = "inspect_unit", "inspect_layer", "inspect_dims", "inspect_run"
 OWN = "own"
@@ -125,8 +125,8 @@ def _inspection(worker: Worker, index: int, x, y, source) -> ins.Inspection:
 
 def _start() -> None:
     playback = session.this().playback
-    if state.widget(T, 0) >= playback.last_t:
-        state.set_widget(T, 0)  # at the end: play from the start
+    if state.widget(STEP, 0) >= playback.last_t:
+        state.set_widget(STEP, 0)  # at the end: play from the start
     playback.playing, playback.clock, playback.frames = True, None, []
 
 
@@ -143,7 +143,7 @@ def play_position(t0: int, started: float, speed: float, now: float, last: int) 
 def _played_t(speed: float, last: int) -> int:
     """t for this frame while playing; a changed speed or a moved slider restarts the clock from where t is."""
     now = time.monotonic()
-    t = int(state.widget(T) or 0)
+    t = int(state.widget(STEP) or 0)
     playback = session.this().playback
     clock = playback.clock
     if clock is None or clock[2] != speed or clock[3] != t:
@@ -168,7 +168,7 @@ def _pace_note(speed: float) -> None:
 def _controls(insp: ins.Inspection) -> tuple[int, int, int]:
     L, D, _, Tn, H = insp.trace.shape
     session.this().playback.last_t = Tn - 1
-    for key, size in ((UNIT, H), (LAYER, L), (T, Tn)):  # a new run or sequence may be smaller
+    for key, size in ((UNIT, H), (LAYER, L), (STEP, Tn)):  # a new run or sequence may be smaller
         if (state.widget(key) or 0) >= size:
             state.set_widget(key, 0)
     arch = insp.trace.arch
@@ -197,8 +197,8 @@ def _step_view(insp: ins.Inspection, layer: int, unit: int, dims: int) -> None:
     speed = float(state.widget(SPEED, 2))
     playback = session.this().playback
     if playback.playing:
-        state.set_widget(T, _played_t(speed, last))
-    t = int(st.slider("Time step t", 0, last, key=T) if last > 0 else 0)
+        state.set_widget(STEP, _played_t(speed, last))
+    t = int(st.slider("Time step t", 0, last, key=STEP) if last > 0 else 0)
     if playback.playing:
         _pace_note(speed)
     _step_header(insp, t)
