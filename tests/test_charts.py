@@ -179,7 +179,7 @@ def test_lecture_titles_wrap_instead_of_being_clipped_and_charts_fit_one_screen(
     fig = charts.grad_norm_compare_chart({"RNN": make_trace("rnn")}, scale=style.LECTURE_SCALE)
     lines = fig.layout.title.text.split(" <br>")
     assert len(lines) >= 2 and all(len(line) <= style.TITLE_LINE_CHARS / style.LECTURE_SCALE + 1 for line in lines)
-    assert " ".join(lines) == "Gradient norm over time, by architecture"
+    assert " ".join(lines) == "Gradient norm over time, by architecture (step 40)"  # make_trace is at step 40
     for fig in (charts.gate_heatmaps(make_trace("gru"), scale=style.LECTURE_SCALE),
                 charts.attention_heatmaps(make_trace("transformer", heads=4), scale=style.LECTURE_SCALE)):
         assert fig.layout.height <= style.SCREEN_HEIGHT + 1, fig.layout.title.text

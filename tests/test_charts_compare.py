@@ -31,7 +31,8 @@ def test_grad_norm_compare_draws_init_and_end_of_each_run_in_its_colour():
     initial = {name: make_trace(t.arch, decaying(low=-10), step=0) for name, t in traces.items()}
     fig = charts.grad_norm_compare_chart(traces, initial)
     assert fig.layout.title.text.startswith("Gradient norm over time")
-    assert [d.name for d in fig.data] == ["RNN at init", "RNN at step 100", "LSTM at init", "LSTM at step 100"]
+    assert fig.layout.title.text.endswith("(step 100)")
+    assert [d.name for d in fig.data] == ["RNN at init", "RNN now", "LSTM at init", "LSTM now"]
     assert [d.line.dash for d in fig.data] == ["dash", "solid", "dash", "solid"]
     assert fig.data[0].line.color == fig.data[1].line.color == style.ARCH_COLOURS["rnn"]
     assert fig.data[2].line.color == style.ARCH_COLOURS["lstm"]

@@ -42,7 +42,7 @@ def _profile_line(fig: FigureDict, trace: Trace, name: str, colour: str, *, init
     zero = raw == 0
     y, reason = clip_log(raw)
     y = np.where(zero, np.nan, y)
-    label = f"{name} at init" if initial else f"{name} at step {trace.step}"
+    label = f"{name} at init" if initial else f"{name} now"  # the step is in the title: a live frame keeps the legend
     few = np.count_nonzero(np.isfinite(y)) < 3  # too few points for a visible line: mark them
     fig.add_trace(figure.scatter(
         x=np.arange(len(raw)), y=finite_or_none(y), mode="lines+markers" if few else "lines", name=label,
@@ -79,6 +79,7 @@ def grad_norm_compare_chart(traces: dict[str, Trace], initial: dict[str, Trace] 
     fig.update_yaxes(title_text=f"{INPUT_GRADIENT} at the input", **log_axis(*drawn))
     fig.update_layout(legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     entries = len(fig.data)
+    title += f" (step {max(t.step for t in traces.values())})"
     return finish(fig, title, scale=scale, height=max(style.HEIGHT, LEGEND_ROW_PX * entries + 180))
 
 
