@@ -208,6 +208,13 @@ class Run:
         """Text task only: sample n characters after prompt."""
         return evaluate.generate(self, prompt, n, temperature, seed)
 
+    def to_script(self) -> str:
+        """A standalone PyTorch script (torch and numpy only) that builds and trains this run's model, data and
+        optimizer with the same seed (explorer/export.py); ValueError for an architecture or task it does not cover."""
+        from explorer.export import to_script  # here: export is text only, loaded when asked
+
+        return to_script(self)
+
     # -- files ----------------------------------------------------------------------------
 
     def state(self) -> dict:

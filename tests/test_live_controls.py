@@ -145,3 +145,14 @@ def test_the_worker_keeps_the_samples_across_trainings():
     with pytest.raises(ValueError):
         worker.set_temperature(0)
     worker.close()
+
+
+def test_train_page_offers_the_script_and_the_samples():
+    from tests.apptest import open_page
+
+    at = open_page("train", arch="lstm", task="parity", seq_len=10, hidden_size=8)
+    assert any(b.proto.label == "Download as PyTorch script" for b in at.get("download_button"))
+    assert not at.get("select_slider") or any(s.label == "Learning rate from the next step" for s in at.select_slider)
+    text = open_page("train", arch="lstm", task="text", seq_len=16, hidden_size=8)
+    assert [h.value for h in text.subheader].count("Samples") == 1
+    assert any("Export as code covers the tasks" in c.value for c in text.caption)

@@ -6,9 +6,13 @@ rate, which sets the starting value (and the link) and starts a new run.
 """
 from __future__ import annotations
 
+import weakref
+from functools import partial
+
 import streamlit as st
 
 from explorer.config import LEARNING_RATES
+from explorer.export import exportable
 from explorer.ui import state
 from explorer.ui.worker import Worker
 
@@ -66,5 +70,29 @@ def samples(worker: Worker) -> None:
     if not view.samples:
         st.info("No samples yet: the first comes with the first steps of training.")
         return
-    lines = [f"**step {step}** · temperature {temperature:g}\n\n`{text}`" for step, temperature, text in reversed(view.samples)]
-    st.container(key="train-samples").markdown("\n\n".join(lines))
+    with st.container(key="train-samples"):
+        for step, temperature, text in reversed(view.samples):
+            st.markdown(f"**step {step}** · temperature {temperature:g}")
+            st.code(text, language=None, wrap_lines=True)
+
+
+def _script(ref: weakref.ref) -> str:
+    """The script, made when the button is clicked; a weak reference, as files.py's run download has."""
+    worker = ref()
+    if worker is None:
+        return ""
+    with worker.models() as runs:
+        return runs[0].to_script()
+
+
+def script_download(worker: Worker) -> None:
+    """Download as PyTorch script: Run.to_script() of the page's run (explorer/export.py)."""
+    run = worker.runs[0]
+    why = exportable(run.config)
+    if why:
+        st.caption(why)
+        return
+    st.download_button("Download as PyTorch script", data=partial(_script, weakref.ref(worker)), mime="text/x-python",
+                       file_name=f"rnn_explorer_{run.config.arch}_{run.config.task}.py", on_click="ignore",
+                       help="A standalone script (torch and numpy only) that builds the same model, data and optimizer "
+                            "and trains them with the same seed: its losses are this run's (Run.to_script()).")

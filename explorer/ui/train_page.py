@@ -37,6 +37,7 @@ def render() -> None:
         st.fragment(run_every=panels.FOLLOW_S if training else None)(live_controls.samples)(worker)
     if not lecture.on():
         files.save_and_load(worker)
+        live_controls.script_download(worker)
 
 
 def _controls(worker: Worker) -> Worker:
