@@ -105,3 +105,20 @@ def test_inspect_page_shows_units_and_guesses_on_the_text_task():
     assert list(table["feature"])[:2] == ["inside quotes", "position in word"]
     assert all(-1 <= float(r) <= 1 for r in table["r"])
     assert any(t.startswith("Held-out text coloured by") for t in titles(at))
+
+
+@pytest.mark.slow
+def test_the_text_lesson_trains_units_that_track_spaces_and_word_position():
+    """The issue's "done when": on a model trained within the text lesson's budget, find units names a unit per
+    feature with its correlation. Swept over seeds 0-3 (ATEN_CPU_CAPABILITY=default too): after a space, trained
+    |r| 0.53-0.61 against 0.24-0.26 untrained; position in word 0.57-0.69 against 0.38-0.46. Inside quotes stays
+    near the untrained level (0.11-0.15 against 0.10-0.13) at this budget: not asserted."""
+    from explorer.presets import PRESETS
+
+    lesson = PRESETS["text_generation"]
+    run = Run(lesson.configs[0])
+    run.train(lesson.steps)
+    report = units.find_units(run)
+    assert len(report.best) == 5 and all(best and -1 <= best[0].r <= 1 for best in report.best.values())
+    assert abs(report.best["after a space"][0].r) > report.at_init["after a space"] + 0.2
+    assert abs(report.best["position in word"][0].r) > report.at_init["position in word"] + 0.05
