@@ -81,7 +81,7 @@ OPTIMIZERS = {
     "rmsprop": "torch.optim.RMSprop(params, lr=LR)",
 }
 
-TEMPLATE = '''"""{title}: a {arch} on the {task} task, exported from RNN Explorer (Run.to_script()).
+TEMPLATE = '''"""{title}: {arch} on the {task} task, exported from RNN Explorer (Run.to_script()).
 
 Standalone: torch and numpy only. It builds the same model, data generator and optimizer as the app's run and
 trains it with the same seed, printing the loss of every step (the app's history holds the same numbers).

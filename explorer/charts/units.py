@@ -53,7 +53,7 @@ def unit_text(tokens: Sequence[str], values: np.ndarray, title: str, *, label: s
                       line=dict(color=style.TEXT_COLOUR, width=3))
     fig.update_xaxes(title_text=f"character in the line ({ROW_CHARS} a line)", showgrid=False, zeroline=False)
     fig.update_yaxes(title_text="line", autorange="reversed", showgrid=False, zeroline=False, dtick=1)
-    return finish(fig, title, scale=scale, height=max(230, 150 + ROW_HEIGHT * rows), legend=False)
+    return finish(fig, title, scale=scale, height=max(280, 150 + ROW_HEIGHT * rows), legend=False)
 
 
 def next_guesses(tokens: Sequence[str], probs: np.ndarray, classes: Sequence[str], *, start: int = 0,
