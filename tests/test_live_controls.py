@@ -1,9 +1,4 @@
 """Changing the learning rate while training (no reset), and the text samples the training process writes."""
-import math
-import threading
-import multiprocessing
-
-import numpy as np
 import pytest
 import torch
 

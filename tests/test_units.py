@@ -2,12 +2,11 @@
 Inspect page's Units section (AppTest)."""
 import numpy as np
 import pytest
-import torch
 
 from explorer import Run, RunConfig, charts
 from explorer import units
 from tests.apptest import open_page, title_text
-from tests.test_inspect_page import chart_specs, titles
+from tests.test_inspect_page import titles
 
 
 def test_text_features_follow_quotes_words_and_sentences():
