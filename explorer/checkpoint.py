@@ -30,9 +30,12 @@ def run_state(run) -> dict:
     """Everything Run.load needs, as tensors and plain values only."""
     history = run.history.to_state()
     history["profiles"] = torch.from_numpy(history["profiles"]).reshape(-1, *profile_shape(run))
+    optimizer = run.optimizer.state_dict()
+    for group in optimizer["param_groups"]:  # the config's lr, as a fresh optimizer's: history.lr_changes owns the rest
+        group["lr"] = run.config.lr
     return {
         "format": FORMAT, "version": VERSION, "config": run.config.to_dict(),
-        "model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
+        "model": run.model.state_dict(), "optimizer": optimizer,
         "history": history, "generator": run.generator.get_state(),
         "step": run.step, "status": run.status, "message": run.message, "wall": run.wall,
     }
@@ -82,6 +85,8 @@ def _read(run_class, file: RunFile):
             raise ValueError(f"run file field {field} has non-finite values")
     _restore(run, state, tensors)
     run.history = history
+    if history.lr_changes:
+        run._apply_lr(history.lr_changes[-1][1])
     run.step, run.wall, run.status, run.message = step, wall, status, message
     return run
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.config import describe
+from explorer.config import LIMITS, describe
 
 SERIES = ("step", "loss", "metric", "grad_norm", "wall")
 
@@ -24,6 +24,8 @@ class History:
       grad_norm  float  global gradient norm before clipping
       wall       float  seconds of training time since the run started
     profiles: (step, grad_norm (L, D, T)) pairs, one per trace(), for the Gradient flow chart.
+    lr_changes: (step, lr) pairs: from the step after `step` on, the optimizer used `lr` (Run.set_lr);
+      the run's config holds the starting value.
     """
 
     metric_name: str = "accuracy"
@@ -39,6 +41,7 @@ class History:
     wall: list[float] = field(default_factory=list)
     profiles: list[tuple[int, np.ndarray]] = field(default_factory=list)
     stride: int = 1  # record every stride-th step; doubles each time the series are thinned
+    lr_changes: list[tuple[int, float]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.step)
@@ -69,7 +72,16 @@ class History:
 
     def copy(self) -> "History":
         """A snapshot another thread can read while this one keeps recording."""
-        return dataclasses.replace(self, profiles=list(self.profiles), **{n: list(getattr(self, n)) for n in SERIES})
+        return dataclasses.replace(self, profiles=list(self.profiles), lr_changes=list(self.lr_changes),
+                                   **{n: list(getattr(self, n)) for n in SERIES})
+
+    def record_lr(self, step: int, lr: float) -> None:
+        """The learning rate changed after `step`; a second change at the same step replaces the first."""
+        if self.lr_changes and self.lr_changes[-1][0] == step:
+            self.lr_changes.pop()
+        if len(self.lr_changes) >= MAX_LR_CHANGES:
+            raise ValueError(f"a run keeps at most {MAX_LR_CHANGES} learning-rate changes")
+        self.lr_changes.append((int(step), float(lr)))
 
     def to_state(self) -> dict:
         """Plain lists and floats, and the profiles as one float32 array (P, L, D, T) or (0,) when none."""
@@ -80,6 +92,8 @@ class History:
             profile_steps=[int(s) for s, _ in self.profiles],
             profiles=np.stack([p for _, p in self.profiles]).astype(np.float32) if self.profiles else np.zeros(0, np.float32),
         )
+        if self.lr_changes:  # only then: a run without changes writes the same file as before
+            state["lr_changes"] = [[int(s), float(lr)] for s, lr in self.lr_changes]
         return state
 
     @classmethod
@@ -88,6 +102,8 @@ class History:
         (the task's metric, the config's clipping, the caps). state["profiles"] is an array
         (P, L, D, T) whose shape the caller has checked. Anything else raises ValueError naming the field."""
         keys = {*SERIES, *STATE_FIELDS}
+        if isinstance(state, dict) and "lr_changes" in state:
+            keys.add("lr_changes")
         if not isinstance(state, dict) or set(state) != keys:
             extra = sorted(describe(key) for key in set(state) - keys)[:5] if isinstance(state, dict) else []
             raise ValueError(f"history must hold exactly {', '.join(sorted(keys))}" + (f"; unknown: {', '.join(extra)}" if extra else ""))
@@ -111,9 +127,24 @@ class History:
         if np.any(profiles < 0):  # NaN is allowed: the chart leaves a gap
             raise ValueError("history.profiles must be gradient norms (0 or more)")
         h.profiles = list(zip(steps, profiles))
+        h.lr_changes = _lr_changes(state.get("lr_changes", []), last_step)
         if h.step and h.step[-1] > last_step:
             raise ValueError(f"history.step goes past the run's step {last_step}")
         return h
+
+
+MAX_LR_CHANGES = 200
+
+
+def _lr_changes(changes, last_step: int) -> list[tuple[int, float]]:
+    """[[step, lr], ...] from a file: steps from 0 to last_step, increasing; each lr within the config's range."""
+    ok = type(changes) is list and len(changes) <= MAX_LR_CHANGES and all(
+        type(c) is list and len(c) == 2 and type(c[0]) is int and type(c[1]) is float for c in changes)
+    if not ok or any(not 0 <= s <= last_step or not LIMITS.min_lr <= lr <= LIMITS.max_lr for s, lr in changes) \
+            or any(a[0] >= b[0] for a, b in zip(changes, changes[1:])):
+        raise ValueError(f"history.lr_changes must be at most {MAX_LR_CHANGES} [step, lr] pairs, steps increasing from "
+                         f"0 to {last_step}, lr from {LIMITS.min_lr:g} to {LIMITS.max_lr:g}")
+    return [(s, lr) for s, lr in changes]
 
 
 STATE_FIELDS = ("metric_name", "chance", "higher_is_better", "clip_grad_norm", "stride", "profile_steps", "profiles")

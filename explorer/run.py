@@ -65,6 +65,25 @@ class Run:
         self._metric_is_loss = self.task.kind == "regress" and type(self.task).metric is Task.metric
 
     @property
+    def lr(self) -> float:
+        """The learning rate the next step uses: config.lr until set_lr() changes it."""
+        return float(self.optimizer.param_groups[0]["lr"]) if self.optimizer is not None else self.config.lr
+
+    def set_lr(self, lr: float) -> None:
+        """Use `lr` from the next step on, without a reset; history.lr_changes records it (the config keeps the
+        starting value). ValueError outside the config's range."""
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not LIMITS.min_lr <= lr <= LIMITS.max_lr:
+            raise ValueError(f"lr must be a number from {LIMITS.min_lr:g} to {LIMITS.max_lr:g}; got {lr!r}")
+        if float(lr) == self.lr:
+            return
+        self.history.record_lr(self.step, float(lr))
+        self._apply_lr(float(lr))
+
+    def _apply_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.params)
 
@@ -118,7 +137,7 @@ class Run:
         """Keep the weights whose loss was just found finite, then step; an overflow restores them."""
         self._keep_weights()
         self.optimizer.step()
-        if self.config.lr * norm > 1e4 and not all(torch.isfinite(p).all() for p in self.params):
+        if self.lr * norm > 1e4 and not all(torch.isfinite(p).all() for p in self.params):
             self._diverge(math.inf, norm, overflow=True)  # a huge update: check now, not one step late
 
     @torch.no_grad()
@@ -146,7 +165,7 @@ class Run:
         self.status = "diverged"
         self.message = (
             f"Diverged at step {self.step}: {what} (gradient norm {norm:.3g}). {kept}. "
-            f"Try a lower learning rate (now {self.config.lr:g}) or turn on gradient clipping."
+            f"Try a lower learning rate (now {self.lr:g}) or turn on gradient clipping."
         )
 
     def _trace_is_finite(self) -> bool:
@@ -185,6 +204,13 @@ class Run:
     def generate(self, prompt: str, n: int, temperature: float = 1.0, seed: int = 0) -> str:
         """Text task only: sample n characters after prompt."""
         return evaluate.generate(self, prompt, n, temperature, seed)
+
+    def to_script(self) -> str:
+        """A standalone PyTorch script (torch and numpy only) that builds and trains this run's model, data and
+        optimizer with the same seed (explorer/export.py); ValueError for an architecture or task it does not cover."""
+        from explorer.export import to_script  # here: export is text only, loaded when asked
+
+        return to_script(self)
 
     # -- files ----------------------------------------------------------------------------
 

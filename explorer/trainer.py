@@ -6,8 +6,10 @@ Messages to the parent, each a dict with "kind":
   snapshot  {"runs": [view dicts], "steps_per_s"}            while training, at most every publish_every s
   final     {"runs": [view dicts], "states": [bytes], "message"}  on stop, budget, divergence; then it exits
   error     {"message"}                                       a Python error in training; then it exits
-Messages from the parent: "stop" (send final and exit), "sync" (send the states, go on) and, at a
-slow pace, "next" (the page has shown the last step: take the next one).
+Messages from the parent: "stop" (send final and exit), "sync" (send the states, go on), at a
+slow pace "next" (the page has shown the last step: take the next one), ("lr", value) (every run uses
+this learning rate from its next step on) and ("temperature", value) (of the text samples from now on).
+On the text task each view carries `sample`: (step, temperature, text) generated every SAMPLE_EVERY steps.
 """
 from __future__ import annotations
 
@@ -47,10 +49,35 @@ PACES = {  # keys: explorer.config.PACES
 }
 
 
-def view(run: Run, trace) -> dict:
+SAMPLE_EVERY = 50  # training steps between two text samples
+SAMPLE_CHARS = 100  # characters per sample
+SAMPLE_PROMPT = " "
+
+
+class Samples:
+    """The newest text sample of each run on the text task: a seeded draw (the step is the seed) at the
+    temperature the page chose, so the same run shows the same samples."""
+
+    def __init__(self, runs: list[Run], temperature: float) -> None:
+        self.temperature = temperature
+        self.latest: dict[int, tuple[int, float, str]] = {}
+        self.text = [hasattr(run.task, "encode_text") for run in runs]
+
+    def due(self, k: int, run: Run, final: bool = False) -> bool:
+        last = self.latest.get(k, (-SAMPLE_EVERY, 0.0, ""))[0]
+        return self.text[k] and run.status == "ok" and run.step != last and (final or run.step - last >= SAMPLE_EVERY)
+
+    def take(self, runs: list[Run], final: bool = False) -> None:
+        for k, run in enumerate(runs):
+            if self.due(k, run, final):
+                text = run.generate(SAMPLE_PROMPT, SAMPLE_CHARS, self.temperature, seed=run.step)
+                self.latest[k] = (run.step, self.temperature, text)
+
+
+def view(run: Run, trace, sample: tuple[int, float, str] | None = None) -> dict:
     """What the page may show of one run (copies: the page reads them while this process trains on)."""
     return dict(step=run.step, status=run.status, message=run.message, history=run.history.copy(),
-                trace=trace, wall=run.wall, num_parameters=run.num_parameters)
+                trace=trace, wall=run.wall, num_parameters=run.num_parameters, sample=sample)
 
 
 def limit_memory(mb: int) -> None:
@@ -64,7 +91,7 @@ def limit_memory(mb: int) -> None:
 
 
 def serve(conn, states: list[bytes], budget: int, publish_every: float, pace: str, threads: int,
-          memory_mb: int, nice: int = 0) -> None:
+          memory_mb: int, nice: int = 0, temperature: float = 1.0) -> None:
     """Process entry point: load the runs, train until told to stop or nothing is left, report, exit.
 
     `nice`: added to this process's niceness, so the server that started it keeps the CPU it needs: training
@@ -74,9 +101,11 @@ def serve(conn, states: list[bytes], budget: int, publish_every: float, pace: st
         torch.set_num_threads(threads)
         limit_memory(memory_mb)
         runs = [Run.load(state) for state in states]
-        message = _train(conn, runs, budget, publish_every, PACES[pace])
+        samples = Samples(runs, temperature)
+        message = _train(conn, runs, budget, publish_every, PACES[pace], samples)
         traces = [run.trace() for run in runs]
-        conn.send(dict(kind="final", runs=[view(r, t) for r, t in zip(runs, traces)],
+        samples.take(runs, final=True)
+        conn.send(dict(kind="final", runs=[view(r, t, samples.latest.get(k)) for k, (r, t) in enumerate(zip(runs, traces))],
                        states=[run.to_bytes() for run in runs], message=message))
     except Exception as error:  # noqa: BLE001 - the detail goes to the server's log, never to the page
         if out_of_memory(error):  # torch's allocator raises a RuntimeError, not MemoryError
@@ -88,8 +117,22 @@ def serve(conn, states: list[bytes], budget: int, publish_every: float, pace: st
         conn.close()
 
 
-def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace) -> str:
+def _command(command, runs: list[Run], samples: Samples) -> None:
+    """("lr", value) or ("temperature", value) from the page; a bad value is ignored (the page checks first)."""
+    name, value = command
+    try:
+        if name == "lr":
+            for run in runs:
+                run.set_lr(value)
+        elif name == "temperature" and 0 < value <= 10:
+            samples.temperature = float(value)
+    except ValueError:
+        log.warning("training process %s: ignored %s = %r", os.getpid(), name, value)
+
+
+def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace, samples: Samples | None = None) -> str:
     """The loop. Returns why it ended: "" when told to stop, else the reason."""
+    samples = samples or Samples(runs, 1.0)
     last_publish, trace_cost = 0.0, 0.0
     rate = [(time.monotonic(), sum(r.step for r in runs))]
     gap = 1.0 / pace.max_steps_per_s if pace.max_steps_per_s else 0.0
@@ -101,6 +144,8 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace)
                 return ""
             if command == "sync":
                 conn.send(dict(kind="sync", states=[run.to_bytes() for run in runs]))
+            if isinstance(command, tuple):
+                _command(command, runs, samples)
             shown = shown or command in ("next", None)
             continue
         if not unfinished(runs, budget):
@@ -117,11 +162,12 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace)
         if pace.trace_every_step or now - last_publish >= max(publish_every, 4 * trace_cost):
             traces = [run.trace() for run in runs]
             trace_cost, last_publish = time.monotonic() - now, time.monotonic()
+            samples.take(runs)  # every SAMPLE_EVERY steps: about 5 ms a character on the text lesson's LSTM
             steps = sum(r.step for r in runs)
             rate = [(t, s) for t, s in rate if last_publish - t <= 3.0] + [(last_publish, steps)]
             span = rate[-1][0] - rate[0][0]
             speed = (steps - rate[0][1]) / span if span > 0 else 0.0
-            conn.send(dict(kind="snapshot", runs=[view(r, t) for r, t in zip(runs, traces)],
+            conn.send(dict(kind="snapshot", runs=[view(r, t, samples.latest.get(k)) for k, (r, t) in enumerate(zip(runs, traces))],
                            steps_per_s=speed if math.isfinite(speed) else 0.0))
             shown = not pace.trace_every_step
 

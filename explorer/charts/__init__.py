@@ -18,6 +18,7 @@ from explorer.charts.prediction import prediction_chart, softmax
 from explorer.charts.shared import share_scales, steady_axes
 from explorer.charts.states import cell_state_heatmap, gate_heatmap, gate_heatmaps, hidden_state_heatmap
 from explorer.charts.training import loss_chart, loss_compare_chart, param_grad_chart
+from explorer.charts.units import next_guesses, unit_text
 
 _FREE_RUNNING = ("the solid line forecasts each step from the true values; the dashed ones start k steps earlier "
                  "and feed the model its own outputs: watch them drift off the target as k grows.")
@@ -70,6 +71,10 @@ CAPTIONS: dict[str, str] = {
                            "is bounded by the product of k of these norms, so a norm below 1 everywhere means "
                            "the Train page's Gradient norm over time falls off exponentially (vanishing), above 1 "
                            "it can explode.",
+    "unit_text": "One unit's value under each character (blue below 0, red above): a unit that tracks a feature "
+                 "changes colour where the feature does, e.g. inside and outside quotes.",
+    "next_guesses": "What the model expects next: under each character its five likeliest next characters; after "
+                    "a few hundred steps spaces come first, then the ends of common words.",
     "attention_row": "Where query step t looks, head by head: a bright cell far from t means the output at t "
                      "reads that earlier input directly, with no chain of steps in between.",
 }
@@ -79,5 +84,5 @@ __all__ = [
     "free_running_chart", "gate_heatmap", "gate_heatmaps", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
     "hidden_trajectory", "loss_chart", "loss_compare_chart", "param_grad_chart", "prediction_chart",
     "saliency_strip", "share_scales", "softmax", "steady_axes", "attention_row", "step_jacobian_chart", "step_strips",
-    "accuracy_length_chart", "grad_norm_compare_chart", "step_time_length_chart",
+    "accuracy_length_chart", "grad_norm_compare_chart", "step_time_length_chart", "next_guesses", "unit_text",
 ]

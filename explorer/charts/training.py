@@ -9,7 +9,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    FEW_POINTS, clip_log, finish, finite_or_none, hline, log_axis, message_figure, smooth, step_axis_end,
+    FEW_POINTS, clip_log, finish, finite_or_none, font, hline, log_axis, message_figure, smooth, step_axis_end,
 )
 
 if TYPE_CHECKING:
@@ -66,9 +66,21 @@ def _metric_on_second_axis(fig: FigureDict, history: History, a: dict[str, np.nd
     fig.update_yaxes(secondary_y=True, **axis)
 
 
+def _lr_marks(fig: FigureDict, history: History, scale: float) -> None:
+    """A dotted vertical line where the learning rate changed while training (History.lr_changes), labelled
+    with the new value at the top of the plot."""
+    for step, lr in getattr(history, "lr_changes", ()):
+        fig.add_shape(type="line", x0=step, x1=step, yref="y domain", y0=0, y1=1, name=f"lr {lr:g}",
+                      line=dict(color=style.MUTED_COLOUR, dash="dot", width=2))
+        fig.add_annotation(text=f"lr → {lr:g}", x=step, yref="y domain", y=1, xanchor="left", yanchor="top",
+                           showarrow=False, bgcolor="rgba(255,255,255,0.8)",
+                           font=font(scale, style.FONT_SIZE - 2) | dict(color=style.MUTED_COLOUR))
+
+
 def loss_chart(history: History, *, compare: History | dict[str, History] | None = None,
                scale: float = 1.0) -> FigureDict:
-    """Loss over training steps (log axis when positive), the metric on a second axis and its chance level.
+    """Loss over training steps (log axis when positive), the metric on a second axis and its chance level,
+    and a dotted line at each learning-rate change made while training.
 
     When the metric is the loss itself (MSE on a regression task) one axis carries both.
     `compare`: a run (or named runs) to draw faint and dashed behind this one, e.g. the previous run.
@@ -94,6 +106,7 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
     else:
         _metric_on_second_axis(fig, history, a, scale)
     _step_axis(fig, a["step"])
+    _lr_marks(fig, history, scale)
     fig.layout.yaxis.update(title_text=f"loss = {history.metric_name}" if same else "loss",
                             title_font_color=style.LOSS_COLOUR, **(log_axis(*losses) if log else dict(type="linear")))
     fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))

@@ -16,7 +16,7 @@ from explorer.charts.equations import equations
 from explorer.config import LIMITS, SCAN_ARCHS
 from explorer.charts._common import state_range, symmetric_range
 from explorer.tasks import IGNORE
-from explorer.ui import jobs, panels, presets_ui, session, state
+from explorer.ui import jobs, panels, presets_ui, session, state, units_ui
 from explorer.ui.worker import Worker
 
 SOURCE = "inspect_source"  # which sequence: a probe example index, or OWN
@@ -47,6 +47,7 @@ def render() -> None:
     speed = float(state.widget(SPEED, 2))
     tick = max(1.0 / speed, MIN_TICK_S)
     st.fragment(run_every=tick if playing else None)(_step_view)(insp, layer, unit, dims)
+    units_ui.render(worker, index, insp, layer)
     _recurrent_weights(insp, layer)
 
 
@@ -231,6 +232,7 @@ def _step_view(insp: ins.Inspection, layer: int, unit: int, dims: int) -> None:
         st.info(f"Saliency at t = {t}: {error}")
     else:
         panels.chart(charts.saliency_strip(row, tr.tokens[0], t, scale=s), "saliency_strip", key="inspect-saliency")
+    units_ui.next_guesses(insp, t)
     if playback.playing and t >= last:
         playback.playing = False
         st.rerun()  # the end: redraw the page once, without the timer

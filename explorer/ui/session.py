@@ -53,6 +53,7 @@ class Session:
     own_text: tuple[str, str] | None = None  # (task name, text): the last own sequence Inspect's task accepted
     playback: Playback = field(default_factory=Playback)
     verdict: tuple | None = None  # (weakref to the worker, preset name, (ok, text)): a spent budget's verdict
+    units_report: tuple | None = None  # (what it was found on, the report or why not): Inspect's Find units
 
     # -- the setup ---------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.config import PACES
-from explorer.ui import files, lecture, live_chart, panels, presets_ui, session, state
+from explorer.ui import files, lecture, live_chart, live_controls, panels, presets_ui, session, state
 from explorer.ui.plain import plain
 from explorer.ui.slot import active
 from explorer.ui.worker import Snapshot, Worker
@@ -21,6 +21,7 @@ def render() -> None:
         st.markdown(preset.narration)
     _pace(worker)
     worker = _controls(worker)
+    live_controls.lr_control(worker)
     worker.pace = state.widget(state.PACE) or "normal"  # Reset builds a new worker
     if me.take_autostart():
         worker.start()
@@ -31,8 +32,12 @@ def render() -> None:
     every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FOLLOW_S
     focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus)
+    if live_controls.has_samples(worker):
+        live_controls.temperature_control(worker)
+        st.fragment(run_every=panels.FOLLOW_S if training else None)(live_controls.samples)(worker)
     if not lecture.on():
         files.save_and_load(worker)
+        live_controls.script_download(worker)
 
 
 def _controls(worker: Worker) -> Worker:

@@ -10,6 +10,7 @@ While it trains, `runs` are the page's copies as they were at start(); they catc
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from explorer.ui.pool import CONTEXT, TrainerPool, plain_main
 
 PAUSE_WAIT_S = 2.0  # Pause waits this long for the step in progress and the final state
 STEP_WAIT_S = 10.0  # Step waits this long for its process (as long as a step at the caps, under load); a longer one shows when done
+MAX_SAMPLES = 12  # text samples kept per run
 MEMORY_MB = LIMITS.worker_memory_mb  # address space a training process may add (the hard limit)
 
 
@@ -44,6 +46,7 @@ class RunView:
     initial: Trace | None  # the trace at step 0, the faint reference line
     wall: float
     num_parameters: int
+    samples: tuple[tuple[int, float, str], ...] = ()  # text task: (step, temperature, text), oldest first
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class Worker:
         self._sync_states: list[bytes] | None = None
         self._last_seen = time.monotonic()
         self._version = 0
+        self.temperature = 1.0  # of the text samples (explorer/trainer.py: Samples)
+        self._samples: list[list[tuple[int, float, str]]] = [[] for _ in self.runs]  # kept across processes
         self._initial = self._first_traces(initial)
         self._views = [self._view(run, trace) for run, trace in zip(self.runs, self._initial)]
         self._snapshot = self._make_snapshot("idle", "", 0.0)
@@ -179,7 +184,8 @@ class Worker:
         parent, child = CONTEXT.Pipe()
         self._process = CONTEXT.Process(
             target=serve, name="rnnx-trainer", daemon=True,
-            args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb, LIMITS.trainer_nice))
+            args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb, LIMITS.trainer_nice),
+            kwargs=dict(temperature=self.temperature))
         with plain_main():
             self._process.start()
         child.close()
@@ -209,6 +215,31 @@ class Worker:
             self._killed = True
             self._kill()
             reader.join(timeout=PAUSE_WAIT_S)
+
+    def set_lr(self, lr: float) -> None:
+        """Every run uses `lr` from its next step on (Run.set_lr: recorded in its history). While a process
+        trains, it gets the change through the pipe; otherwise the page's copies change now. ValueError when
+        lr is out of range."""
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not LIMITS.min_lr <= lr <= LIMITS.max_lr:
+            raise ValueError(f"lr must be a number from {LIMITS.min_lr:g} to {LIMITS.max_lr:g}; got {lr!r}")
+        with self._lock:
+            if self.training:
+                self._send(("lr", float(lr)))
+                return
+            with self._run_lock:
+                for run in self.runs:
+                    run.set_lr(float(lr))
+            self._views = [dataclasses.replace(v, history=run.history.copy()) for v, run in zip(self._views, self.runs)]
+            self._publish(self._snapshot.state, self._snapshot.message)
+
+    def set_temperature(self, temperature: float) -> None:
+        """The temperature of the text samples from the next one on."""
+        if not 0 < temperature <= 10:
+            raise ValueError(f"temperature must be in (0, 10]; got {temperature!r}")
+        self.temperature = float(temperature)
+        with self._lock:
+            if self.training:
+                self._send(("temperature", self.temperature))
 
     def touch(self) -> None:
         """A page looked: the idle clock starts again."""
@@ -321,7 +352,12 @@ class Worker:
         self.pool.release()
 
     def _take(self, views: list[dict]) -> None:
-        self._views = [RunView(initial=initial, **v) for v, initial in zip(views, self._initial)]
+        for kept, v in zip(self._samples, views):
+            sample = v.pop("sample", None)
+            if sample is not None and (not kept or kept[-1][0] != sample[0]):
+                kept[:] = (kept + [sample])[-MAX_SAMPLES:]
+        self._views = [RunView(initial=initial, samples=tuple(kept), **v)
+                       for v, initial, kept in zip(views, self._initial, self._samples)]
 
     def _load(self, states: list[bytes]) -> None:
         with self._run_lock:
