@@ -7,7 +7,7 @@ from functools import partial
 import streamlit as st
 
 from explorer.config import LIMITS
-from explorer.ui import jobs, opening, session, sidebar, state
+from explorer.ui import jobs, opening, series_ui, session, sidebar, state
 from explorer.ui.plain import plain
 from explorer.ui.worker import Worker
 
@@ -27,7 +27,10 @@ def _load_uploaded() -> None:
     except jobs.JobError as error:  # Run.load's message, or the pool's (out of memory, busy): ours only
         state.put(state.UPLOAD_ERROR, f"Could not load {upload.name}: {str(error).rstrip('.')}. The current run is unchanged.")
         return
-    sidebar.set_widgets(worker.runs[0].config)
+    run = worker.runs[0]
+    sidebar.set_widgets(run.config)
+    if run.series is not None:  # a csv run brings its series: it becomes this session's
+        series_ui.keep(f"the series in {upload.name}", run.series.tolist())
     state.pop(state.PRESET)
     session.adopt(worker)
     state.put(state.UPLOAD_ERROR, None)

@@ -178,13 +178,23 @@ def kept(key: str, factory: Callable[[], T], close: Callable[[T], None],
         return slot.kept[key][0]
 
 
+def _series(configs: tuple[RunConfig, ...]) -> tuple[list[float] | None, int | None]:
+    """(values, fingerprint) of the session's own series (explorer/ui/series_ui.py) when a run is on the csv
+    task and one was uploaded; (None, None) otherwise (the csv task's example stands in)."""
+    chosen = state.get(state.CSV_SERIES)
+    if chosen and any(c.task == "csv" for c in configs):
+        return chosen[1], chosen[2]
+    return None, None
+
+
 def worker_for(configs: tuple[RunConfig, ...], budget: int | None = None) -> Worker:
-    """The session's worker for this setup; a different setup pauses the old worker and opens new runs."""
+    """The session's worker for this setup; a different setup (or series) pauses the old worker and opens new runs."""
     slot = _slot()
-    key = (configs, budget)
+    series, fingerprint = _series(configs)
+    key = (configs, budget, fingerprint)
     with slot.lock:
         if slot.worker is None or slot.key != key:
-            slot.replace(open_runs(configs, budget), key)
+            slot.replace(open_runs(configs, budget, series), key)
         return slot.worker
 
 
@@ -192,15 +202,16 @@ def reset() -> Worker:
     """New weights from the same setup and seed (so the same initial weights again)."""
     slot = _slot()
     with slot.lock:
-        configs, budget = slot.key
-        return slot.replace(open_runs(configs, budget), slot.key)
+        configs, budget = slot.key[:2]
+        series, fingerprint = _series(configs)
+        return slot.replace(open_runs(configs, budget, series), (configs, budget, fingerprint))
 
 
-def open_runs(configs: tuple[RunConfig, ...], budget: int | None) -> Worker:
+def open_runs(configs: tuple[RunConfig, ...], budget: int | None, series=None) -> Worker:
     """New runs, their first traces from a pool process; the page stops with our message when that fails."""
     with st.spinner("Building the run and looking inside…"):
         try:
-            return opening.new_worker(configs, budget, should_stop=page_closed(), on_wait=_toast_busy)
+            return opening.new_worker(configs, budget, series=series, should_stop=page_closed(), on_wait=_toast_busy)
         except jobs.JobError as error:
             st.error(plain(str(error)))  # our words only: the pool's message, never a library's
             st.stop()
@@ -214,7 +225,8 @@ def adopt(worker: Worker) -> Worker:
     """Make an uploaded run's worker (explorer/ui/opening.py) the session's (its config goes to the sidebar by the caller)."""
     slot = _slot()
     with slot.lock:
-        return slot.replace(worker, ((worker.runs[0].config,), None))
+        configs = (worker.runs[0].config,)
+        return slot.replace(worker, (configs, None, _series(configs)[1]))
 
 
 def page_closed() -> Callable[[], bool]:

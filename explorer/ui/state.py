@@ -17,6 +17,7 @@ PACE = "pace"  # the Train page's Pace control (a widget key): normal | slow | s
 UPLOAD_ERROR = "upload_error"  # why the last uploaded run file was refused
 SLOT = "slot"  # this session's training workers (explorer.ui.session.Slot)
 BROWSER = "browser"  # this session's browser id, from its cookie (explorer.ui.browser.Browser)
+CSV_SERIES = "csv_series"  # (label, values, fingerprint): the csv task's uploaded series (explorer/ui/series_ui.py)
 COMPARE = "compare"  # the Compare page's race and sweep (explorer.ui.compare_page.Holder), kept in the Slot
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.config import PACES
-from explorer.ui import files, lecture, live_chart, panels, presets_ui, session, state
+from explorer.ui import files, lecture, live_chart, panels, presets_ui, session, state, task_tools
 from explorer.ui.plain import plain
 from explorer.ui.worker import Snapshot, Worker
 
@@ -31,6 +31,7 @@ def render() -> None:
     every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FOLLOW_S
     focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus)
+    task_tools.draw(worker)
     if not lecture.on():
         files.save_and_load(worker)
 
