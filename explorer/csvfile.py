@@ -53,7 +53,7 @@ def _rows(text: str) -> list[list[str]]:
     except csv.Error:
         dialect = csv.excel  # one column, or nothing to tell from
     rows = []
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text), dialect, strict=True)  # an unclosed quote is an error, not one huge cell
     try:
         for row in reader:
             if len(row) > MAX_COLUMNS:

@@ -25,7 +25,7 @@ def forecast_check(run) -> dict:
 def tune(run, steps: int = TUNE_STEPS, temperature: float = 1.0, seed: int = 0) -> list[str]:
     """A new tune from the music task's model: `steps` tokens sampled after the start-of-tune token (its notes
     are those before the first end token after a note: explorer.tasks.music.notes)."""
-    return evaluate.generate(run, "", steps, temperature, seed).split()
+    return evaluate.generate(run, "|", steps, temperature, seed).split()
 
 
 def checked(state: bytes, what: str, *args) -> dict | list:

@@ -124,8 +124,8 @@ class Music(HeldOutTail, Task):
         return one_hot(ids[:, :T], len(VOCAB)), y
 
     def encode_text(self, text: str) -> torch.Tensor:
-        """Space-separated tokens -> (N,) ids; an empty prompt is the start of a tune (END). ValueError on others."""
-        tokens = text.split() or [END]
+        """Space-separated tokens -> (N,) ids (a prompt of END starts a new tune). ValueError on anything else."""
+        tokens = text.split()
         bad = sorted({t for t in tokens if t not in VOCAB})
         if bad:
             raise self.reject(f"Unknown token(s) {' '.join(repr(t) for t in bad[:5])}")

@@ -56,8 +56,24 @@ class FixedSeries(Forecast):
         self.mean = train.mean().item() if self.center else 0.0
         self.std = train.std().item() or 1.0  # a constant series: keep its units
         self.series = (values - self.mean) / self.std  # (N,)
-        self.chance = torch.cat([self.series[a + 1 : s] for a, s, _ in self.segments]).var(unbiased=False).item()
+        self.chance = self._chance()
         self.test_start = self.segments[0][1]  # one segment: where its held-out tail begins
+
+    def _chance(self) -> float:
+        """MSE of the best constant forecast on the training targets as sample() weighs them: each segment
+        equally, each of its windows equally, a target once for each window that scores it."""
+        T, w = self.seq_len, warmup(self.seq_len)
+        weight = torch.zeros(len(self.series) + 1, dtype=torch.float64)
+        for a, s, _ in self.segments:
+            ends = torch.arange(min(a + T, s - 1), s)  # where sample()'s windows may end (window_index)
+            first = torch.clamp(ends - T + 1 + w, min=a)  # the first target each scores
+            share = 1.0 / (len(ends) * len(self.segments))
+            weight.index_add_(0, first, torch.full((len(ends),), share, dtype=torch.float64))
+            weight.index_add_(0, ends + 1, torch.full((len(ends),), -share, dtype=torch.float64))
+        weight = weight[:-1].cumsum(0)  # (N,) a difference array: each window adds its share over first..end
+        values = self.series.double()
+        mean = (weight * values).sum() / weight.sum()
+        return ((weight * (values - mean) ** 2).sum() / weight.sum()).item()
 
     def _batch(self, batch_size: int, generator: torch.Generator, test: bool):
         T = self.seq_len
@@ -114,7 +130,7 @@ class Csv(FixedSeries):
     name = "csv"
     title = "Your own series (CSV)"
     description = (
-        "A series you upload (Train page: 'Your own series'): one column of numbers from a CSV file, in order. "
+        "A series you upload below this box ('Your own series'): one column of numbers from a CSV file, in order. "
         "Input: the value at step t; output: the value at step t+1. Training sees the first 80% of the rows; "
         "the score is on the last 20%, which training never sees. The bar to beat: repeating the last value. "
         "Your series stays in this browser session: it is never put in the link."
@@ -189,7 +205,7 @@ class Stocks(FixedSeries):
     name = "stocks"
     title = "Stock returns (naive forecast)"
     description = (
-        "Real data: monthly closing prices of AAPL, AMZN, GOOG, IBM and MSFT, 2000-2010 (vega_datasets), as log "
+        "Real data: monthly closing prices of AAPL, AMZN, GOOG, IBM and MSFT, 2000-2010 (the vega-datasets collection), as log "
         "returns (log of this month's price over last month's), in units of their standard deviation. Input: "
         "this month's return; output: next month's. Past prices do not predict future ones: the naive forecast "
         "'next month's price = this month's' (a return of 0) is the bar, and a tie with it is the honest "
