@@ -208,7 +208,10 @@ def reset() -> Worker:
 
 
 def open_runs(configs: tuple[RunConfig, ...], budget: int | None, series=None) -> Worker:
-    """New runs, their first traces from a pool process; the page stops with our message when that fails."""
+    """New runs, their first traces from a pool process; the page stops with our message when that fails.
+    `series`: the csv task's values; None takes the session's own (the Compare page races on it too)."""
+    if series is None:
+        series = _series(configs)[0]
     with st.spinner("Building the run and looking inside…"):
         try:
             return opening.new_worker(configs, budget, series=series, should_stop=page_closed(), on_wait=_toast_busy)
