@@ -62,7 +62,7 @@ def test_ecg_labels_mark_one_abnormal_stretch_in_the_held_out_tail():
     values, labels = ecg_record()
     task = make_task("ecg", 50)
     abnormal = labels.nonzero()[:, 0]
-    assert len(values) == 2500 and abnormal.min() >= task.test_start  # training sees normal beats only
+    assert len(values) == 1250 and abnormal.min() >= task.test_start  # training sees normal beats only
     assert (abnormal.diff() == 1).all()  # one stretch
 
 
@@ -82,9 +82,9 @@ def test_every_shipped_tune_is_in_range_and_only_public_domain_transcriptions_ar
 def test_a_small_lstm_forecasts_the_ecg_and_its_error_jumps_at_the_abnormal_beat():
     run = trained("ecg", seq_len=50, hidden_size=32, lr=1e-2, steps=300)
     check = data_checks.forecast_check(run)
-    assert check["mse"] < 0.5 * check["naive"], check  # measured 0.11-0.20 of the naive MSE
+    assert check["mse"] < 0.5 * check["naive"], check  # measured 0.13-0.19 of the naive MSE (seeds 0-3)
     assert check["verdict"] == "beats"
-    assert check["abnormal"] > 2 * check["normal"], check  # measured 4-8x
+    assert check["abnormal"] > 2 * check["normal"], check  # measured 3.1-7x
 
 
 def test_a_small_lstm_writes_melodies_better_than_always_guessing_hold():

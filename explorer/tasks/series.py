@@ -149,12 +149,12 @@ class Csv(FixedSeries):
 
 
 ECG_RATE_HZ = 360  # the MIT-BIH recordings' sampling rate
-ECG_DOWNSAMPLE = 3  # mean of 3 samples: 120 Hz, a heartbeat in about 100 steps
+ECG_DOWNSAMPLE = 6  # mean of 6 samples: 60 Hz, a heartbeat in about 50 steps (the default sequence length)
 
 
 @lru_cache(maxsize=1)
 def ecg_record() -> tuple[torch.Tensor, torch.Tensor]:
-    """MIT-BIH excerpt at 120 Hz: (values in mV (2500,), abnormal label 0/1 (2500,))."""
+    """MIT-BIH excerpt at 60 Hz: (values in mV (1250,), abnormal label 0/1 (1250,))."""
     with open(DATA / "mitdb.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     values = torch.tensor([float(r["data"]) for r in rows])
@@ -169,7 +169,8 @@ class Ecg(FixedSeries):
     title = "ECG anomaly (MIT-BIH)"
     description = (
         "Real data: 21 seconds of one electrocardiogram from the MIT-BIH Arrhythmia Database (via sktime), at "
-        "120 samples a second. Input: the voltage now; output: the voltage 1/120 s later. Training sees the "
+        "60 samples a second, so a heartbeat takes about 50 steps. Input: the voltage now; output: the voltage "
+        "1/60 s later. Training sees the "
         "first 80% (normal beats only); the last 20% holds normal beats and one stretch marked abnormal. A "
         "forecaster that has learned what a normal beat looks like is surprised by an abnormal one: its error "
         "jumps there (the anomaly detector of Malhotra et al. 2015). The bar to beat: repeating the last value."
