@@ -23,14 +23,16 @@ def melody_chart(notes: list[tuple[int | None, int]], *, title: str = "Generated
     fig.add_trace(figure.bar(
         base=[s for s, _, _ in played], x=[n for _, _, n in played], y=[p for _, p, _ in played], orientation="h",
         width=0.8, marker=dict(color=style.PREDICTION_COLOUR), text=[_name(p) for _, p, _ in played],
-        textposition="inside", insidetextanchor="start",
+        textposition="none",
         hovertemplate="%{text} from eighth %{base}, %{x} eighth(s) long<extra></extra>", name="notes",
     ))
     low, high = min(p for _, p, _ in played), max(p for _, p, _ in played)
-    ticks = list(range(low - 1, high + 2))
+    # one label per natural note over an octave and a half, else C and G only: a label per semitone would overlap
+    shown = (0, 2, 4, 5, 7, 9, 11) if high - low <= 18 else (0, 7)
+    ticks = [p for p in range(low - 1, high + 2) if p % 12 in shown]
     fig.update_yaxes(title_text="pitch", tickvals=ticks, ticktext=[_name(p) for p in ticks], range=[low - 1.5, high + 1.5])
     fig.update_xaxes(title_text="time (eighth notes)", dtick=8)
-    return finish(fig, title, scale=scale, legend=False)
+    return finish(fig, title, scale=scale, height=style.HEIGHT + 60, legend=False)
 
 
 def _starts(notes: list[tuple[int | None, int]]) -> list[int]:

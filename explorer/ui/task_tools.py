@@ -11,6 +11,13 @@ from explorer.ui.plain import plain
 from explorer.ui.worker import Worker
 
 FORECAST_TASKS = ("csv", "ecg", "stocks")
+STOCK_VERDICTS = {
+    "ties": "A tie, as expected: this month's return says next to nothing about next month's.",
+    "loses": "Worse than the naive forecast: the model learned patterns of the training months that did not "
+             "hold later. That is fitting noise; a smaller model, a lower learning rate or fewer steps ties instead.",
+    "beats": "Better than the naive forecast on these few held-out months (about 24 per stock): with so few, "
+             "that can be luck. Try other seeds before believing it.",
+}
 CHECK = "task_check"  # (run step, result) of the last held-out check
 TUNE = "task_tune"  # (run step, tokens) of the last generated tune
 
@@ -53,6 +60,8 @@ def _forecast(worker: Worker, task: str) -> None:
     step, _, result = shown
     text = f"At step {step}: {result['sentence']}"
     (st.success if result["verdict"] == "beats" else st.info if result["verdict"] == "ties" else st.warning)(text)
+    if task == "stocks":
+        st.markdown(STOCK_VERDICTS[result["verdict"]])
     if "abnormal" in result:
         ratio = result["abnormal"] / max(result["normal"], 1e-12)
         st.markdown(f"On the held-out beats the squared error is {result['normal']:.3g} on normal steps and "
