@@ -11,11 +11,14 @@ import csv
 import io
 import math
 
+import numpy as np
+
 from explorer.config import LIMITS, describe
 from explorer.tasks.series import MIN_POINTS
 
 MAX_COLUMNS = 200  # fields per row the reader accepts
 MAX_OFFERED = 20  # numeric columns offered to pick from
+MAX_OFFERED_VALUES = 250_000  # values of all offered columns together: 2 MB kept in the visitor's session
 MAX_NAME = 40  # characters of a column name kept for the picker
 
 
@@ -67,8 +70,9 @@ def _rows(text: str) -> list[list[str]]:
     return rows
 
 
-def read_columns(data: bytes) -> dict[str, list[float]]:
-    """Column name -> its values, for each column (at most MAX_OFFERED) whose every cell is a finite number.
+def read_columns(data: bytes) -> dict[str, np.ndarray]:
+    """Column name -> its values (float64), for each column (at most MAX_OFFERED, MAX_OFFERED_VALUES values in
+    all) whose every cell is a finite number.
 
     The first row is a header when any of its cells is not a number (else columns are named 'column 1', ...).
     ValueError, in words for the visitor, when no column qualifies: it says why for the first few.
@@ -86,11 +90,13 @@ def read_columns(data: bytes) -> dict[str, list[float]]:
     body = rows[1:] if header else rows
     columns, why = {}, []
     for k, name in enumerate(names):
+        if len(columns) == MAX_OFFERED or (len(columns) + 1) * len(body) > MAX_OFFERED_VALUES:
+            break
         values, problem = _column(body, k, first_row=2 if header else 1)
         if problem:
             why.append(f"{name}: {problem}")
-        elif len(columns) < MAX_OFFERED:
-            columns[name] = values
+        else:
+            columns[name] = np.array(values, dtype=np.float64)
     if not columns:
         raise ValueError("no column holds a series of numbers. " + "; ".join(why[:3]))
     return columns
@@ -125,7 +131,7 @@ def _column(body: list[list[str]], k: int, first_row: int = 1) -> tuple[list[flo
     return values, ""
 
 
-def checked_columns(data: bytes) -> tuple[str, dict[str, list[float]] | str]:
+def checked_columns(data: bytes) -> tuple[str, dict[str, np.ndarray] | str]:
     """In a pool process: ("ok", read_columns(data)) or ("refused", why): a job's error would lose the why."""
     try:
         return "ok", read_columns(data)

@@ -223,14 +223,22 @@ def numbers(n: int, start: int = 0) -> bytes:
 
 
 def test_a_column_of_numbers_with_or_without_a_header_is_read():
-    assert csvfile.read_columns(numbers(30)) == {"column 1": [float(i) for i in range(30)]}
-    assert csvfile.read_columns(b"value\n" + numbers(30)) == {"value": [float(i) for i in range(30)]}
+    for data, name in ((numbers(30), "column 1"), (b"value\n" + numbers(30), "value")):
+        columns = csvfile.read_columns(data)
+        assert list(columns) == [name] and columns[name].tolist() == [float(i) for i in range(30)]
 
 
 def test_the_numeric_columns_of_a_table_are_offered_and_the_others_said_why():
     rows = b"".join(b"2020-01-%02d;%d;%s;x\n" % (i % 28 + 1, i, str(i * 0.5).encode()) for i in range(30))
     columns = csvfile.read_columns(b"date;close;half;note\n" + rows)
     assert list(columns) == ["close", "half"] and columns["half"][3] == 1.5
+
+
+def test_a_wide_table_offers_at_most_the_values_a_session_keeps():
+    row = b",".join(b"%d" % k for k in range(13)) + b"\n"
+    columns = csvfile.read_columns(row * 25_000)  # 13 numeric columns of 25,000 rows
+    assert len(columns) == csvfile.MAX_OFFERED_VALUES // 25_000 and list(columns)[0] == "column 1"
+    assert sum(v.nbytes for v in columns.values()) <= 8 * csvfile.MAX_OFFERED_VALUES
 
 
 def test_a_file_over_the_size_cap_is_refused_before_it_is_read():
@@ -263,14 +271,14 @@ def test_spreadsheet_formulas_are_text_and_never_evaluated():
     refused(b"value\n" + (formula + b"\n") * 30, "not a number")
     refused(b"value\n" + b"@SUM(1+1)*cmd|' /C calc'!A0\n" * 30, "not a number")
     kind, columns = csvfile.checked_columns(b"+1\n-2\n" * 15)  # a leading sign is a number, not a formula
-    assert kind == "ok" and columns["column 1"][:2] == [1.0, -2.0]
+    assert kind == "ok" and columns["column 1"][:2].tolist() == [1.0, -2.0]
 
 
 def test_other_encodings_are_read_or_refused_clearly():
     text = "Température\n" + "".join(f"{i}.5\n" for i in range(30))
     for data in (codecs.BOM_UTF8 + text.encode("utf-8"), text.encode("utf-16"), text.encode("cp1252")):
         kind, columns = csvfile.checked_columns(data)
-        assert kind == "ok" and list(columns.values())[0][:2] == [0.5, 1.5]
+        assert kind == "ok" and list(columns.values())[0][:2].tolist() == [0.5, 1.5]
     refused(codecs.BOM_UTF16_LE + b"\x00\xd8", "UTF-16")  # a lone surrogate
 
 

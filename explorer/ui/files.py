@@ -30,7 +30,7 @@ def _load_uploaded() -> None:
     run = worker.runs[0]
     sidebar.set_widgets(run.config)
     if run.series is not None:  # a csv run brings its series: it becomes this session's
-        series_ui.keep(f"the series in {upload.name}", run.series.tolist())
+        series_ui.keep(f"the series in {upload.name}", run.series.numpy())
     state.pop(state.PRESET)
     session.adopt(worker)
     state.put(state.UPLOAD_ERROR, None)

@@ -5,7 +5,11 @@ the chosen column is kept in session state and handed to the runs (explorer/ui/s
 """
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 import streamlit as st
+import torch
 
 from explorer import csvfile
 from explorer.config import LIMITS
@@ -20,7 +24,7 @@ COLUMNS = "csv_columns"  # (file name, {column: values}) of the last file read
 ERROR = "csv_error"  # why the last file was refused
 
 
-def current() -> list[float] | None:
+def current() -> np.ndarray | None:
     chosen = st.session_state.get(SERIES)
     return chosen[1] if chosen else None
 
@@ -32,8 +36,9 @@ def label() -> str:
 
 def keep(label_: str, values) -> None:
     """Make `values` the session's series (a loaded run's, or a picked column)."""
-    values = [float(v) for v in values]
-    st.session_state[SERIES] = (label_, values, hash(tuple(values)))  # the fingerprint tells a new series from the last
+    values = np.asarray(values, dtype=np.float64)
+    fingerprint = hashlib.sha256(values.tobytes()).hexdigest()  # tells a new series from the last
+    st.session_state[SERIES] = (label_, values, fingerprint)
 
 
 def _read() -> None:
@@ -65,7 +70,7 @@ def _pick() -> None:
         return
     name, columns = read
     try:
-        check_series(columns[column])
+        check_series(torch.from_numpy(columns[column]))
     except ValueError as error:
         st.session_state[ERROR] = f"Column {column} of {name}: {error}. The series you had is unchanged."
         return
