@@ -293,3 +293,32 @@ def test_column_names_are_cut_to_printable_text():
     columns = csvfile.read_columns(("x\u202e\u0007" + "y" * 100 + "\n").encode() + numbers(30))
     (name,) = columns
     assert name.isprintable() and len(name) <= csvfile.MAX_NAME
+
+
+ABC_NOTE = re.compile(r"(\^|=)?([A-Ga-gz])([,']*)(\d*)")
+NATURAL = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def read_abc(body: str) -> list[tuple[int | None, int]]:
+    """The notes of the ABC that to_abc writes (K:C, L:1/8, sharps and naturals held to the end of the bar)."""
+    out = []
+    for bar in body.split("|"):
+        sharp: set[str] = set()
+        for accidental, letter, marks, length in ABC_NOTE.findall(bar):
+            if letter == "z":
+                out.append((None, int(length or 1)))
+                continue
+            if accidental == "^":
+                sharp.add(letter.upper())
+            elif accidental == "=":
+                sharp.discard(letter.upper())
+            octave = (5 if letter.islower() else 4) + marks.count("'") - marks.count(",")
+            out.append((12 * (octave + 1) + NATURAL[letter.upper()] + (letter.upper() in sharp), int(length or 1)))
+    return out
+
+
+def test_abc_of_every_shipped_tune_plays_back_its_notes():
+    for title, tokens in melodies():
+        abc = to_abc(tokens, title)
+        body = abc.split("K:C\n", 1)[1]
+        assert read_abc(body) == notes(tokens), title
