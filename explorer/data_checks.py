@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 
 from explorer import evaluate
-from explorer.tasks.music import notes as melody_notes
 from explorer.tasks.series import compare_to_naive
 
 TUNE_STEPS = 96  # eighth notes generated: 12 bars of a reel
@@ -37,4 +36,4 @@ def checked(state: bytes, what: str, *args) -> dict | list:
         return forecast_check(run) if what == "forecast" else tune(run, *args)
 
 
-__all__ = ["forecast_check", "tune", "checked", "melody_notes"]
+__all__ = ["forecast_check", "tune", "checked"]
