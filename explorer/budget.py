@@ -30,7 +30,8 @@ MARGIN = 1.25  # over the largest measured per-unit figure: allocator slack, oth
 # (input_size, output_size) of each task (tests check them against explorer.tasks)
 TASK_SIZES = {"adding": (2, 1), "copy": (10, 8), "recall": (9, 4), "parity": (1, 2), "sine": (1, 1),
               "sunspots": (1, 1), "text": (36, 36), "sentiment": (40, 2), "lookahead": (4, 4),
-              "selective_copy": (11, 8), "induction": (9, 8)}
+              "selective_copy": (11, 8), "induction": (9, 8), "csv": (1, 1), "ecg": (1, 1), "stocks": (1, 1),
+              "music": (37, 37)}
 # weight blocks of H x H per layer: the cell table's chunks; the transformer's 12 H^2, the ssm's about 6
 GATES = {arch: len(cell.chunks) for arch, cell in CELLS.items() if cell.chunks} | {"transformer": 12, "ssm": 6}
 # Coefficients: the largest figure measured per unit on this machine (explorer/bench_budget.py, CPU time under

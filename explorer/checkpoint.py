@@ -22,6 +22,7 @@ from explorer.runfile import RunFile, TensorRef, contiguous_stride, itemsize, nu
 FORMAT = "rnn-explorer-run"
 VERSION = 2  # 2: the history's gradient profiles are one tensor (1: nested lists in the pickle)
 KEYS = {"format", "version", "config", "model", "optimizer", "history", "generator", "step", "status", "message", "wall"}
+SERIES = "series"  # the csv task's values, (N,) float32: in a csv run's file, and in no other
 MAX_MESSAGE = 500  # characters of the run's status message
 MAX_WALL_S = 1e9  # seconds of training time a file may claim
 
@@ -33,12 +34,15 @@ def run_state(run) -> dict:
     optimizer = run.optimizer.state_dict()
     for group in optimizer["param_groups"]:  # the config's lr, as a fresh optimizer's: history.lr_changes owns the rest
         group["lr"] = run.config.lr
-    return {
+    state = {
         "format": FORMAT, "version": VERSION, "config": run.config.to_dict(),
         "model": run.model.state_dict(), "optimizer": optimizer,
         "history": history, "generator": run.generator.get_state(),
         "step": run.step, "status": run.status, "message": run.message, "wall": run.wall,
     }
+    if run.series is not None:
+        state[SERIES] = run.series.clone()
+    return state
 
 
 def profile_shape(run) -> tuple[int, int, int]:
@@ -74,9 +78,12 @@ def _read(run_class, file: RunFile):
         config = RunConfig.from_dict(state["config"])
     except ValueError as error:
         raise ValueError(f"run file has an invalid config: {str(error)[:300]}") from None
-    run = run_class(config)
+    series_ref, series = _series(state, config, file)
+    run = run_class(config, series=series)
     step, wall, status, message = _scalars(state)
     refs = _tensor_refs(state, run)
+    if series_ref is not None:
+        refs[SERIES] = series_ref
     _check_storages(file, refs)
     history = _history(state["history"], refs, file, run, state["version"], last_step=step, wall=wall, diverged=status == "diverged")
     tensors = {field: file.tensor(ref) for field, ref in refs.items() if field != "history.profiles"}
@@ -96,9 +103,28 @@ def _check_header(state) -> None:
         raise ValueError("not an RNN Explorer run file (no 'rnn-explorer-run' header)")
     if type(state.get("version")) is not int or state["version"] not in (1, VERSION):
         raise ValueError(f"run file version {describe(state.get('version'))} is not supported (expected {VERSION})")
-    if set(state) != KEYS:
-        missing, unknown = sorted(KEYS - set(state)), sorted(describe(key) for key in set(state) - KEYS)[:5]
+    if set(state) - {SERIES} != KEYS:
+        missing, unknown = sorted(KEYS - set(state)), sorted(describe(key) for key in set(state) - KEYS - {SERIES})[:5]
         raise ValueError(f"run file fields: missing {', '.join(missing) or 'none'}; unknown {', '.join(unknown)[:200] or 'none'}")
+
+
+def _series(state, config: RunConfig, file: RunFile):
+    """(its TensorRef, the values) of a csv run's series, checked as Run checks a series; (None, None) for
+    another task, whose file must not carry one."""
+    from explorer.tasks.series import MIN_POINTS
+
+    if config.task != "csv":
+        if SERIES in state:
+            raise ValueError(f"run file field {SERIES} is for the csv task only")
+        return None, None
+    ref = state.get(SERIES)
+    if not isinstance(ref, TensorRef) or len(ref.shape) != 1 or not MIN_POINTS <= ref.shape[0] <= LIMITS.max_series_len:
+        raise ValueError(f"run file field {SERIES} must be a float32 tensor of {MIN_POINTS} to {LIMITS.max_series_len:,} values")
+    _check_ref(SERIES, ref, tuple(ref.shape), torch.float32)
+    values = file.tensor(ref)
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError(f"run file field {SERIES} has non-finite values")
+    return ref, values
 
 
 def _scalars(state) -> tuple[int, float, str, str]:

@@ -16,7 +16,7 @@ ARCHITECTURES = ("rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "ssm"
 SCAN_ARCHS = ("mingru", "minlstm", "ssm")  # linear recurrences trained as a parallel scan (explorer/scan.py)
 BIDIRECTIONAL_ARCHS = ("rnn", "lstm", "gru")  # the ones that may read the sequence backwards too
 TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead",
-              "selective_copy", "induction")
+              "selective_copy", "induction", "csv", "ecg", "stocks", "music")
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "orthogonal", "identity")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -67,6 +67,8 @@ class Limits:
     reattach_s: float = float(_env_int("RNNX_REATTACH_S", 600))  # a reload or the same link again within this finds its runs
     max_parked: int = _env_int("RNNX_MAX_PARKED", 32)  # closed pages' runs kept for reattaching (oldest closed first)
     max_upload_mb: int = 20
+    max_csv_mb: int = 5  # a visitor's CSV series file (parsed in a pool process)
+    max_series_len: int = _env_int("RNNX_MAX_SERIES_LEN", 50_000)  # values in a csv task's series
     # the per-visitor budget (explorer/budget.py estimates each config's cost; RunConfig refuses one beyond it)
     visitor_memory_mb: int = _VISITOR_MB  # peak of a step, a trace or Inspect
     step_seconds: float = _env_float("RNNX_STEP_SECONDS", 1.0)  # CPU time of one training step on one core

@@ -21,7 +21,8 @@ from explorer.config import LIMITS, RunConfig
 from explorer.history import History
 from explorer.models import build_model
 from explorer.records import Trace
-from explorer.tasks import Task, make_task
+from explorer.tasks import Csv, Task, make_task
+from explorer.tasks.series import check_series
 from explorer.trace import trace_model
 
 PROBE_SIZE = 8  # examples in the fixed probe batch the trace looks at
@@ -41,9 +42,16 @@ def _optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
 class Run:
     """One training run. Same config and seed give the same weights, batches and loss history."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, series=None) -> None:
+        """`series`: the csv task's values (a sequence of numbers; its stand-in example when None). They
+        travel with the run (save, load) but never in its config, so never in a link."""
         self.config = config
-        self.task = make_task(config.task, config.seq_len)
+        self.series = None  # (N,) float32, the csv task only
+        if config.task == Csv.name:
+            self.series = check_series(Csv.example() if series is None else series)
+        elif series is not None:
+            raise ValueError(f"series is for the {Csv.name} task only; this run's task is {config.task!r}")
+        self.task = make_task(config.task, config.seq_len, series=self.series)
         with _init_lock, torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.model = build_model(config, self.task.input_size, self.task.output_size, self.task.causal)

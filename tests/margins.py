@@ -58,7 +58,10 @@ def sweep_presets(names: list[str], seed_list: list[int], every_figure: bool = F
 
 
 def sweep_tasks(names: list[str], seed_list: list[int]) -> None:
+    from tests.test_real_data import CLAIMS as REAL_DATA_CLAIMS
     from tests.test_tasks import CLAIMS
+
+    CLAIMS = {**CLAIMS, **REAL_DATA_CLAIMS}
 
     print("| claim (tests/test_tasks.py) | rule | worst | seeds passing |")
     print("| --- | --- | --- | --- |")

@@ -19,7 +19,7 @@ from explorer.verdicts import Rule
 from explorer.tasks.language import NEGATIONS, WORDS, corpus, polarity
 
 NAMES = ["adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead",
-         "selective_copy", "induction"]
+         "selective_copy", "induction", "csv", "ecg", "stocks", "music"]
 
 
 def batch(task: Task, seed: int = 0, size: int = 16):
@@ -281,6 +281,10 @@ VALID = {
     "lookahead": ("0312", [3, 1, 2, IGNORE]),
     "selective_copy": (".a..b|__", [IGNORE] * 6 + [0, 1]),
     "induction": ("ab#cda#", [IGNORE] * 6 + [2]),
+    "csv": ("5 11 16", None),
+    "ecg": ("5 11 16", None),
+    "stocks": ("5 11 16", None),
+    "music": ("62 - 66", [2, 14, IGNORE]),  # ids: '-' is 2, MIDI 66 is 3 + 66 - 55
 }
 INVALID = {
     "adding": ["0.3|2", "abc", "1.5|1"],
@@ -294,6 +298,10 @@ INVALID = {
     "lookahead": ["0145", "01a"],
     "selective_copy": ["xa|_", ".A|_"],
     "induction": ["ab#c?#", "AB#"],
+    "csv": ["1 two", "1 nan"],
+    "ecg": ["1 two", "1 inf"],
+    "stocks": ["0.1 x", "nan"],
+    "music": ["C D E", "62 99", "62 -- 64"],
 }
 
 
@@ -322,7 +330,8 @@ def test_encode_then_tokens_gives_back_the_typed_symbols(name):
 
 OVERLONG_UNIT = {"adding": "0.5|0 ", "copy": "a", "recall": "1", "parity": "0", "sine": "0 ",
                  "sunspots": "5 ", "text": "a", "sentiment": "good ", "lookahead": "0",
-                 "selective_copy": ".", "induction": "a"}
+                 "selective_copy": ".", "induction": "a", "csv": "1 ", "ecg": "0.5 ", "stocks": "0.01 ",
+                 "music": "62 "}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -13,6 +13,7 @@ from explorer.charts.geometry import (
     attention_row, eigenvalue_chart, hidden_trajectory, saliency_strip, step_jacobian_chart, step_strips,
 )
 from explorer.charts.gradients import grad_norm_chart, gradient_flow_heatmap
+from explorer.charts.melody import melody_chart
 from explorer.charts.forecast import free_running_chart
 from explorer.charts.prediction import prediction_chart, softmax
 from explorer.charts.shared import share_scales, steady_axes
@@ -23,6 +24,8 @@ from explorer.charts.units import next_guesses, unit_text
 _FREE_RUNNING = ("the solid line forecasts each step from the true values; the dashed ones start k steps earlier "
                  "and feed the model its own outputs: watch them drift off the target as k grows.")
 CAPTIONS: dict[str, str] = {
+    "melody_chart": "Each bar is one note of the generated tune, its height the pitch and its length the duration; "
+                    "a trained model keeps to a key and repeats short figures, an untrained one jumps at random.",
     "loss_chart": "Loss should fall and the metric leave the dashed chance line; a flat metric at chance "
                   "means the model has not found the signal yet.",
     "loss_compare_chart": "Same task, same budget: the curve that drops first and lowest learned the "
@@ -85,4 +88,5 @@ __all__ = [
     "hidden_trajectory", "loss_chart", "loss_compare_chart", "param_grad_chart", "prediction_chart",
     "saliency_strip", "share_scales", "softmax", "steady_axes", "attention_row", "step_jacobian_chart", "step_strips",
     "accuracy_length_chart", "grad_norm_compare_chart", "step_time_length_chart", "next_guesses", "unit_text",
+    "melody_chart",
 ]

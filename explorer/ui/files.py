@@ -27,7 +27,7 @@ def _load_uploaded() -> None:
     except jobs.JobError as error:  # Run.load's message, or the pool's (out of memory, busy): ours only
         me.upload_error = f"Could not load {upload.name}: {str(error).rstrip('.')}. The current run is unchanged."
         return
-    me.adopt(worker)
+    me.adopt(worker, upload.name)
 
 
 def save_and_load(worker: Worker) -> None:

@@ -19,9 +19,14 @@ class Refused(jobs.JobError):
     """An uploaded file that is not a run this app may load; the message is Run.load's (ours)."""
 
 
-def first_traces(configs: tuple[RunConfig, ...]) -> list[Trace]:
+def _runs(configs: tuple[RunConfig, ...], series=None) -> list[Run]:
+    """New runs of configs; `series` goes to those on the csv task (the visitor's own series)."""
+    return [Run(config, series=series if config.task == "csv" else None) for config in configs]
+
+
+def first_traces(configs: tuple[RunConfig, ...], series=None) -> list[Trace]:
     """In the pool process: each new run's trace at step 0 (Run is seeded: the server builds the same weights)."""
-    return [Run(config).trace() for config in configs]
+    return [run.trace() for run in _runs(configs, series)]
 
 
 def checked_file(data: bytes) -> tuple[str, bytes | str, Trace | None]:
@@ -34,11 +39,12 @@ def checked_file(data: bytes) -> tuple[str, bytes | str, Trace | None]:
     return "ok", run.to_bytes(), trace
 
 
-def new_worker(configs: tuple[RunConfig, ...], budget: int | None = None, **job) -> Worker:
+def new_worker(configs: tuple[RunConfig, ...], budget: int | None = None, series=None, **job) -> Worker:
     """A Worker of new runs of `configs`, their first traces computed in a pool process. JobError: our message.
+    `series`: the csv task's values, checked when the visitor picked them (explorer/ui/series_ui.py).
     `job`: jobs.run's keywords (should_stop, on_wait; pool and memory_mb in tests)."""
-    traces = jobs.run(first_traces, tuple(configs), **job)
-    return Worker([Run(config) for config in configs], budget=budget, initial=traces)
+    traces = jobs.run(first_traces, tuple(configs), series, **job)
+    return Worker(_runs(configs, series), budget=budget, initial=traces)
 
 
 def uploaded_worker(data: bytes, **job) -> Worker:

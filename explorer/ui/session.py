@@ -7,10 +7,12 @@ the browser's sessions. Not the workers' training (explorer/ui/worker.py).
 """
 from __future__ import annotations
 
+import hashlib
 import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -54,6 +56,11 @@ class Session:
     playback: Playback = field(default_factory=Playback)
     verdict: tuple | None = None  # (weakref to the worker, preset name, (ok, text)): a spent budget's verdict
     units_report: tuple | None = None  # (what it was found on, the report or why not): Inspect's Find units
+    series: tuple | None = None  # (label, values, fingerprint): the csv task's own series; None: its example
+    series_file: tuple | None = None  # (file name, {column: values}) of the last CSV read (explorer/ui/series_ui.py)
+    series_error: str = ""  # why the last CSV or column was refused
+    task_check: tuple | None = None  # (step, task, result) of the last held-out check of a real-data task
+    tune: tuple | None = None  # (step, tokens) of the last tune the music model generated
 
     # -- the setup ---------------------------------------------------------------------------
 
@@ -103,29 +110,50 @@ class Session:
     # -- the Train page's worker -------------------------------------------------------------
 
     def train_worker(self) -> Worker:
-        """The worker for the active preset, else the sidebar's setup; a different setup closes the old
-        worker and opens new runs. The Train and Inspect pages share it, so both show one run."""
+        """The worker for the active preset, else the sidebar's setup; a different setup (or own series) closes
+        the old worker and opens new runs. The Train and Inspect pages share it, so both show one run."""
         preset = self.preset
         configs, budget = (preset.configs, preset.steps) if preset else ((self.config,), None)
-        key = (configs, budget)
+        series, fingerprint = self.series_for(configs)
+        key = (configs, budget, fingerprint)
         with self.slot.lock:
             if self.slot.worker is None or self.slot.key != key:
-                self._replace(open_runs(configs, budget), key)
+                self._replace(open_runs(configs, budget, series), key)
             return self.slot.worker
 
     def reset(self) -> Worker:
         """New weights from the same setup and seed (so the same initial weights again)."""
         with self.slot.lock:
-            configs, budget = self.slot.key
-            return self._replace(open_runs(configs, budget), self.slot.key)
+            configs, budget = self.slot.key[:2]
+            series, fingerprint = self.series_for(configs)
+            return self._replace(open_runs(configs, budget, series), (configs, budget, fingerprint))
 
-    def adopt(self, worker: Worker) -> None:
-        """An uploaded run's worker (explorer/ui/opening.py) becomes the session's; the sidebar shows its config.
-        A callback's: runs before the script, so it may set the sidebar."""
-        self.show(worker.runs[0].config)
+    def adopt(self, worker: Worker, name: str = "") -> None:
+        """An uploaded run's worker (explorer/ui/opening.py, from the file `name`) becomes the session's; the
+        sidebar shows its config, and a csv run's series becomes the session's. A callback's: runs before the
+        script, so it may set the sidebar."""
+        run = worker.runs[0]
+        self.show(run.config)
+        if run.series is not None:
+            self.keep_series(f"the series in {name}", run.series.numpy())
         self.preset_name, self.upload_error = None, ""
         with self.slot.lock:
-            self._replace(worker, ((worker.runs[0].config,), None))
+            configs = (run.config,)
+            self._replace(worker, (configs, None, self.series_for(configs)[1]))
+
+    # -- the csv task's own series -------------------------------------------------------------
+
+    def keep_series(self, label: str, values) -> None:
+        """Make `values` the session's series (a picked column, or a loaded run's); never in the URL."""
+        values = np.asarray(values, dtype=np.float64)
+        self.series = (label, values, hashlib.sha256(values.tobytes()).hexdigest())  # the hash tells a new one
+
+    def series_for(self, configs: tuple[RunConfig, ...]) -> tuple[np.ndarray | None, str | None]:
+        """(values, fingerprint) of the session's own series when a run is on the csv task and one was
+        uploaded; (None, None) otherwise (the csv task's example series stands in)."""
+        if self.series is not None and any(c.task == "csv" for c in configs):
+            return self.series[1], self.series[2]
+        return None, None
 
     def _replace(self, worker: Worker, key: tuple) -> Worker:
         self.inspection = self.verdict = None
@@ -142,7 +170,7 @@ class Session:
             if job is None or job.key != key:
                 if job is not None:
                     job.worker.close()
-                job = Job(open_runs(configs, budget), key, configs, note)  # first traces in a pool process
+                job = Job(open_runs(configs, budget, self.series_for(configs)[0]), key, configs, note)  # first traces in a pool process
                 setattr(self.slot, name, job)
             job.notice = ""
             job.worker.start()
@@ -266,11 +294,12 @@ def remember() -> None:
     browser.remember(me, PARKING.has_runs(me.id))
 
 
-def open_runs(configs: tuple[RunConfig, ...], budget: int | None) -> Worker:
-    """New runs, their first traces from a pool process; the page stops with our message when that fails."""
+def open_runs(configs: tuple[RunConfig, ...], budget: int | None, series=None) -> Worker:
+    """New runs, their first traces from a pool process; the page stops with our message when that fails.
+    `series`: the csv task's values (the session's own), for the runs on that task."""
     with st.spinner("Building the run and looking inside…"):
         try:
-            return opening.new_worker(configs, budget, should_stop=page_closed(), on_wait=_toast_busy)
+            return opening.new_worker(configs, budget, series=series, should_stop=page_closed(), on_wait=_toast_busy)
         except jobs.JobError as error:
             st.error(plain(str(error)))  # our words only: the pool's message, never a library's
             st.stop()

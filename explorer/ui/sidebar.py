@@ -6,7 +6,7 @@ import streamlit as st
 from explorer.config import FIELD_TABLE, FIELDS, RunConfig, unused_fields
 from explorer.style import ARCH_LABELS
 from explorer.tasks import TASKS
-from explorer.ui import state
+from explorer.ui import series_ui, state
 
 KEY = "cfg_"  # widget keys: KEY + RunConfig field name (and a few switches)
 _SWITCHES = {"clip_grad_norm": "clip_on", "forget_bias": "forget_on"}  # the toggles of the optional fields
@@ -79,6 +79,8 @@ def draw(previous: RunConfig) -> RunConfig:
             arch = _value("arch", DEFAULTS.arch)
         if name == "task":
             sb.caption(TASKS[_value("task", DEFAULTS.task)].description)
+            if _value("task", DEFAULTS.task) == "csv":
+                series_ui.draw(sb)
     with sb.expander("Advanced"):
         for name in ADVANCED:
             on[name] = _widget(st, name, arch)

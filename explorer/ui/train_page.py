@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.config import PACES
-from explorer.ui import files, lecture, live_chart, live_controls, panels, presets_ui, session, state
+from explorer.ui import files, lecture, live_chart, live_controls, panels, presets_ui, session, state, task_tools
 from explorer.ui.plain import plain
 from explorer.ui.slot import active
 from explorer.ui.worker import Snapshot, Worker
@@ -35,6 +35,7 @@ def render() -> None:
     if live_controls.has_samples(worker):
         live_controls.temperature_control(worker)
         st.fragment(run_every=panels.FOLLOW_S if training else None)(live_controls.samples)(worker)
+    task_tools.draw(worker)
     if not lecture.on():
         files.save_and_load(worker)
         live_controls.script_download(worker)
