@@ -61,7 +61,7 @@ class Samples:
     def __init__(self, runs: list[Run], temperature: float) -> None:
         self.temperature = temperature
         self.latest: dict[int, tuple[int, float, str]] = {}
-        self.text = [hasattr(run.task, "encode_text") for run in runs]
+        self.text = [run.task.writes_text for run in runs]
 
     def due(self, k: int, run: Run, final: bool = False) -> bool:
         last = self.latest.get(k, (-SAMPLE_EVERY, 0.0, ""))[0]

@@ -34,6 +34,7 @@ class Task:
     chance: float = 0.0  # metric of the best input-ignoring predictor
     classes: list[str] = []  # readable class names (classify); [] for regress
     input_hint: str = ""  # what a user may type for encode(), with an example
+    writes_text: bool = False  # a character model: the Samples panel and next-character guesses show its text
 
     def __init__(self, seq_len: int) -> None:
         if isinstance(seq_len, bool) or not hasattr(seq_len, "__index__") or seq_len < 2:

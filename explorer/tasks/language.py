@@ -42,6 +42,7 @@ class Text(HeldOutTail, Task):
     vocab = VOCAB
     classes = ["␣" if c == " " else c for c in VOCAB]
     input_hint = "lowercase letters, spaces and . , ; : ! ? ' \" -, e.g. it is a truth universally acknowledged"
+    writes_text = True
     TEST_FRACTION = 0.1
 
     def __init__(self, seq_len: int) -> None:

@@ -47,7 +47,7 @@ def lr_control(worker: Worker) -> None:
 
 
 def has_samples(worker: Worker) -> bool:
-    return any(hasattr(run.task, "encode_text") for run in worker.runs)
+    return any(run.task.writes_text for run in worker.runs)
 
 
 def temperature_control(worker: Worker) -> None:

@@ -45,7 +45,7 @@ def render(worker: Worker, index: int, insp: Inspection, layer: int) -> None:
 def next_guesses(insp: Inspection, t: int) -> None:
     """The top next-character guesses under the characters around step t (next-character tasks only)."""
     tr = insp.trace
-    if not hasattr(insp.run.task, "encode_text"):
+    if not insp.run.task.writes_text:
         return
     width = GUESS_WIDTH
     start = max(0, min(t - width // 2, insp.T - width))
