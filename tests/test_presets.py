@@ -226,6 +226,22 @@ def test_the_chart_a_projector_shows_first_is_the_one_the_narration_names(name):
     assert f"**{FOCUS_TITLES[preset.focus]}**" in preset.narration
 
 
+@pytest.mark.parametrize("name", sorted(name for name, preset in PRESETS.items() if preset.example))
+def test_a_lesson_shows_the_probe_sequence_holding_the_word_its_narration_names(name):
+    preset = PRESETS[name]
+    assert f"“{preset.example}”" in preset.narration
+    run = Run(preset.configs[0])
+    tokens = run.task.tokens(run.probe)
+    assert preset.example in tokens[preset.example_index(tokens)]  # the sentiment probe's first review has no "not"
+
+
+def test_a_lesson_without_such_a_word_or_a_probe_without_it_shows_the_first_sequence():
+    sentiment = PRESETS["sentiment"]
+    assert sentiment.example_index([["so", "good"], ["not", "good"]]) == 1
+    assert sentiment.example_index([["so", "good"], ["very", "good"]]) == 0
+    assert dataclasses.replace(sentiment, example="").example_index([["so"], ["not"]]) == 0
+
+
 def test_metric_at_length_scores_fresh_sequences_of_that_length():
     run = Run(RunConfig(arch="ssm", task="induction", seq_len=8, hidden_size=8, state_size=4, seed=0))
     seen = []

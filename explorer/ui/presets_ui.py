@@ -10,7 +10,6 @@ from explorer.ui import sidebar, state
 from explorer.ui.worker import Worker
 
 
-
 def active(config: RunConfig) -> Preset | None:
     """The preset in force: chosen, and the sidebar still shows its first config (any change leaves it)."""
     name = state.get(state.PRESET)
@@ -44,6 +43,14 @@ def label(runs, index: int) -> str:
         return preset.labels[index]
     config = runs[index].config
     return ARCH_LABELS[config.arch] + (" (bidirectional)" if config.bidirectional else "")
+
+
+def example(preset: Preset | None, worker: Worker) -> int:
+    """The probe example a lesson's narration is about (Preset.example_index), 0 without one."""
+    if preset is None or not preset.example:
+        return 0
+    run = worker.runs[0]
+    return preset.example_index(run.task.tokens(run.probe))
 
 
 def verdict(preset: Preset, worker: Worker) -> None:
