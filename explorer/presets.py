@@ -31,10 +31,16 @@ class Preset:
     labels: tuple[str, ...] = ()  # a short name per run, for side-by-side panels
     note: Callable[[Sequence[Run], dict[str, float]], str] | None = None  # what else was measured, in words
     focus: str = "loss_chart"  # the chart the narration is about (a CAPTIONS key): first on a projector
+    example: str = ""  # a word the narration points at: the page shows the first probe sequence holding it
 
     def with_seed(self, seed: int) -> "Preset":
         """The same lesson on another seed (tests use one the preset was not tuned on)."""
         return dataclasses.replace(self, configs=tuple(c.replace(seed=seed) for c in self.configs))
+
+    def example_index(self, tokens: Sequence[Sequence[str]]) -> int:
+        """The probe example the narration is about: the first of `tokens` (one list per probe sequence)
+        that holds the word `example`; 0 when the lesson names none or no sequence holds it."""
+        return next((i for i, seq in enumerate(tokens) if self.example in seq), 0) if self.example else 0
 
     def verdict(self, runs: Sequence[Run]) -> tuple[bool, str]:
         """(claim reproduced?, the figures with what each needs) for the trained runs."""
@@ -154,10 +160,11 @@ def _presets() -> dict[str, Preset]:
                300, forecasting_figures, (Rule("how many times lower", ">=", 2.0),), ("GRU",), focus="prediction_chart"),
         Preset("sentiment", "Sentiment, negation included",
                "An LSTM reads short reviews word by word and calls them positive or negative. “not good” must flip "
-               "the label: watch the **Hidden state** change at the word “not”.",
+               "the label: watch the **Hidden state** change at the word “not” (the review shown has one).",
                (C(arch="lstm", task="sentiment", seq_len=12, hidden_size=32, lr=1e-2, seed=1),),
                300, sentiment_figures,
-               (Rule("accuracy overall", ">=", 0.9), Rule("on sentences with a negation", ">=", 0.8)), ("LSTM",), focus="hidden_state_heatmap"),
+               (Rule("accuracy overall", ">=", 0.9), Rule("on sentences with a negation", ">=", 0.8)), ("LSTM",),
+               focus="hidden_state_heatmap", example="not"),
     ]
     # one layer: with two, the time-invariant twin caught up with the selective SSM (0.86 against 0.84 after 700
     # steps on seed 3); with one it stays near 0.44 and the selective one reaches 0.91-0.92 (docs/presets.md)

@@ -54,12 +54,16 @@ class TensorRef:
         return f"a {str(self.dtype).removeprefix('torch.')} tensor of shape {tuple(self.shape)}"
 
 
+class _Refused(ValueError):
+    """Our own reason to refuse what the pickle holds; any other error while unpickling is Python's, not shown."""
+
+
 def _tensor_ref(storage, offset, shape, stride, requires_grad=False, hooks=None, metadata=None) -> TensorRef:
     """Stands in for torch._utils._rebuild_tensor_v2 (the only way a dense tensor is pickled)."""
     if not isinstance(storage, tuple) or hooks or metadata or requires_grad is not False:
-        raise ValueError("a tensor with hooks, metadata or gradients")
+        raise _Refused("a tensor with hooks, metadata or gradients")
     if not all(type(n) is int for n in (offset, *shape, *stride)) or len(shape) != len(stride):
-        raise ValueError("a tensor with a malformed shape")
+        raise _Refused("a tensor with a malformed shape")
     key, dtype, numel = storage
     return TensorRef(key, dtype, numel, offset, tuple(shape), tuple(stride))
 
@@ -77,12 +81,12 @@ class _Unpickler(pickle._Unpickler):
             return _tensor_ref
         if module == "torch" and name in DTYPES:
             return DTYPES[name]
-        raise ValueError(f"it holds an object this app never saves ({module[:40]}.{name[:40]})")
+        raise _Refused(f"it holds an object this app never saves ({module[:40]}.{name[:40]})")
 
     def persistent_load(self, pid):
         if (not isinstance(pid, tuple) or len(pid) != 5 or pid[0] != "storage" or not isinstance(pid[1], torch.dtype)
                 or not isinstance(pid[2], str) or not _STORAGE.fullmatch(f"data/{pid[2]}") or type(pid[4]) is not int):
-            raise ValueError("it holds a malformed storage reference")
+            raise _Refused("it holds a malformed storage reference")
         return pid[2], pid[1], pid[4]
 
 
@@ -121,9 +125,10 @@ class RunFile:
         data = self._read("data.pkl", MAX_PICKLE_BYTES)
         try:
             return _Unpickler(io.BytesIO(data)).load()
-        except ValueError as error:
+        except _Refused as error:
             raise ValueError(f"not an RNN Explorer run file: {error}") from None
-        except Exception as error:  # a malformed pickle: truncated, bad opcode, a call with wrong arguments
+        except Exception as error:  # a malformed pickle: truncated, bad opcode or literal, a call with wrong arguments
+            # Python's own words would echo the file's bytes ("invalid literal for int() ...: b'...'"): its type only
             raise ValueError(f"not an RNN Explorer run file, or a damaged one ({type(error).__name__})") from None
 
     def storage_sizes(self) -> dict[str, int]:

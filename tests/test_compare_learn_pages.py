@@ -135,6 +135,25 @@ def test_a_tiny_race_finishes_in_the_background_and_fills_the_table():
     assert list(table["This machine: memory"]) == ["Not measured: run the length sweep."] * 2
 
 
+def test_a_race_run_that_diverges_is_named_and_said_once():
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in dict(arch="rnn", nonlinearity="relu", init="identity", lr="10", optimizer="sgd").items():
+        at.query_params[key] = value  # plain SGD at lr 10: the runs diverge within a few steps
+    at.run()
+    at.switch_page("pages/compare.py")
+    at.run()
+    at.multiselect(key="cmp_archs").set_value(["rnn", "gru"])
+    at.select_slider(key="cmp_budget").set_value(50)
+    at.run()
+    at.button(key="cmp_start").click()
+    at.run()
+    rerun_until(at, lambda at: "· done" in at.get("progress")[0].proto.text, "the race's end")
+    errors = [e.value for e in at.error]
+    said = " ".join(errors) + infos(at)
+    assert errors and said.count("Diverged at step") == len(errors), said  # once per run, not again in a note
+    assert all(e.startswith(("**RNN**: Diverged at step", "**GRU**: Diverged at step")) for e in errors), errors
+
+
 def test_cancel_stops_the_race_where_it_is():
     at = start_race(budget=5000)
     at.button(key="cmp_cancel").click()

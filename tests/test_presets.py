@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
 
 import numpy as np
 import pytest
@@ -225,6 +226,39 @@ FOCUS_TITLES = {"loss_chart": "Loss", "grad_norm_chart": "Gradient norm over tim
 def test_the_chart_a_projector_shows_first_is_the_one_the_narration_names(name):
     preset = PRESETS[name]
     assert f"**{FOCUS_TITLES[preset.focus]}**" in preset.narration
+
+
+@pytest.mark.parametrize("name", sorted(name for name, preset in PRESETS.items() if preset.example))
+def test_a_lesson_shows_the_probe_sequence_holding_the_word_its_narration_names(name):
+    preset = PRESETS[name]
+    assert f"“{preset.example}”" in preset.narration
+    run = Run(preset.configs[0])
+    tokens = run.task.tokens(run.probe)
+    assert preset.example in tokens[preset.example_index(tokens)]  # the sentiment probe's first review has no "not"
+
+
+def test_a_lesson_without_such_a_word_or_a_probe_without_it_shows_the_first_sequence():
+    sentiment = PRESETS["sentiment"]
+    assert sentiment.example_index([["so", "good"], ["not", "good"]]) == 1
+    assert sentiment.example_index([["so", "good"], ["very", "good"]]) == 0
+    assert dataclasses.replace(sentiment, example="").example_index([["so"], ["not"]]) == 0
+
+
+def _trained(reached_at: int | None, seconds_per_step: float, steps: int = 200):
+    """A stand-in run whose accuracy jumps from chance to 1 at step `reached_at` (None: never)."""
+    step = np.arange(1, steps + 1)
+    metric = np.where(step >= (reached_at or steps + 1), 1.0, 0.25)
+    history = types.SimpleNamespace(step=step, metric=metric, wall=step * seconds_per_step, higher_is_better=True)
+    return types.SimpleNamespace(history=history)
+
+
+def test_the_gru_lesson_says_who_reached_the_threshold_first_in_steps_and_in_seconds():
+    from explorer.presets import gru_lstm_note
+    # the LSTM first in steps, the GRU in seconds: the page says both, and that the claim is about size
+    note = gru_lstm_note([_trained(100, 0.01), _trained(80, 0.02)], {})
+    assert "GRU at step 104 (1.0 s), LSTM at step 84 (1.7 s)" in note
+    assert "First in steps: LSTM; in seconds: GRU" in note and "about size" in note
+    assert "LSTM never" in gru_lstm_note([_trained(100, 0.01), _trained(None, 0.02)], {})
 
 
 def test_metric_at_length_scores_fresh_sequences_of_that_length():

@@ -330,6 +330,18 @@ def test_a_pickle_naming_a_far_memo_slot_allocates_nothing(trained):
     assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MB"
 
 
+@pytest.mark.parametrize("pickle_bytes, python_says", [
+    (b"\x80\x06N.", "unsupported pickle protocol"),
+    (b"\x80\x02I<a href=x>\n.", "invalid literal"),  # Python's message would echo the file's bytes
+    (b"\x80\x02F1e5000x\n.", "could not convert"),
+])
+def test_a_malformed_pickle_gets_our_words_not_pythons(trained, pickle_bytes, python_says):
+    items = [(name, pickle_bytes if name.endswith("/data.pkl") else data) for name, data in entries(trained.to_bytes())]
+    with pytest.raises(ValueError, match=r"not an RNN Explorer run file, or a damaged one \(\w+\)") as refusal:
+        Run.load(rezip(items))
+    assert python_says not in str(refusal.value) and "href" not in str(refusal.value)
+
+
 def test_a_missing_path_and_a_boolean_version_are_value_errors(trained, tmp_path):
     with pytest.raises(ValueError, match="cannot read"):
         Run.load(tmp_path / "nowhere.pt")

@@ -122,6 +122,24 @@ def test_divergence_is_shown_not_crashed():
     assert any(t.startswith("Gradient norm over time") for t in chart_titles(at))  # still drawn
 
 
+@pytest.mark.parametrize("lecture", [False, True])
+def test_the_sentiment_lesson_shows_a_review_with_the_word_its_narration_names(lecture):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["preset"] = "sentiment"
+    if lecture:
+        at.query_params["lecture"] = "1"
+    at.run()
+    at.switch_page("pages/train.py")  # where the link's st.switch_page went
+    at.run()
+    assert not at.exception, at.exception
+    next(b for b in at.button if b.label == "Pause").click().run()
+    if not lecture:
+        assert next(s for s in at.selectbox if s.label == "Probe example").value != 0  # review 0 has no "not"
+    spec = next(json.loads(e.proto.spec) for e in at.get("plotly_chart")
+                if title_text(json.loads(e.proto.spec)).startswith("Hidden state"))
+    assert "not" in spec["layout"]["xaxis"]["ticktext"]  # the word the narration points at, on the time axis
+
+
 def test_lecture_mode_from_a_link_survives_a_page_switch():
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["lecture"] = "1"

@@ -237,6 +237,21 @@ def token_axis(fig: FigureDict, tokens: list[str] | None, T: int, *, row=None, c
                      title_text=f"{title} ({what})" if say else title, row=row, col=col)
 
 
+def upright_tick_room(fig: FigureDict, scale: float = 1.0) -> int:
+    """px the x axis's token labels may take beyond one line of text: plotly turns labels that do not fit
+    side by side upright, and then the axis title sits lower by the longest label's width (a word of the
+    sentiment task: 'honest…'). 0 for labels of one or two characters, which stay level."""
+    try:  # a figure dict, or a go.Figure
+        ticktext = fig.layout["xaxis"]["ticktext"] or ()
+    except KeyError:
+        ticktext = ()
+    longest = max((len(html.unescape(str(t))) for t in ticktext), default=0)
+    if longest <= 2:
+        return 0
+    size = (style.FONT_SIZE - 2) * scale  # the tick font finish() sets
+    return round((0.65 * longest - 0.5) * size)  # a character is about 0.6 of the font size wide, and a margin
+
+
 def _ordinal(k: int) -> str:
     suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
     return f"{k}{suffix}"

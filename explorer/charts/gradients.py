@@ -15,7 +15,7 @@ from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
     check_index, clip_log, colourbar, example_tokens, finish, font, log_axis, message_figure, step_axis_end,
-    token_axis,
+    token_axis, upright_tick_room,
 )
 
 if TYPE_CHECKING:
@@ -113,11 +113,14 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
     # several layers and directions: the legend goes under the plot, which grows to keep its height
     per_row = 1 if len(fig.data) <= 4 else 2  # "h_t, layer 0 at init" needs the width of a whole row
     rows = math.ceil(len(fig.data) / per_row)
+    room = upright_tick_room(fig, scale)  # words on the time axis stand upright: the legend goes below the title
     fig = finish(fig, f"Gradient norm over time (step {trace.step})", scale=scale,
-                 height=style.HEIGHT + 26 * rows)
-    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top", entrywidth=1 / per_row,
-                                  entrywidthmode="fraction"),
-                      margin=dict(b=round((style.MARGIN["b"] + 26 * rows) * scale)))
+                 height=style.HEIGHT + 26 * rows + room / scale)
+    bottom = round((style.MARGIN["b"] + 26 * rows) * scale) + room
+    plot = fig.layout.height - fig.layout.margin["t"] - bottom  # px of the plot area, which the legend's y counts in
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22 - room / max(plot, 1), yanchor="top",
+                                  entrywidth=1 / per_row, entrywidthmode="fraction"),
+                      margin=dict(b=bottom))
     return fig
 
 

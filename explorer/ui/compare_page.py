@@ -13,6 +13,7 @@ from explorer import charts, compare
 from explorer.style import ARCH_LABELS
 from explorer.config import ARCHITECTURES, RunConfig
 from explorer.ui import classic_table, live_chart, panels, session
+from explorer.ui.plain import plain
 from explorer.ui.slot import Job, active
 from explorer.ui.worker import Snapshot
 
@@ -116,13 +117,14 @@ def _progress(job: Job, snap: Snapshot, what: str) -> None:
     total = budget * len(snap.runs)
     rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.state == "training" else ""
     st.progress(done / total if total else 0.0, text=f"{what}: {done:,} of {total:,} training steps · {snap.state}{rate}")
+    diverged = [(label, view.message) for label, view in zip(job.labels, snap.runs) if view.status != "ok"]
     if snap.state == "queued":
         st.warning(panels.queue_note(snap, job.worker))
     elif snap.state != "training" and (job.notice or snap.message):
-        st.info(job.notice or snap.message)
-    for view in snap.runs:
-        if view.status != "ok":
-            st.error(view.message)
+        if job.notice or not diverged or not all(message in snap.message for _, message in diverged):
+            st.info(job.notice or snap.message)  # else it only repeats the divergences, said below with their names
+    for label, message in diverged:  # once each, with the run's name
+        st.error(f"**{label}**: " + plain(message))
 
 
 def _race_view(job: Job, was_training: bool) -> None:

@@ -33,6 +33,14 @@ def label(runs, index: int) -> str:
     return ARCH_LABELS[config.arch] + (" (bidirectional)" if config.bidirectional else "")
 
 
+def example(preset: Preset | None, worker: Worker) -> int:
+    """The probe example a lesson's narration is about (Preset.example_index), 0 without one."""
+    if preset is None or not preset.example:
+        return 0
+    run = worker.runs[0]
+    return preset.example_index(run.task.tokens(run.probe))
+
+
 def verdict(preset: Preset, worker: Worker) -> None:
     """When the budget is spent: did the claim reproduce, and the numbers that say so."""
     snap = worker.snapshot

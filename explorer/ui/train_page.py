@@ -27,7 +27,8 @@ def render() -> None:
         worker.start()
     if preset:
         presets_ui.verdict(preset, worker)
-    example, layer = (0, 0) if lecture.on() else _view_options(worker)
+    shown = presets_ui.example(preset, worker)  # a lesson opens on the probe sequence its narration is about
+    example, layer = (shown, 0) if lecture.on() else _view_options(worker, shown)
     training = active(worker)  # queued too: the page refreshes to see it start
     every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FOLLOW_S
     focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
@@ -69,10 +70,10 @@ def _pace(worker: Worker) -> None:
             worker.start()
 
 
-def _view_options(worker: Worker) -> tuple[int, int]:
+def _view_options(worker: Worker, shown: int = 0) -> tuple[int, int]:
     run = worker.runs[0]
     cols = st.columns([2, 2, 5])
-    example = cols[0].selectbox("Probe example", range(run.probe.shape[0]), key=state.EXAMPLE,
+    example = cols[0].selectbox("Probe example", range(run.probe.shape[0]), index=shown, key=state.EXAMPLE,
                                 help="Which sequence of the fixed probe batch the state charts show.")
     layers = run.config.num_layers
     layer = cols[1].selectbox("Layer", range(layers), format_func=lambda k: f"layer {k}",

@@ -148,3 +148,33 @@ def test_lecture_mode_fits_the_lessons_chart_on_one_projector_screen(page, app_u
         time.sleep(0.3)
         seen = page.evaluate(TEXT_CHECK_JS, key)
         assert not [b for b in seen["bad"] if b["text"] in (seen["title"] or "")], (key, str(seen["bad"]))
+
+
+# Chart keys whose legend box overlaps an x axis title, and by how many px.
+OVERLAP_JS = """() => {
+  const out = [];
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const legend = gd.querySelector('.legend .bg');
+    if (!legend) continue;
+    const l = legend.getBoundingClientRect();
+    for (const title of gd.querySelectorAll('.g-xtitle text, .xtitle')) {
+      const t = title.getBoundingClientRect();
+      const dx = Math.min(l.right, t.right) - Math.max(l.left, t.left), dy = Math.min(l.bottom, t.bottom) - Math.max(l.top, t.top);
+      if (t.width > 0 && dx > 0 && dy > 0) out.push({chart: gd.dataset.chart, title: title.textContent, dy: Math.round(dy)});
+    }
+  }
+  return out;
+}"""
+
+
+def test_words_on_the_time_axis_leave_the_legend_below_the_axis_title(page, app_url):
+    # the sentiment lesson's tokens stand upright under the gradient chart: its legend once covered the axis title
+    page.set_viewport_size(TALL)
+    open_app(page, app_url, "/train?preset=sentiment")
+    wait_drawn(page, ["run0-grad_norm_chart"])
+    page.get_by_role("button", name="Pause", exact=True).click()
+    wait_idle(page)
+    wait_drawn(page, ["run0-grad_norm_chart"])
+    time.sleep(1)
+    screenshot(page, "sentiment_lesson")
+    assert page.evaluate(OVERLAP_JS) == []
