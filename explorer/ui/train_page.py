@@ -106,9 +106,19 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
         if view.status != "ok":
             st.error(f"**{label}**: " + plain(view.message))  # a loaded run's message comes from its file
     shared = panels.per_snapshot(lambda snap_: panels.side_by_side(snap_.runs, example=example, layer=layer, scale=s))
+    lead = _lead(snap, focus)
+    if lead is not None:  # the lesson's chart, which another run lacks, full width above the columns
+        def leading(snap_: Snapshot) -> list:
+            return [pair for pair in shared(snap_)[lead] if pair[1] == focus]
+        if fed:
+            live_chart.follow(worker, "lead", leading, columns=1)
+        else:
+            live_chart.show(leading(snap), "lead", columns=1)
     drawn = None
     for index, col in enumerate(st.columns(len(snap.runs))):
         def figures(snap_: Snapshot, index: int = index) -> list:
+            if lead is not None:  # drawn above: neither the chart nor another run's "lacks it" note here
+                return [pair for pair in shared(snap_)[index] if pair[1] != focus]
             return panels.focus_first(shared(snap_)[index], focus)
         with col:
             if fed:
@@ -118,6 +128,17 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
                                         step=step if index == len(snap.runs) - 1 else None)
     if not fed:
         worker.shown(drawn)
+
+
+def _lead(snap: Snapshot, focus: str | None) -> int | None:
+    """The run whose `focus` chart leads the page full width: on a projector, when another run of the lesson
+    lacks that chart (a Transformer's attention beside an LSTM), half a screen would crush it."""
+    if focus is None:
+        return None
+    has = [focus in panels.chart_names(view) for view in snap.runs if view.trace is not None]
+    if len(has) != len(snap.runs) or all(has) or not any(has):
+        return None
+    return has.index(True)
 
 
 def _status(snap: Snapshot, worker: Worker) -> None:
