@@ -18,6 +18,7 @@ from explorer.charts.prediction import prediction_chart, softmax
 from explorer.charts.shared import share_scales, steady_axes
 from explorer.charts.states import cell_state_heatmap, gate_heatmap, gate_heatmaps, hidden_state_heatmap
 from explorer.charts.training import loss_chart, loss_compare_chart, param_grad_chart
+from explorer.charts.translation import alignment_chart
 
 _FREE_RUNNING = ("the solid line forecasts each step from the true values; the dashed ones start k steps earlier "
                  "and feed the model its own outputs: watch them drift off the target as k grows.")
@@ -70,6 +71,10 @@ CAPTIONS: dict[str, str] = {
                            "is bounded by the product of k of these norms, so a norm below 1 everywhere means "
                            "the Train page's Gradient norm over time falls off exponentially (vanishing), above 1 "
                            "it can explode.",
+    "alignment_chart": "Row u shows which source words the decoder looked at to write the u-th digit: early in "
+                       "training the weight spreads over every word; as it learns, each digit's row lights up its own "
+                       "word, and the bright cells run down a diagonal band from top left (the digits come in the "
+                       "order of their words). The title says what greedy decoding wrote.",
     "attention_row": "Where query step t looks, head by head: a bright cell far from t means the output at t "
                      "reads that earlier input directly, with no chain of steps in between.",
 }
@@ -79,5 +84,5 @@ __all__ = [
     "free_running_chart", "gate_heatmap", "gate_heatmaps", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
     "hidden_trajectory", "loss_chart", "loss_compare_chart", "param_grad_chart", "prediction_chart",
     "saliency_strip", "share_scales", "softmax", "steady_axes", "attention_row", "step_jacobian_chart", "step_strips",
-    "accuracy_length_chart", "grad_norm_compare_chart", "step_time_length_chart",
+    "accuracy_length_chart", "grad_norm_compare_chart", "step_time_length_chart", "alignment_chart",
 ]

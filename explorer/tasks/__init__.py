@@ -10,10 +10,11 @@ from explorer.tasks.language import Sentiment, Text
 from explorer.tasks.memory import Adding, Copy, Recall
 from explorer.tasks.selective import Induction, SelectiveCopy
 from explorer.tasks.symbolic import Lookahead, Parity
+from explorer.tasks.translate import Translate
 
 TASKS: dict[str, type[Task]] = {
     task.name: task for task in (Adding, Copy, Recall, Parity, Sine, Sunspots, Text, Sentiment, Lookahead,
-                                SelectiveCopy, Induction)
+                                SelectiveCopy, Induction, Translate)
 }
 
 
@@ -27,5 +28,5 @@ def make_task(name: str, seq_len: int) -> Task:
 __all__ = [
     "IGNORE", "Task", "TASKS", "make_task", "Forecast",
     "Adding", "Copy", "Recall", "Parity", "Sine", "Sunspots", "Text", "Sentiment", "Lookahead",
-    "SelectiveCopy", "Induction",
+    "SelectiveCopy", "Induction", "Translate",
 ]
