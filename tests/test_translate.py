@@ -246,3 +246,22 @@ def test_the_alignment_chart_shows_target_steps_against_the_words_and_what_was_w
 def test_build_model_without_a_source_length_keeps_the_plain_recurrent_model():
     model = build_model(config(), 43, 11, causal=True)
     assert not isinstance(model, EncoderDecoder)
+
+
+# -- the Train page ------------------------------------------------------------------------------------------
+
+def test_the_train_page_shows_the_alignment_chart_once_attention_is_on():
+    import json
+
+    from tests.apptest import open_page, title_text
+
+    at = open_page("train", arch="gru", task="translate", seq_len=9, hidden_size=16)
+    assert at.sidebar.toggle(key="cfg_attention").value is False and not at.sidebar.toggle(key="cfg_attention").disabled
+    at.sidebar.toggle(key="cfg_attention").set_value(True).run()
+    next(b for b in at.button if b.label == "Step").click().run()
+    assert not at.exception and not at.sidebar.error
+    titles = [title_text(json.loads(e.proto.spec)) for e in at.get("plotly_chart")]
+    assert any(t.startswith("Attention alignment: wrote ") for t in titles), titles
+    assert titles.index(next(t for t in titles if t.startswith("Attention alignment"))) == 1  # after Loss
+    at.sidebar.selectbox(key="cfg_task").select("adding").run()  # attention means nothing there: off, no error
+    assert not at.exception and not at.sidebar.error and at.sidebar.toggle(key="cfg_attention").disabled
