@@ -491,7 +491,7 @@ def _presets() -> dict[str, Preset]:
                "one word per digit and runs down a diagonal band. The second gets only the encoder's final state: "
                "watch **Loss**, and the verdict, where it fails on the long numbers that attention handles.",
                (C(attention=True, **translate), C(attention=False, **translate)),
-               400, translation_figures,
+               500, translation_figures,
                (Rule("exact match, with attention", ">=", 0.9),
                 Rule("the difference on 9-digit numbers", ">=", 0.4)),
                ("attention", "no attention"), translation_note, focus="alignment_chart"),

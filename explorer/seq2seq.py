@@ -64,8 +64,13 @@ class EncoderDecoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         source, target_in, mask = self.split(x)
         out, final = self.rnn(source)  # (B, S, H); h_n (L, B, H), or (h_n, c_n)
-        h, c = (final if self.arch == "lstm" else (final, None))
-        outputs = self.decode(out, list(h.unbind(0)), None if c is None else list(c.unbind(0)), target_in, mask)[0]
+        if self.align is None:  # the decoder's inputs are all known: torch's fused loop (the trace runs decode())
+            context = out[:, -1:].expand(-1, target_in.shape[1], -1)  # h_S at every step (B, U, H)
+            states, _ = self.decoder(torch.cat([target_in, context], dim=-1), final)  # (B, U, H)
+            outputs = self.head(torch.cat([states, context], dim=-1))
+        else:
+            h, c = (final if self.arch == "lstm" else (final, None))
+            outputs = self.decode(out, list(h.unbind(0)), None if c is None else list(c.unbind(0)), target_in, mask)[0]
         return torch.cat([outputs.new_zeros(x.shape[0], self.source_len, outputs.shape[-1]), outputs], dim=1)
 
     def decode(self, annotations: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor] | None,
@@ -81,8 +86,8 @@ class EncoderDecoder(nn.Module):
         w_y, w_c = w0[0][:, :I], w0[0][:, I:]  # weight_ih_l0 = [W_y | W_c]
         xw_y = (target_in @ w_y.T + w0[2]).unbind(1)  # (B, G*H) per step: the fed-back symbol's part, at once
         nonlinearity = getattr(self.decoder, "nonlinearity", "tanh")
-        outputs, steps = [], []
-        for i, xw in enumerate(xw_y):
+        tops, contexts, steps = [], [], []
+        for xw in xw_y:
             if self.align is not None:
                 alpha = self.align(h[-1], keys, mask)  # (B, S)
                 context = torch.bmm(alpha.unsqueeze(1), annotations).squeeze(1)  # (B, H)
@@ -98,6 +103,8 @@ class EncoderDecoder(nn.Module):
                 if c:
                     c[k] = ck
                 gates.append(g)
-            outputs.append(self.head(torch.cat([h[-1], context], dim=-1)))
+            tops.append(h[-1])
+            contexts.append(context)
             steps.append((list(h), list(c) if c else None, gates, alpha))
-        return torch.stack(outputs, dim=1), steps
+        outputs = self.head(torch.cat([torch.stack(tops, dim=1), torch.stack(contexts, dim=1)], dim=-1))  # (B, U, O)
+        return outputs, steps

@@ -72,7 +72,7 @@ class Translate(Task):
     chance = 0.0  # guessing every digit of a number right is vanishingly unlikely
     classes = DIGITS + [END]
     input_hint = ("a whole number from zero to 999 billion in English words, without 'and' or hyphens, "
-                  "e.g. three hundred forty two thousand five")
+                  "e.g. three thousand forty two")
     SEPARATOR = len(WORDS)
 
     def __init__(self, seq_len: int) -> None:
@@ -103,19 +103,19 @@ class Translate(Task):
     def pack(self, numbers: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Numbers -> x (B, S + U, I) one-hot, y (B, S + U) class index with IGNORE."""
         S, T = self.source_len, self.length
-        index = torch.full((len(numbers), T), -1)
-        y = torch.full((len(numbers), T), IGNORE)
-        for b, number in enumerate(numbers):
+        index, y = [], []
+        for number in numbers:
             words = [WORDS.index(w) for w in spell(number)]
             if len(words) > S:
                 raise ValueError(f"{number} takes {len(words)} words, more than the {S} source steps")
             digits = [int(d) for d in str(number)]
             if len(digits) > self.digits:
                 raise ValueError(f"{number} has {len(digits)} digits, more than the {self.digits} this length allows")
-            index[b, S - len(words): S] = torch.tensor(words)
-            index[b, S] = self.SEPARATOR
-            index[b, S + 1: S + 1 + len(digits)] = self.SEPARATOR + 1 + torch.tensor(digits)
-            y[b, S: S + len(digits) + 1] = torch.tensor(digits + [len(DIGITS)])
+            fed = [self.SEPARATOR] + [self.SEPARATOR + 1 + d for d in digits]
+            index.append([-1] * (S - len(words)) + words + fed + [-1] * (T - S - len(fed)))
+            due = digits + [len(DIGITS)]
+            y.append([IGNORE] * S + due + [IGNORE] * (T - S - len(due)))
+        index, y = torch.tensor(index).reshape(-1, T), torch.tensor(y, dtype=torch.int64).reshape(-1, T)
         return one_hot(index, self.input_size), y
 
     def sample(self, batch_size, generator):
