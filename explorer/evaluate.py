@@ -256,3 +256,20 @@ def translate_scores(run, examples: int = 512) -> tuple[float, float]:
     every = greedy_exact_match(run.model, task, *task.sample(examples, generator))
     long = greedy_exact_match(run.model, task, *task.sample_long(examples, generator))
     return every, long
+
+
+
+@torch.no_grad()
+def alignment_scores(run, examples: int = 512) -> tuple[float, float]:
+    """How sharp and how diagonal the attention's alignment is, on fresh numbers fed their true digits:
+    -> (the mean weight of each target step's most attended word: 1/words when spread evenly, 1 when all on
+    one; the share of target steps after the first whose most attended word is not left of the previous
+    step's: a band running down from top left). Only the steps the task scores (digits and 'end')."""
+    task = run.task
+    x, y = task.sample(examples, _generator(run, salt=1))
+    S = task.source_len
+    weights = run.model.alignment(x)  # (B, U, S)
+    scored = y[:, S:] != -100  # (B, U)
+    peak, where = weights.max(-1)  # (B, U)
+    ordered = (where[:, 1:] >= where[:, :-1])[scored[:, 1:]]
+    return peak[scored].mean().item(), ordered.float().mean().item()

@@ -73,6 +73,17 @@ class EncoderDecoder(nn.Module):
             outputs = self.decode(out, list(h.unbind(0)), None if c is None else list(c.unbind(0)), target_in, mask)[0]
         return torch.cat([outputs.new_zeros(x.shape[0], self.source_len, outputs.shape[-1]), outputs], dim=1)
 
+    @torch.no_grad()
+    def alignment(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention weights (B, U, S) of each target step on each source step, fed the true digits (teacher forcing)."""
+        if self.align is None:
+            raise ValueError("this encoder-decoder has no attention")
+        source, target_in, mask = self.split(x)
+        out, final = self.rnn(source)
+        h, c = (final if self.arch == "lstm" else (final, None))
+        _, steps = self.decode(out, list(h.unbind(0)), None if c is None else list(c.unbind(0)), target_in, mask)
+        return torch.stack([step[3] for step in steps], dim=1)
+
     def decode(self, annotations: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor] | None,
                target_in: torch.Tensor, mask: torch.Tensor):
         """The decoder's loop. annotations (B, S, H): the encoder's top-layer states; h, c: per layer (B, H), the

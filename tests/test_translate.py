@@ -265,3 +265,13 @@ def test_the_train_page_shows_the_alignment_chart_once_attention_is_on():
     assert titles.index(next(t for t in titles if t.startswith("Attention alignment"))) == 1  # after Loss
     at.sidebar.selectbox(key="cfg_task").select("adding").run()  # attention means nothing there: off, no error
     assert not at.exception and not at.sidebar.error and at.sidebar.toggle(key="cfg_attention").disabled
+
+
+def test_alignment_scores_say_how_sharp_and_how_ordered_the_attention_is():
+    run = Run(config(attention=True, seq_len=14))
+    peak, ordered = evaluate.alignment_scores(run)
+    words = run.probe[:, :14].abs().sum((1, 2)).mean().item()
+    assert peak < 3 / words  # untrained: spread over the words
+    assert 0 <= ordered <= 1
+    with pytest.raises(ValueError, match="no attention"):
+        evaluate.alignment_scores(Run(config()))
