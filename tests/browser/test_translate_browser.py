@@ -22,8 +22,8 @@ def chart(page, key: str):
 def test_the_translation_lesson_shows_the_alignment_sharpen_while_it_trains(page, app_url):
     page.set_viewport_size({"width": 1400, "height": 2000})
     open_app(page, app_url, "/train?preset=translation_attention")
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot[data-chart=\"run0-alignment_chart\"]')"
-                           "?._fullLayout", timeout=120_000)
+    page.wait_for_function("() => ['run0', 'run1'].every(r => document.querySelector("
+                           "`.js-plotly-plot[data-chart=\"${r}-alignment_chart\"]`)?._fullLayout)", timeout=120_000)
     first = chart(page, "run0-alignment_chart")
     assert first["title"].replace(" <br>", " ").startswith("Attention alignment: wrote ")
     fixed = chart(page, "run1-alignment_chart")
