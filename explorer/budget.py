@@ -151,7 +151,7 @@ def _sequences_mb(c, batch: int, unit: dict[str, float]) -> float:
 
 def rows_per_pass(c, budget_mb: float) -> int:
     """Sequences one saliency pass may hold at once so that it stays within SALIENCY_SHARE of the budget."""
-    per_sequence = _sequences_mb(c, 1, STEP_UNIT) * MARGIN
+    per_sequence = (_sequences_mb(c, 1, STEP_UNIT) + ALIGN_UNIT * _energies(c, 1) / MB) * MARGIN
     return max(1, int(SALIENCY_SHARE * budget_mb / per_sequence))
 
 
