@@ -22,12 +22,16 @@ def _symbols(trace: Trace, classes: np.ndarray) -> list[str]:
 
 
 def written(trace: Trace, example: int) -> tuple[str, str]:
-    """(what greedy decoding wrote, the target) for one probe example, as text: '342005 end'."""
+    """(what greedy decoding wrote, the target) for one probe example, as text: '342005', or '3420055 (no end)'
+    when the decoder never wrote 'end'."""
     U = trace.decoded.shape[1]
     S = trace.targets.shape[1] - U
-    target = _symbols(trace, trace.targets[example, S:])
-    decoded = _symbols(trace, trace.decoded[example])
-    return "".join(decoded).replace("end", " end").strip(), "".join(target).replace("end", " end").strip()
+
+    def text(classes) -> str:
+        symbols = _symbols(trace, classes)
+        end = trace.classes[-1]
+        return "".join(symbols[:symbols.index(end)]) if end in symbols else "".join(symbols) + " (no end)"
+    return text(trace.decoded[example]), text(trace.targets[example, S:])
 
 
 def alignment_chart(trace: Trace, example: int = 0, *, scale: float = 1.0) -> FigureDict:
