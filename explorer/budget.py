@@ -31,7 +31,15 @@ MARGIN = 1.25  # over the largest measured per-unit figure: allocator slack, oth
 TASK_SIZES = {"adding": (2, 1), "copy": (10, 8), "recall": (9, 4), "parity": (1, 2), "sine": (1, 1),
               "sunspots": (1, 1), "text": (36, 36), "sentiment": (40, 2), "lookahead": (4, 4),
               "selective_copy": (11, 8), "induction": (9, 8), "csv": (1, 1), "ecg": (1, 1), "stocks": (1, 1),
-              "music": (37, 37)}
+              "music": (37, 37), "translate": (43, 11)}
+# Sequence-to-sequence tasks (explorer/tasks/translate.py): a sequence packs seq_len source steps and up to
+# TARGET_STEPS decoder steps (12 digits and 'end'); an RNN, LSTM or GRU there is an encoder-decoder
+# (explorer/seq2seq.py) whose decoder, with attention, scores every source step at every target step.
+SEQ2SEQ = ("translate",)
+TARGET_STEPS = 13
+RECURRENT = ("rnn", "lstm", "gru")
+ALIGN_UNIT = 40.0  # bytes per attention energy (B x U x S x H) of a training step: tanh input and output, gradients
+ALIGN_S = 2.5e-8  # CPU s per attention energy, forward and backward
 # weight blocks of H x H per layer: the cell table's chunks; the transformer's 12 H^2, the ssm's about 6
 GATES = {arch: len(cell.chunks) for arch, cell in CELLS.items() if cell.chunks} | {"transformer": 12, "ssm": 6}
 # Coefficients: the largest figure measured per unit on this machine (explorer/bench_budget.py, CPU time under
@@ -93,7 +101,8 @@ def parameters(c, sizes: tuple[int, int] | None = None) -> int:
     """
     inputs, outputs = sizes or _sizes(c)[:2]
     D = 2 if c.bidirectional and c.arch in ("rnn", "lstm", "gru") else 1
-    key = (c.arch, inputs, outputs, c.num_layers, D, c.state_size, c.selective)
+    source = c.seq_len if _seq2seq(c) else None
+    key = (c.arch, inputs, outputs, c.num_layers, D, c.state_size, c.selective, source, _attention(c))
     if c.arch == "ssm":
         return _count(*key, c.hidden_size)
     y1, y2, y3 = (_count(*key, h) for h in (1, 2, 3))
@@ -103,7 +112,7 @@ def parameters(c, sizes: tuple[int, int] | None = None) -> int:
 
 @functools.lru_cache(maxsize=1024)
 def _count(arch: str, inputs: int, outputs: int, num_layers: int, D: int, state_size: int, selective: bool,
-           hidden_size: int) -> int:
+           source_len: int | None, attention: bool, hidden_size: int) -> int:
     """Parameters of explorer.models.build_model's model, built on the meta device."""
     import torch
 
@@ -111,42 +120,64 @@ def _count(arch: str, inputs: int, outputs: int, num_layers: int, D: int, state_
 
     sizes = SimpleNamespace(arch=arch, hidden_size=hidden_size, num_layers=num_layers, bidirectional=D == 2,
                             nonlinearity="tanh", num_heads=1, seq_len=1, init="default", forget_bias=None,
-                            state_size=state_size, selective=selective)
+                            state_size=state_size, selective=selective, attention=attention)
     with torch.device("meta"):
-        return sum(p.numel() for p in build_model(sizes, inputs, outputs, causal=True).parameters())
+        return sum(p.numel() for p in build_model(sizes, inputs, outputs, causal=True, source_len=source_len).parameters())
+
+
+def _seq2seq(c) -> bool:
+    return getattr(c, "task", None) in SEQ2SEQ
+
+
+def _attention(c) -> bool:
+    return bool(getattr(c, "attention", False)) and _seq2seq(c) and c.arch in RECURRENT
+
+
+def _length(c) -> int:
+    """Steps of one sequence: seq_len, and a sequence-to-sequence task's decoder steps after it."""
+    return c.seq_len + (TARGET_STEPS if _seq2seq(c) else 0)
+
+
+def _energies(c, batch: int) -> float:
+    """Attention energies (batch x target steps x source steps x H) of the encoder-decoder; 0 without attention."""
+    return batch * TARGET_STEPS * c.seq_len * c.hidden_size if _attention(c) else 0.0
 
 
 def _sequences_mb(c, batch: int, unit: dict[str, float]) -> float:
     """Memory of `batch` sequences through the model, activations only."""
     inputs, outputs, _, _, units = _sizes(c)
-    tokens = batch * c.seq_len
+    tokens = batch * _length(c)
     return (unit[c.arch] * tokens * units + TOKEN * tokens * (inputs + outputs)) / MB
 
 
 def rows_per_pass(c, budget_mb: float) -> int:
     """Sequences one saliency pass may hold at once so that it stays within SALIENCY_SHARE of the budget."""
-    per_sequence = _sequences_mb(c, 1, STEP_UNIT) * MARGIN
+    per_sequence = (_sequences_mb(c, 1, STEP_UNIT) + ALIGN_UNIT * _energies(c, 1) / MB) * MARGIN
     return max(1, int(SALIENCY_SHARE * budget_mb / per_sequence))
 
 
 def estimate(c, budget_mb: float = 512.0) -> Cost:
     """Peak memory (MB) and one step's CPU seconds of config c, with MARGIN."""
     inputs, outputs, L, D, units = _sizes(c)
-    T, H = c.seq_len, c.hidden_size
+    T, H = _length(c), c.hidden_size
     params = parameters(c)
     loops = T * L * D  # steps of the time loop
-    step = _sequences_mb(c, c.batch_size, STEP_UNIT) + (STEP_LOOP[c.arch] * loops + PARAM * params) / MB + FIXED_MB
+    step = (_sequences_mb(c, c.batch_size, STEP_UNIT) + (STEP_LOOP[c.arch] * loops + PARAM * params) / MB + FIXED_MB
+            + ALIGN_UNIT * _energies(c, c.batch_size) / MB)
     attention = ATTENTION * PROBE * c.num_heads * T * T * L / MB if c.arch == "transformer" else 0.0
-    trace = _sequences_mb(c, PROBE, TRACE_UNIT) + attention + (TRACE_LOOP[c.arch] * loops + 8.0 * params) / MB + FIXED_MB
+    trace = (_sequences_mb(c, PROBE, TRACE_UNIT) + attention + (TRACE_LOOP[c.arch] * loops + 8.0 * params) / MB
+             + FIXED_MB + ALIGN_UNIT * _energies(c, PROBE) / MB)
     rows = min(rows_per_pass(c, budget_mb), T * outputs)
     jacobian = 4.0 * T * (2 * H) * max(2 * H, 4 * GATES.get(c.arch, 1) * 4) / MB if c.arch != "transformer" else 0.0
     inspect = (_sequences_mb(c, 1, TRACE_UNIT) + attention / PROBE + _sequences_mb(c, rows, STEP_UNIT)
-               + min(jacobian, 64.0) + (INSPECT_LOOP[c.arch] * loops + 8.0 * params) / MB + FIXED_MB)
+               + min(jacobian, 64.0) + (INSPECT_LOOP[c.arch] * loops + 8.0 * params) / MB + FIXED_MB
+               + ALIGN_UNIT * _energies(c, 1 + rows) / MB)
     # forward and backward; a small batch costs as much as MAC_BATCH[arch] (the weights are read each step)
     macs = 3 * max(c.batch_size, MAC_BATCH[c.arch]) * T * _multiply_adds_per_token(c, inputs)
     elements = (c.batch_size * c.num_heads * T * T * L if c.arch == "transformer"
                 else c.batch_size * T * units * GATES[c.arch])
-    seconds = MAC_S[c.arch] * macs + ELEMENT_S[c.arch] * elements + LOOP_S[c.arch] * loops
+    seconds = (MAC_S[c.arch] * macs + ELEMENT_S[c.arch] * elements + LOOP_S[c.arch] * loops
+               + ALIGN_S * _energies(c, c.batch_size))
     return Cost(step * MARGIN, trace * MARGIN, inspect * MARGIN, seconds * MARGIN)
 
 
@@ -213,7 +244,7 @@ class _Sizes:
 
     def __init__(self, c, field: str, value) -> None:
         for name in ("arch", "task", "seq_len", "hidden_size", "num_layers", "bidirectional", "num_heads",
-                     "batch_size", "state_size", "selective"):
+                     "batch_size", "state_size", "selective", "attention"):
             setattr(self, name, getattr(c, name))
         setattr(self, field, value)
 

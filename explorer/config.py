@@ -16,7 +16,8 @@ ARCHITECTURES = ("rnn", "lstm", "gru", "transformer", "mingru", "minlstm", "ssm"
 SCAN_ARCHS = ("mingru", "minlstm", "ssm")  # linear recurrences trained as a parallel scan (explorer/scan.py)
 BIDIRECTIONAL_ARCHS = ("rnn", "lstm", "gru")  # the ones that may read the sequence backwards too
 TASK_NAMES = ("adding", "copy", "recall", "parity", "sine", "sunspots", "text", "sentiment", "lookahead",
-              "selective_copy", "induction", "csv", "ecg", "stocks", "music")
+              "selective_copy", "induction", "csv", "ecg", "stocks", "music", "translate")
+SEQ2SEQ_TASKS = ("translate",)  # an RNN, LSTM or GRU is an encoder-decoder there (explorer/seq2seq.py)
 NONLINEARITIES = ("tanh", "relu")
 INITS = ("default", "orthogonal", "identity")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -101,6 +102,7 @@ class RunConfig:
     seed: int = 0  # seeds weights, data and the probe batch
     state_size: int = 16  # ssm only: N, the state per channel (Mamba's d_state)
     selective: bool = True  # ssm only: Delta, B, C from the input (S6); False: fixed parameters (time-invariant)
+    attention: bool = False  # translate, rnn/lstm/gru: the decoder attends over the encoder's states (Bahdanau)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -122,10 +124,13 @@ class RunConfig:
 FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
 
 
-def unused_fields(arch: str) -> dict[str, Any]:
-    """The fields `arch` does not read, at the defaults it must keep (a config switching to `arch` resets them)."""
-    return {name: RunConfig.__dataclass_fields__[name].default
-            for name, archs in ARCH_ONLY_FIELDS.items() if arch not in archs}
+def unused_fields(arch: str, task: str | None = None) -> dict[str, Any]:
+    """The fields `arch` (and `task`, when given) do not read, at the defaults they must keep (a config switching
+    to `arch` resets them)."""
+    unused = {name for name, archs in ARCH_ONLY_FIELDS.items() if arch not in archs}
+    if task is not None:
+        unused |= {name for name, tasks in TASK_ONLY_FIELDS.items() if task not in tasks}
+    return {name: RunConfig.__dataclass_fields__[name].default for name in sorted(unused)}
 
 
 _dataclass_init = RunConfig.__init__
@@ -232,11 +237,15 @@ FIELD_TABLE: dict[str, Field] = {f.name: f for f in (
     Field("selective", bool, label="Selective", archs=("ssm",),
           help="SSM only: Δ, B and C computed from each input (S6, Mamba). Off: fixed parameters, "
                "the same at every step (a time-invariant SSM, like S4)."),
+    Field("attention", bool, label="Attention", archs=BIDIRECTIONAL_ARCHS,
+          help="Translation only: at every step the decoder looks back at all the encoder's states (additive "
+               "attention, Bahdanau et al. 2015). Off: it gets only the encoder's final state."),
 )}
 
 
 # Fields only their archs read, which every other arch must keep at the default (a refusal, not a silent no-op).
-ARCH_ONLY_FIELDS = {name: FIELD_TABLE[name].archs for name in ("state_size", "selective")}
+ARCH_ONLY_FIELDS = {name: FIELD_TABLE[name].archs for name in ("state_size", "selective", "attention")}
+TASK_ONLY_FIELDS = {"attention": SEQ2SEQ_TASKS}  # likewise for tasks
 
 
 def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
@@ -252,6 +261,13 @@ def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
         if c.arch not in archs and getattr(c, name) != default:
             raise ValueError(f"{name} is for the {' and '.join(archs)} only; {c.arch} must keep the default "
                              f"{default!r}; got {describe(getattr(c, name))}")
+    for name, tasks in TASK_ONLY_FIELDS.items():
+        default = RunConfig.__dataclass_fields__[name].default
+        if c.task not in tasks and getattr(c, name) != default:
+            raise ValueError(f"{name} is for the {' and '.join(tasks)} task only; {c.task} must keep the default "
+                             f"{default!r}; got {describe(getattr(c, name))}")
+    if c.bidirectional and c.task in SEQ2SEQ_TASKS and c.arch in BIDIRECTIONAL_ARCHS:
+        raise ValueError(f"bidirectional must be False for {c.task}: its {c.arch} encoder-decoder reads one way")
     if c.bidirectional and c.arch in SCAN_ARCHS:
         raise ValueError(f"bidirectional must be False for {c.arch}: only {', '.join(BIDIRECTIONAL_ARCHS)} read backwards")
     problem = budget.over(c, limits)

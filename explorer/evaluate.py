@@ -218,3 +218,58 @@ def known_word_share(run, sample: str) -> float:
     vocabulary = set(re.findall(r"[a-z]+", corpus()))
     words = re.findall(r"[a-z]+", sample)
     return sum(w in vocabulary for w in words) / max(1, len(words))
+
+
+# -- translation (issue 13, item 1) -------------------------------------------------------------------------
+@torch.no_grad()
+def greedy_decode(model, task, x: torch.Tensor) -> torch.Tensor:
+    """The translate task's greedy decoding: at each target step the model is fed its own previous output (the
+    most likely class), not the true digit. x (B, S + U, I) packed (the true digits in it are dropped).
+    -> (B, U) the class written at each target step, -100 after 'end'. Any causal model: re-run once per step."""
+    S, U, end = task.source_len, task.target_len, task.output_size - 1
+    x = x.clone()
+    x[:, S + 1:] = 0  # only the source and the start symbol '='
+    out = torch.full((x.shape[0], U), -100)
+    done = torch.zeros(x.shape[0], dtype=torch.bool)
+    for u in range(U):
+        k = model(x)[:, S + u].argmax(-1)  # (B,)
+        out[~done, u] = k[~done]
+        done |= k == end
+        if u + 1 < U:
+            rows = (~done).nonzero()[:, 0]
+            x[rows, S + u + 1, task.SEPARATOR + 1 + k[rows]] = 1.0  # the digit just written, as the next input
+    return out
+
+
+def greedy_exact_match(model, task, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Share of sequences greedy decoding writes exactly: every digit, then 'end'."""
+    S, U = task.source_len, task.target_len
+    return (greedy_decode(model, task, x) == y[:, S:S + U]).all(dim=1).float().mean().item()
+
+
+def translate_scores(run, examples: int = 512) -> tuple[float, float]:
+    """-> greedy exact match on fresh numbers of every length, and on long ones only (the most digits allowed)."""
+    task = run.task
+    if not hasattr(task, "sample_long"):
+        raise ValueError(f"task {task.name!r} is not the translate task")
+    generator = _generator(run)
+    every = greedy_exact_match(run.model, task, *task.sample(examples, generator))
+    long = greedy_exact_match(run.model, task, *task.sample_long(examples, generator))
+    return every, long
+
+
+
+@torch.no_grad()
+def alignment_scores(run, examples: int = 512) -> tuple[float, float]:
+    """How sharp and how diagonal the attention's alignment is, on fresh numbers fed their true digits:
+    -> (the mean weight of each target step's most attended word: 1/words when spread evenly, 1 when all on
+    one; the share of target steps after the first whose most attended word is not left of the previous
+    step's: a band running down from top left). Only the steps the task scores (digits and 'end')."""
+    task = run.task
+    x, y = task.sample(examples, _generator(run, salt=1))
+    S = task.source_len
+    weights = run.model.alignment(x)  # (B, U, S)
+    scored = y[:, S:] != -100  # (B, U)
+    peak, where = weights.max(-1)  # (B, U)
+    ordered = (where[:, 1:] >= where[:, :-1])[scored[:, 1:]]
+    return peak[scored].mean().item(), ordered.float().mean().item()

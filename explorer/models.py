@@ -13,6 +13,7 @@ from torch import nn
 
 from explorer.config import SCAN_ARCHS
 from explorer.scan import ScanModel
+from explorer.seq2seq import EncoderDecoder
 
 RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -116,8 +117,17 @@ def _init_recurrent(rnn: nn.RNNBase, init: str, forget_bias: float | None) -> No
                 p[H: 2 * H] = forget_bias / 2
 
 
-def build_model(config, input_size: int, output_size: int, causal: bool) -> nn.Module:
-    """The model a RunConfig describes. Seed the RNG before calling: weights come from it."""
+def build_model(config, input_size: int, output_size: int, causal: bool, source_len: int | None = None) -> nn.Module:
+    """The model a RunConfig describes. Seed the RNG before calling: weights come from it.
+
+    source_len: a sequence-to-sequence task's source steps (explorer/tasks/translate.py); there an RNN, LSTM or
+    GRU is an encoder-decoder (explorer/seq2seq.py), with attention when config.attention is on."""
+    if source_len is not None and config.arch in RECURRENT:
+        model = EncoderDecoder(config.arch, input_size, config.hidden_size, output_size, source_len,
+                               config.num_layers, getattr(config, "attention", False), config.nonlinearity)
+        for rnn in (model.rnn, model.decoder):
+            _init_recurrent(rnn, config.init, config.forget_bias if config.arch == "lstm" else None)
+        return model
     if config.arch in SCAN_ARCHS:
         return ScanModel(config.arch, input_size, config.hidden_size, output_size, config.num_layers,
                          config.state_size, config.selective)

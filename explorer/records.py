@@ -34,6 +34,11 @@ class Trace:
     free_running: np.ndarray | None = None  # (K, B, T, O) k-step-ahead forecasts fed on the model's own outputs
     #                                          (evaluate.free_running), k = horizons[i]; forecasting tasks, RNN/LSTM/GRU
     horizons: tuple[int, ...] = ()  # the k of each free_running row
+    # sequence-to-sequence tasks (translate): S source steps, then U target steps
+    alignment: np.ndarray | None = None  # (B, U, S) [.., u, s] = attention of target step u on source step s;
+    #                                      the encoder-decoder with attention only (explorer/seq2seq.py)
+    decoded: np.ndarray | None = None  # (B, U) class the model writes at each target step when fed its own
+    #                                    previous outputs (greedy decoding), -100 after it wrote 'end'
 
     @property
     def shape(self) -> tuple[int, int, int, int, int]:

@@ -54,7 +54,8 @@ class Run:
         self.task = make_task(config.task, config.seq_len, series=self.series)
         with _init_lock, torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.model = build_model(config, self.task.input_size, self.task.output_size, self.task.causal)
+            self.model = build_model(config, self.task.input_size, self.task.output_size, self.task.causal,
+                                     getattr(self.task, "source_len", None))
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = _optimizer(config, self.params)
         self.generator = torch.Generator().manual_seed(config.seed)  # training batches
@@ -194,7 +195,14 @@ class Run:
             arch=self.config.arch, task=self.task.name, kind=self.task.kind, step=self.step,
             inputs=x.numpy(), targets=y.numpy(), tokens=self.task.tokens(x),
             classes=list(getattr(self.task, "classes", [])), **fields, **self._free_running(x),
+            **self._decoded(x),
         )
+
+    def _decoded(self, x: torch.Tensor) -> dict:
+        """Trace field of the greedy decoding, on sequence-to-sequence tasks (translate)."""
+        if not hasattr(self.task, "source_len"):
+            return {}
+        return {"decoded": evaluate.greedy_decode(self.model, self.task, x).numpy()}
 
     def _free_running(self, x: torch.Tensor) -> dict:
         """Trace fields of the closed-loop forecasts, on forecasting tasks with a one-way RNN/LSTM/GRU: there

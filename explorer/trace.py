@@ -194,6 +194,43 @@ def trace_scan(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
     )
 
 
+def trace_seq2seq(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
+    """-> dict of Trace fields for an EncoderDecoder (explorer/seq2seq.py): at the source steps the encoder's
+    states and gates (this module's loop, as for a RecurrentModel), at the target steps the decoder's (its own
+    loop, which training runs too); alignment (B, U, S), the attention weights, when the model has attention."""
+    rnn, arch, S = model.rnn, model.arch, model.source_len
+    source, target_in, mask = model.split(x)
+    layer_input, hidden, cells, gates = source, [], [], []
+    for layer in range(rnn.num_layers):
+        hs, cs, gs = run_direction(rnn, arch, layer_input, layer, 0)
+        hidden.append(hs)
+        cells.append(cs)
+        gates.append(gs)
+        layer_input = torch.stack(hs, dim=1)  # (B, S, H)
+    final_c = [cs[-1] for cs in cells] if arch == "lstm" else None
+    outputs, steps = model.decode(layer_input, [hs[-1] for hs in hidden], final_c, target_in, mask)
+    for k in range(rnn.num_layers):
+        hidden[k] += [step[0][k] for step in steps]
+        cells[k] += [step[1][k] for step in steps] if arch == "lstm" else []
+        gates[k] += [step[2][k] for step in steps]
+    predictions = torch.cat([outputs.new_zeros(x.shape[0], S, outputs.shape[-1]), outputs], dim=1)  # (B, T, O)
+    loss = loss_fn(predictions, y)
+    flat = [h for hs in hidden for h in hs]
+    norms = [torch.zeros(())] * len(flat)
+    for i, h in enumerate(flat):
+        h.register_hook(lambda g, i=i: norms.__setitem__(i, _norm(g)))
+    (dx,) = torch.autograd.grad(loss, x)
+    grad_norm = torch.stack(norms).reshape(rnn.num_layers, 1, x.shape[1]).numpy()  # (L, 1, T)
+    names = CELLS[arch].gates
+    alignment = torch.stack([step[3] for step in steps], dim=1).detach().numpy() if model.attention else None
+    return dict(
+        hidden=_stack([[hs] for hs in hidden]), cell=_stack([[cs] for cs in cells]) if arch == "lstm" else None,
+        gates={k: _stack([[[g[k] for g in gs]] for gs in gates]) for k in names},
+        grad_norm=grad_norm, input_grad=_norm(dx, dim=0).numpy(), attention=None, alignment=alignment,
+        predictions=predictions.detach().numpy(), loss=float(loss.detach()),
+    )
+
+
 def trace_model(model, x: torch.Tensor, y: torch.Tensor, loss_fn) -> dict:
     """Trace fields that depend on the model; Run.trace() adds inputs, targets, step and labels.
 
@@ -207,4 +244,6 @@ def trace_model(model, x: torch.Tensor, y: torch.Tensor, loss_fn) -> dict:
             return trace_transformer(model, x, y, loss_fn)
         if arch in SCAN_ARCHS:
             return trace_scan(model, x, y, loss_fn)
+        if hasattr(model, "decoder"):
+            return trace_seq2seq(model, x, y, loss_fn)
         return trace_recurrent(model, x, y, loss_fn)

@@ -27,7 +27,7 @@ PRESET_SEED = 1  # the seed every preset ships with (and was tuned on)
 TEST_SEED = 2  # CI
 SLOW_SEED = 3  # -m slow
 CHART_TITLES = {"Gradient norm over time", "Gradient flow", "Parameter gradients", "Cell state", "Gates",
-                "Hidden state", "Attention", "Prediction", "Loss"}
+                "Hidden state", "Attention", "Prediction", "Loss", "Attention alignment"}
 
 
 def check_vanishing_gradients(runs):
@@ -136,6 +136,22 @@ def check_induction_heads(runs):
     assert evaluate.metric_at_length(transformer, 8 * T) < 0.4
 
 
+def check_translation_attention(runs):  # issue 13, item 1
+    attention, fixed = runs
+    assert attention.config.attention and attention.config.replace(attention=False) == fixed.config
+    assert attention.num_parameters > fixed.num_parameters  # the same encoder-decoder, attention's weights added
+    every, long = evaluate.translate_scores(attention)
+    _, long_fixed = evaluate.translate_scores(fixed)
+    assert attention.task.digits == 9 and every >= 0.9
+    assert long - long_fixed >= 0.4
+    trace = attention.trace()
+    S = attention.task.source_len
+    words = attention.probe[:, :S].abs().sum(-1) > 0
+    # the alignment has sharpened: each digit's row puts most of its weight on one word
+    peaks = trace.alignment.max(-1)[(trace.targets[:, S:] >= 0)]
+    assert np.median(peaks) > 0.5 > 1 / words.sum(-1).float().mean().item()
+
+
 CHECKS = {name[len("check_"):]: f for name, f in globals().items() if name.startswith("check_")}
 
 
@@ -219,7 +235,7 @@ def test_a_diverged_run_drops_out_and_the_others_train_on():
 
 FOCUS_TITLES = {"loss_chart": "Loss", "grad_norm_chart": "Gradient norm over time", "param_grad_chart": "Parameter gradients",
                 "gate_heatmaps": "Gates", "hidden_state_heatmap": "Hidden state", "attention_heatmaps": "Attention",
-                "prediction_chart": "Prediction"}
+                "prediction_chart": "Prediction", "alignment_chart": "Attention alignment"}
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -20,6 +20,7 @@ from explorer.charts.shared import share_scales, steady_axes
 from explorer.charts.states import cell_state_heatmap, gate_heatmap, gate_heatmaps, hidden_state_heatmap
 from explorer.charts.training import loss_chart, loss_compare_chart, param_grad_chart
 from explorer.charts.units import next_guesses, unit_text
+from explorer.charts.translation import alignment_chart
 
 _FREE_RUNNING = ("the solid line forecasts each step from the true values; the dashed ones start k steps earlier "
                  "and feed the model its own outputs: watch them drift off the target as k grows.")
@@ -78,6 +79,10 @@ CAPTIONS: dict[str, str] = {
                  "changes colour where the feature does, e.g. inside and outside quotes.",
     "next_guesses": "What the model expects next: under each character its five likeliest next characters; after "
                     "a few hundred steps spaces come first, then the ends of common words.",
+    "alignment_chart": "Row u shows which source words the decoder looked at to write the u-th digit: early in "
+                       "training the weight spreads over every word; as it learns, each digit's row lights up its own "
+                       "word, and the bright cells run down a diagonal band from top left (the digits come in the "
+                       "order of their words). The title says what greedy decoding wrote.",
     "attention_row": "Where query step t looks, head by head: a bright cell far from t means the output at t "
                      "reads that earlier input directly, with no chain of steps in between.",
 }
@@ -88,5 +93,5 @@ __all__ = [
     "hidden_trajectory", "loss_chart", "loss_compare_chart", "param_grad_chart", "prediction_chart",
     "saliency_strip", "share_scales", "softmax", "steady_axes", "attention_row", "step_jacobian_chart", "step_strips",
     "accuracy_length_chart", "grad_norm_compare_chart", "step_time_length_chart", "next_guesses", "unit_text",
-    "melody_chart",
+    "melody_chart", "alignment_chart",
 ]

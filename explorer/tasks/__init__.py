@@ -12,10 +12,11 @@ from explorer.tasks.music import Music
 from explorer.tasks.selective import Induction, SelectiveCopy
 from explorer.tasks.series import Csv, Ecg, Stocks
 from explorer.tasks.symbolic import Lookahead, Parity
+from explorer.tasks.translate import Translate
 
 TASKS: dict[str, type[Task]] = {
     task.name: task for task in (Adding, Copy, Recall, Parity, Sine, Sunspots, Text, Sentiment, Lookahead,
-                                SelectiveCopy, Induction, Csv, Ecg, Stocks, Music)
+                                SelectiveCopy, Induction, Csv, Ecg, Stocks, Music, Translate)
 }
 
 
@@ -34,5 +35,5 @@ def make_task(name: str, seq_len: int, series=None) -> Task:
 __all__ = [
     "IGNORE", "Task", "TASKS", "make_task", "Forecast",
     "Adding", "Copy", "Recall", "Parity", "Sine", "Sunspots", "Text", "Sentiment", "Lookahead",
-    "SelectiveCopy", "Induction", "Csv", "Ecg", "Stocks", "Music",
+    "SelectiveCopy", "Induction", "Csv", "Ecg", "Stocks", "Music", "Translate",
 ]

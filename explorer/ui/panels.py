@@ -73,20 +73,22 @@ def live_figures(view: RunView, *, example: int = 0, layer: int = 0, names: tupl
         "gate_heatmaps": lambda: charts.gate_heatmaps(trace, layer=layer, example=example, scale=s),
         "cell_state_heatmap": lambda: charts.cell_state_heatmap(trace, layer=layer, example=example, scale=s),
         "prediction_chart": lambda: charts.prediction_chart(trace, example=example, scale=s),
+        "alignment_chart": lambda: charts.alignment_chart(trace, example=example, scale=s),
     }
     # explicit, rounded axis ranges: the next frame usually keeps the layout and the browser redraws less
     return [(charts.steady_axes(builders[name]()), name) for name in names or chart_names(view)]
 
 
-LIVE_CHARTS = ("loss_chart", "param_grad_chart", "grad_norm_chart", "gradient_flow_heatmap", "hidden_state_heatmap",
-               "attention_heatmaps", "gate_heatmaps", "cell_state_heatmap", "prediction_chart")  # page order
+LIVE_CHARTS = ("loss_chart", "alignment_chart", "param_grad_chart", "grad_norm_chart", "gradient_flow_heatmap",
+               "hidden_state_heatmap", "attention_heatmaps", "gate_heatmaps", "cell_state_heatmap",
+               "prediction_chart")  # page order
 
 
 def chart_names(view: RunView) -> tuple[str, ...]:
     """The live charts that show something for this run's architecture, in page order."""
     trace = view.trace
     lacks = {"attention_heatmaps": trace.arch != "transformer", "gate_heatmaps": not trace.gates,
-             "cell_state_heatmap": trace.cell is None}
+             "cell_state_heatmap": trace.cell is None, "alignment_chart": trace.decoded is None}
     return tuple(name for name in LIVE_CHARTS if not lacks.get(name, False))
 
 

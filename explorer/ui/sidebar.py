@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.config import FIELD_TABLE, FIELDS, RunConfig, unused_fields
+from explorer.config import FIELD_TABLE, FIELDS, TASK_ONLY_FIELDS, RunConfig, unused_fields
 from explorer.style import ARCH_LABELS
 from explorer.tasks import TASKS
 from explorer.ui import series_ui, state
@@ -38,16 +38,16 @@ def _value(name: str, default):
 
 MAIN = ("arch", "task", "bidirectional", "num_layers", "hidden_size", "seq_len", "optimizer", "lr", "clip_grad_norm",
         "seed")
-ADVANCED = ("nonlinearity", "init", "forget_bias", "num_heads", "state_size", "selective", "batch_size")
+ADVANCED = ("attention", "nonlinearity", "init", "forget_bias", "num_heads", "state_size", "selective", "batch_size")
 FORMATS = {"arch": ARCH_LABELS.get, "task": lambda n: TASKS[n].title or n, "lr": lambda v: f"{v:g}",
            "optimizer": {"adam": "Adam", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}.get}
 
 
-def _widget(box, name: str, arch: str) -> bool:
+def _widget(box, name: str, arch: str, task: str = DEFAULTS.task) -> bool:
     """Draw the widget of one RunConfig field as FIELD_TABLE describes it; -> whether the field is on
-    (False for an optional field switched off, or one that means nothing to `arch`)."""
+    (False for an optional field switched off, or one that means nothing to `arch` or `task`)."""
     f = FIELD_TABLE[name]
-    used, key = arch in f.archs, KEY + name
+    used, key = arch in f.archs and task in TASK_ONLY_FIELDS.get(name, (task,)), KEY + name
     if f.optional:
         if not box.toggle(f.switch, key=KEY + _SWITCHES[name], disabled=not used, help=f.help) or not used:
             return False
@@ -82,14 +82,15 @@ def draw(previous: RunConfig) -> RunConfig:
             if _value("task", DEFAULTS.task) == "csv":
                 series_ui.draw(sb)
     with sb.expander("Advanced"):
+        task = _value("task", DEFAULTS.task)
         for name in ADVANCED:
-            on[name] = _widget(st, name, arch)
+            on[name] = _widget(st, name, arch, task)
     values = {name: _value(name, None) for name in FIELDS}
     for name in _SWITCHES:  # optional fields: None when switched off (or meaningless for this arch)
         values[name] = float(values[name]) if on[name] else None
     values["bidirectional"] = bool(values["bidirectional"]) and on["bidirectional"]
     values["lr"] = float(values["lr"])
-    values.update(unused_fields(arch))  # the SSM's disabled widgets keep their values for a switch back
+    values.update(unused_fields(arch, values["task"]))  # disabled widgets keep their values for a switch back
     try:
         config = RunConfig(**values)
     except ValueError as error:
