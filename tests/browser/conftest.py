@@ -11,6 +11,8 @@ they always fail, so a missing browser never passes CI quietly.
 """
 from __future__ import annotations
 
+import re
+
 import contextlib
 import os
 from collections.abc import Iterator
@@ -141,6 +143,19 @@ def wait_idle(page, timeout_ms: float = 60_000, settle_ms: float = 500) -> None:
     """
     page.evaluate("() => { window.__rnnxIdle = {since: null, sawRun: false}; }")
     page.wait_for_function(_IDLE_JS, arg=[settle_ms], timeout=timeout_ms, polling=50)
+
+
+def status(page) -> str:
+    """The Train page's status line ("step 12 · loss ... · training")."""
+    return page.locator(".st-key-train-status").inner_text()
+
+
+def step_of(page) -> int:
+    return int(re.search(r"step (\d+)", status(page)).group(1))
+
+
+def click(page, label: str) -> None:
+    page.get_by_role("button", name=label, exact=True).click()
 
 
 def wait_step(page, step: int, timeout_ms: float = 60_000) -> None:

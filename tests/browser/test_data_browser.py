@@ -1,25 +1,12 @@
 """Issue 13, items 3 and 4 in a real browser: train on the ECG, stock returns, melodies, and an uploaded CSV."""
-import re
 import time
 
 import pytest
 
-from .conftest import open_app, screenshot, wait_idle
+from .conftest import click, open_app, screenshot, status, step_of, wait_idle
 
 pytestmark = pytest.mark.browser
 SIDEBAR_UPLOAD = '[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]'
-
-
-def status(page) -> str:
-    return page.locator(".st-key-train-status").inner_text()
-
-
-def step_of(page) -> int:
-    return int(re.search(r"step (\d+)", status(page)).group(1))
-
-
-def click(page, label: str) -> None:
-    page.get_by_role("button", name=label, exact=True).click()
 
 
 def train_until(page, steps: int, timeout_s: float = 60) -> None:

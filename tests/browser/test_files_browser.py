@@ -3,13 +3,9 @@ import re
 
 import pytest
 
-from .conftest import open_app, screenshot, step_to, wait_idle, wait_step
+from .conftest import open_app, screenshot, status, step_to, wait_idle, wait_step
 
 pytestmark = pytest.mark.browser
-
-
-def status(page) -> str:
-    return page.locator(".st-key-train-status").inner_text()
 
 
 def test_download_then_upload_restores_the_run(page, app_url, tmp_path):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from .conftest import VIEWPORT, open_app, screenshot, serve_app, wait_idle, wait_step
+from .conftest import VIEWPORT, click, open_app, screenshot, serve_app, status, step_of, wait_idle, wait_step
 
 pytestmark = pytest.mark.browser
 
@@ -16,18 +16,6 @@ LOSS_POINTS_JS = """() => {
     .find(g => g.layout && g.layout.title && g.layout.title.text.replace(/<[^>]*>/g, '').startsWith('Loss'));
   return g && g._fullData && g._fullData.length ? Math.max(...g._fullData.map(d => (d.x || []).length)) : 0;
 }"""
-
-
-def status(page) -> str:
-    return page.locator(".st-key-train-status").inner_text()
-
-
-def step_of(page) -> int:
-    return int(re.search(r"step (\d+)", status(page)).group(1))
-
-
-def click(page, label: str) -> None:
-    page.get_by_role("button", name=label, exact=True).click()
 
 
 def choose(page, label: str, option: str) -> None:
