@@ -9,6 +9,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts.forecast import free_running_chart
+from explorer.charts.shared import steady_linear
 from explorer.charts._common import (
     check_index, colourbar, example_tokens, finish, finite_or_none, hline, message_figure, time_axis,
     token_label,
@@ -72,7 +73,9 @@ def _regress(trace: Trace, example: int, scale: float) -> FigureDict:
             hovertemplate="t=%{x}%{customdata}<br>target %{y:.4g}<extra></extra>",
         ))
     time_axis(fig, trace, example, T, width=1 / scale)
-    fig.update_yaxes(title_text="value")
+    drawn = np.concatenate([preds.ravel(), targets[scored].ravel()])
+    # coarser than other steady axes: a prediction wanders near the edge, and a live view redraws less
+    fig.update_yaxes(title_text="value", **(steady_linear(drawn[np.isfinite(drawn)], parts=4) or {}))
     fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
     return finish(fig, f"Prediction vs target (example {example})", scale=scale)
 

@@ -151,7 +151,7 @@ def steady_axes(fig: dict) -> dict:
         if any(np.isnan(v).any() for v in values):  # strings on the axis: not numbers to round
             continue
         flat = np.concatenate(values) if values else np.zeros(0)
-        patch = _steady_log(flat) if axis.get("type") == "log" else _steady_linear(flat)
+        patch = _steady_log(flat) if axis.get("type") == "log" else steady_linear(flat)
         if patch is not None:
             axis.update(patch)
     return fig
@@ -169,9 +169,9 @@ def _steady_log(values: np.ndarray) -> dict | None:
     return dict(log_axis(np.array([10.0 ** low, 10.0 ** high])), range=[low, high], autorange=False)
 
 
-def _steady_linear(values: np.ndarray) -> dict | None:
-    """Outward to the next multiple of a 1-2-5 step about a quarter of the span, so values that wander near
-    an edge (a prediction) seldom cross it; from 0 when the values start near it (time steps, magnitudes)."""
+def steady_linear(values: np.ndarray, parts: int = 8) -> dict | None:
+    """Outward to the next multiple of a 1-2-5 step about 1/parts of the span; from 0 when the values start near
+    it (time steps, magnitudes). Values that wander near an edge (a prediction) cross it less with fewer parts."""
     if values.size == 0:
         return None
     low, high = float(values.min()), float(values.max())
@@ -180,7 +180,7 @@ def _steady_linear(values: np.ndarray) -> dict | None:
     elif 0.2 * low <= high <= 0:
         high = 0.0
     span = high - low if high > low else max(abs(high), 1.0)
-    step = nice_ceil(span / 4, (1, 2, 5))
+    step = nice_ceil(span / parts, (1, 2, 5))
     pad = 0.02 * span  # a line at the data's edge is not drawn on the frame
     return dict(range=[math.floor((low - pad * (low != 0)) / step) * step,
                        math.ceil((high + pad * (high != 0)) / step) * step], autorange=False)
