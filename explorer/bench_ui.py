@@ -77,6 +77,12 @@ RENDERS_JS = "() => Object.fromEntries(Object.entries(window.__rnnxRenders || {}
 # faded: an element Streamlit marked stale (a run in progress has not redrawn it yet) and now draws see-through
 FADED_JS = """() => Array.from(document.querySelectorAll('[data-stale="true"]'))
   .filter(e => parseFloat(getComputedStyle(e).opacity) < 0.99).length"""
+# still training: the Train page's status line or a Compare progress bar says so
+TRAINING_JS = """() => {
+  const status = document.querySelector('.st-key-train-status');
+  if (status) return /\\btraining\\b/.test(status.innerText);
+  return Array.from(document.querySelectorAll('[data-testid="stProgress"]')).some((p) => /· training/.test(p.innerText));
+}"""
 DRAW_JS = "() => window.__rnnxDraw ? [window.__rnnxDraw.ms, window.__rnnxDraw.n] : [0, 0]"
 # what the benchmark watches: the Train page (one run), a preset's runs side by side, and the Compare race
 # (path, the button that starts it, its live charts, a window tall enough to show them all: charts out of
@@ -117,11 +123,12 @@ def measure_page(port: int, pid: int, scene: str = "train") -> dict:
         t0, cpu0, step0 = time.perf_counter(), _cpu_s(pid), _status(page)[0] if scene == "train" else 0
         browser0, trainer0 = _browser_cpu_s(pid), _tree_cpu_s(pid)
         renders0, draw0, faded, looks = page.evaluate(RENDERS_JS), page.evaluate(DRAW_JS), 0, 0
-        while time.perf_counter() - t0 < SOAK_S:
-            faded += page.evaluate(FADED_JS) > 0
+        while time.perf_counter() - t0 < SOAK_S and (looks % 10 or page.evaluate(TRAINING_JS)):
+            faded += page.evaluate(FADED_JS) > 0  # a lesson or race that spends its budget ends the soak
             looks += 1
             time.sleep(0.05)
         elapsed = time.perf_counter() - t0
+        figures["soak_s"] = elapsed
         renders1, cpu1 = page.evaluate(RENDERS_JS), _cpu_s(pid)
         for title, (count, _) in renders1.items():
             figures[f"changes_per_s {title}"] = (count - renders0.get(title, [0])[0]) / elapsed
