@@ -108,7 +108,7 @@ def test_heatmaps_recoloured_in_place_match_plotlys_own_drawing(page, static_url
     assert not page.console_errors
 
 
-def test_a_changed_layout_or_a_line_chart_takes_plotlys_full_redraw(page, static_url):
+def test_a_changed_layout_or_a_line_on_autoranged_axes_takes_plotlys_full_redraw(page, static_url):
     run = Run(RunConfig(arch="gru", task="adding", seq_len=12, hidden_size=6, batch_size=8))
     first = frame([(charts.hidden_state_heatmap(run.trace()), "hidden"), (charts.loss_chart(run.history), "loss")])
     run.train(5)
