@@ -1,10 +1,12 @@
 """The live-chart element: a Streamlit component (v2, no iframe) that draws figure dicts with plotly.js.
 
-Not the figures (explorer/charts builds them). Each page run sends the newest figure dicts; arrays go
-as plotly's typed-array spec (base64) and the shared template once, so a frame stays small. Charts
-scrolled out of view skip frames and draw the newest one when they come into view. In the browser Plotly.react updates each chart in place: nothing fades or
-re-lays out. plotly.js is the plotly wheel's own plotly.min.js, served by Streamlit's component route.
-Under AppTest (no browser) the same figures are drawn as static st.plotly_chart charts.
+Not the figures (explorer/charts builds them). A page run, or the live feed while a run trains, sends the
+newest figure dicts; arrays go as plotly's typed-array spec (base64) and the shared template once, so a frame
+stays small. Charts scrolled out of view skip frames and draw the newest one when they come into view. In the
+browser (live_chart.js) a frame whose values alone changed is drawn into the shapes plotly made; any other
+goes through Plotly.react: nothing fades. plotly.js is the plotly wheel's own plotly.min.js, served by
+Streamlit's component route. Under AppTest (no browser) the same figures are drawn as static st.plotly_chart
+charts.
 """
 from __future__ import annotations
 
