@@ -585,3 +585,11 @@ def test_every_cell_of_the_cell_table_has_equations_that_name_its_gates():
         for gate in cell.gates:
             symbol = {"delta": r"\Delta_t", "B": "B_t", "C": "C_t"}.get(gate, f"{gate}_t")
             assert symbol in CELL_TEX[arch], (arch, gate)
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "exact match"])
+def test_a_share_metric_gets_percent_ticks_on_its_own_axis(metric):
+    # a share in [0, 1] (translate's exact match as accuracy): plotly would tick it at the log loss axis' grid
+    h = make_history(metric_name=metric)
+    axis = charts.loss_chart(h).layout.yaxis2
+    assert list(axis.range) == [0, 1.05] and axis.tickformat == ".0%" and list(axis.tickvals) == [0, 0.25, 0.5, 0.75, 1]

@@ -61,7 +61,7 @@ def _metric_on_second_axis(fig: FigureDict, history: History, a: dict[str, np.nd
     axis = dict(title_text=name, title_font_color=style.METRIC_COLOUR, showgrid=False)
     if log:
         axis.update(log_axis(a["metric"], np.array([history.chance])))
-    elif name == "accuracy":  # explicit ticks: plotly would sync them to the loss axis grid
+    elif name in ("accuracy", "exact match"):  # shares in [0, 1], explicit ticks: plotly would sync them to the loss axis grid
         axis.update(range=[0, 1.05], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%")
     fig.update_yaxes(secondary_y=True, **axis)
 
