@@ -8,7 +8,6 @@ status and message within bounds. Anything else raises one ValueError that names
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import BinaryIO
 

@@ -6,7 +6,6 @@ the chosen column is kept on the Session (explorer/ui/session.py), which hands i
 from __future__ import annotations
 
 import numpy as np
-import streamlit as st
 import torch
 
 from explorer import csvfile

@@ -68,7 +68,7 @@ def _finder(worker: Worker, index: int, insp: Inspection) -> None:
             saved = runs[index].to_bytes()
         with st.spinner("Looking for units…"):
             try:
-                session.this().units_report = ((key, jobs.run(found_units.look_for_units, saved, should_stop=session.page_closed())))
+                session.this().units_report = (key, jobs.run(found_units.look_for_units, saved, should_stop=session.page_closed()))
             except jobs.JobError as error:
                 session.this().units_report = (key, str(error))
     last = session.this().units_report
