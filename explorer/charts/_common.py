@@ -190,6 +190,40 @@ def clip_log(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return clipped, reason
 
 
+DRAWN_POINTS = 600  # a history line drawn with more points shows this many (see thin)
+
+
+def thin(values: np.ndarray, points: int = DRAWN_POINTS) -> np.ndarray | None:
+    """The indices of `values` a line chart draws: the series split into points / 2 equal runs, and of each run
+    its lowest and its highest value in step order, and its first gap (a NaN, so a divergence still breaks the
+    line). At a chart's width (under 1,300 px on a projector) the line looks the same, spikes and noise band
+    included, from at most about `points` real points; a live frame's history lines were up to 2,000 each.
+    None when the series has no more than `points` values: drawn whole."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n <= points:
+        return None
+    size = -(-n // max(1, points // 2))  # values per run; the last run may be shorter
+    runs = -(-n // size)
+    padded = np.full(runs * size, np.nan)
+    padded[:n] = values
+    finite = np.isfinite(padded).reshape(runs, size)
+    rows = padded.reshape(runs, size)
+    first = np.arange(runs) * size
+    low = first + np.argmin(np.where(finite, rows, np.inf), axis=1)
+    high = first + np.argmax(np.where(finite, rows, -np.inf), axis=1)
+    gap = ~finite
+    gap[-1, n - first[-1]:] = False  # the padding is no gap
+    gaps = (first + np.argmax(gap, axis=1))[gap.any(axis=1)]
+    return np.unique(np.concatenate([[0, n - 1], low, high, gaps]))  # the first and the newest always
+
+
+def thinned(by: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """`arrays` (each as long as `by`) at the indices thin(by) keeps."""
+    keep = thin(by)
+    return arrays if keep is None else tuple(np.asarray(a)[keep] for a in arrays)
+
+
 def finite_or_none(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Floats plotly draws with gaps where a value was NaN or infinite (NaN there: a gap in plotly.js and in
     plotly.py's typed arrays). An array, not a list: a live frame sends it as a typed array, about a

@@ -9,7 +9,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    FEW_POINTS, clip_log, finish, finite_or_none, font, hline, log_axis, message_figure, smooth, step_axis_end,
+    FEW_POINTS, clip_log, finish, finite_or_none, font, hline, log_axis, message_figure, smooth, step_axis_end, thinned,
 )
 
 if TYPE_CHECKING:
@@ -38,11 +38,13 @@ def _loss_traces(fig: FigureDict, x: np.ndarray, loss: np.ndarray, name: str, co
     """The loss curve; past SMOOTH_FROM points, the raw curve goes faint under a smoothed one."""
     dash = "dash" if faint else "solid"
     if len(loss) >= SMOOTH_FROM:
-        fig.add_trace(figure.scatter(x=x, y=finite_or_none(loss), mode="lines", name=f"{name} (raw)",
+        raw_x, raw = thinned(loss, x, loss)
+        fig.add_trace(figure.scatter(x=raw_x, y=finite_or_none(raw), mode="lines", name=f"{name} (raw)",
                                  line=dict(color=colour, width=1), opacity=0.2 if faint else 0.3, showlegend=False,
                                  hovertemplate="step %{x}<br>loss %{y:.4g}<extra>" + name + "</extra>"), **where)
         loss = smooth(loss, span=max(5, len(loss) // 40))
         name = f"{name} (smoothed)" if say_smoothed else name
+    x, loss = thinned(loss, x, loss)
     fig.add_trace(figure.scatter(x=x, y=finite_or_none(loss), mode="lines+markers" if len(loss) < FEW_POINTS else "lines",
                              name=name, line=dict(color=colour, width=2 if faint else 3, dash=dash),
                              marker=dict(size=8), opacity=0.6 if faint else 1,
@@ -52,8 +54,9 @@ def _loss_traces(fig: FigureDict, x: np.ndarray, loss: np.ndarray, name: str, co
 def _metric_on_second_axis(fig: FigureDict, history: History, a: dict[str, np.ndarray], scale: float) -> None:
     """The metric and its chance line on the right-hand axis: percent for accuracy, log for positive errors."""
     name = history.metric_name
-    fig.add_trace(figure.scatter(x=a["step"], y=finite_or_none(a["metric"]), name=name,
-                             mode="lines+markers" if len(a["step"]) < FEW_POINTS else "lines",
+    x, metric = thinned(a["metric"], a["step"], a["metric"])
+    fig.add_trace(figure.scatter(x=x, y=finite_or_none(metric), name=name,
+                             mode="lines+markers" if len(x) < FEW_POINTS else "lines",
                              line=dict(color=style.METRIC_COLOUR, width=2.5), marker=dict(size=8),
                              hovertemplate="step %{x}<br>" + name + " %{y:.4g}<extra></extra>"), secondary_y=True)
     log = not history.higher_is_better and _all_positive(a["metric"]) and history.chance > 0
@@ -145,10 +148,11 @@ def param_grad_chart(history: History, *, scale: float = 1.0) -> FigureDict:
         return message_figure(title, "No training steps yet: press Train", scale=scale,
                               xlabel="training step", ylabel="global grad norm")
     a = history.arrays()
-    y, reason = clip_log(a["grad_norm"])
+    x, norm = thinned(a["grad_norm"], a["step"], a["grad_norm"])
+    y, reason = clip_log(norm)
     fig = figure.new(figure.scatter(
-        x=a["step"], y=finite_or_none(y), mode="lines+markers" if len(y) < FEW_POINTS else "lines",
-        name="global grad norm", line=dict(color=style.LOSS_COLOUR, width=2.5), marker=dict(size=8), customdata=a["grad_norm"], text=reason,
+        x=x, y=finite_or_none(y), mode="lines+markers" if len(y) < FEW_POINTS else "lines",
+        name="global grad norm", line=dict(color=style.LOSS_COLOUR, width=2.5), marker=dict(size=8), customdata=norm, text=reason,
         hovertemplate="step %{x}<br>grad norm %{customdata:.3e}%{text}<extra></extra>",
     ))
     if history.clip_grad_norm is not None:

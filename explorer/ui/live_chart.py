@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import charts
+from explorer.charts._common import TEMPLATE
 from explorer.ui import feed
 
 NAME = "rnnx.live_chart"
@@ -88,12 +89,11 @@ def follow(worker, key: str, figures: Callable[[object], list[tuple[dict, str]]]
         return
 
     def frame(snap) -> dict:
-        charts_, template = _cells(figures(snap), key)
-        return {"charts": charts_, "template": template}
+        return {"charts": _cells(figures(snap), key)[0]}  # the template goes once, with the element
 
     token = feed.open_feed(worker, key, frame)
     _mount()(key=key, data={"plotly": _asset_url(PLOTLY_JS), "columns": columns, "config": CONFIG,
-                            "template": None, "charts": None, "step": None, "feed": _url(feed.PATH + token)},
+                            "template": TEMPLATE, "charts": None, "step": None, "feed": _url(feed.PATH + token)},
              on_drawn_change=_ignore)
 
 
