@@ -4,6 +4,7 @@ import asyncio
 import gc
 import gzip
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -52,7 +53,7 @@ def test_one_token_per_worker_and_element_kept_across_reruns():
     assert len(token) >= 32  # 24 random bytes: not guessable
 
 
-def test_a_frame_only_when_the_snapshot_moved_on_and_built_once_per_snapshot():
+def test_a_frame_only_when_the_snapshot_moved_on_and_built_once_per_snapshot(monkeypatch):
     worker, calls = FakeWorker(), []
     token = feed.open_feed(worker, "run0", counting_frame(calls))
     first = get(token, -1)
@@ -61,11 +62,40 @@ def test_a_frame_only_when_the_snapshot_moved_on_and_built_once_per_snapshot():
     packed = get(token, -1, [(b"accept-encoding", b"gzip, deflate")])
     assert packed.headers["content-encoding"] == "gzip" and gzip.decompress(packed.body) == first.body
     assert calls == [1]
-    assert get(token, 1).status_code == 204  # nothing newer
+    monkeypatch.setattr(feed, "WAIT_S", 0.05)
+    assert get(token, 1).status_code == 204  # nothing newer, after waiting for it
     worker.snapshot = Snap("training", 2, value=float("nan"))
     body = json.loads(get(token, 1).body)
     assert body["version"] == 2 and body["charts"][0]["value"] is None  # NaN goes as null: JSON the browser parses
     assert calls == [1, 2] and worker.touched >= 4  # polling keeps the worker alive
+
+
+def test_a_request_for_a_newer_frame_waits_for_it():
+    worker, calls = FakeWorker(), []
+    token = feed.open_feed(worker, "run0", counting_frame(calls))
+    assert get(token, -1).status_code == 200
+
+    def publish():  # the training process's next snapshot, while the request waits
+        time.sleep(0.2)
+        worker.snapshot = Snap("training", 2)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(publish)
+        answer = get(token, 1)
+    assert answer.status_code == 200 and json.loads(answer.body)["version"] == 2 and calls == [1, 2]
+
+
+def test_a_waiting_request_ends_when_the_run_stops():
+    worker = FakeWorker()
+    token = feed.open_feed(worker, "run0", counting_frame([]))
+
+    def pause():
+        time.sleep(0.1)
+        worker.snapshot = Snap("paused", 1)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(pause)
+        assert json.loads(get(token, 1).body) == {"stopped": True}
 
 
 @pytest.mark.parametrize("state", ["paused", "done", "stopped", "queued"])

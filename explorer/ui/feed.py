@@ -1,6 +1,8 @@
 """Live frames over plain HTTP: while a run trains, its live-chart element polls /_rnnx/feed/<token> for the
 newest frame of its charts. A frame then costs the server one figure build and the browser one fetch, with
 no Streamlit rerun: measured, a fragment rerun cost the browser about 70 ms of CPU, drawing aside.
+A request for a frame newer than the browser has waits for one (a long poll, up to WAIT_S), so the browser
+asks for the next frame while it draws this one, and no request comes back empty at the training pace.
 
 No Streamlit here. A page opens a feed (`open_feed`) with a function from a worker's snapshot to the
 figures its element shows; app.py serves ROUTES. A token is random and reaches only the browser session
@@ -9,6 +11,7 @@ worker is gone, or that nobody polled for FORGET_S, is forgotten.
 """
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import math
@@ -27,6 +30,8 @@ from starlette.routing import Route
 PATH = "/_rnnx/feed/"
 FORGET_S = 120.0  # a feed nobody polled this long is forgotten (its tab is gone)
 MAX_FEEDS = 4096  # feeds kept at once, over every session; the oldest go first
+WAIT_S = 1.0  # a request waits this long for a frame newer than the one the browser has, then gets 204
+WAIT_STEP_S = 0.015  # how often a waiting request looks at the snapshot's version (in the event loop: no thread)
 GZIP_LEVEL = 1  # a frame (about 120 kB of JSON) in 2.3 ms to about half; level 9: 4.6 ms, 5% smaller
 
 Frame = Callable[[object], dict]  # a snapshot -> the element's frame, JSON-ready
@@ -39,6 +44,14 @@ class Feed:
     frame: Frame
     polled: float = field(default_factory=time.monotonic)
     body: tuple[int | None, bytes, bytes] = (None, b"", b"")  # the newest frame: version, JSON, gzipped JSON
+
+    def behind(self, since: int) -> bool:
+        """The run trains and has nothing newer than `since` yet: a request for a frame waits. Cheap: no build."""
+        worker = self.worker()
+        if worker is None:
+            return False
+        snap = worker.snapshot
+        return snap.state == "training" and snap.version <= since
 
     def newest(self, since: int, gzipped: bool = False) -> bytes | None | bool:
         """The newest frame as JSON (`gzipped`: compressed) when the snapshot moved past `since`; None when
@@ -115,8 +128,9 @@ STOPPED = b'{"stopped":true}'  # not an error status: a browser logs those to it
 
 
 async def serve(request: Request) -> Response:
-    """GET <PATH><token>?since=<version>: the newest frame, 204 when there is none newer, {"stopped": true}
-    when the run no longer trains or the feed is unknown (the element stops polling)."""
+    """GET <PATH><token>?since=<version>: the newest frame, as soon as there is one newer than `since` (waiting up
+    to WAIT_S for it), 204 when none came, {"stopped": true} when the run no longer trains or the feed is
+    unknown (the element stops polling)."""
     feed = _feeds.get(request.path_params["token"])
     try:
         since = int(request.query_params.get("since", "-1"))
@@ -125,6 +139,9 @@ async def serve(request: Request) -> Response:
     if feed is None:
         return _stopped()
     gzipped = "gzip" in request.headers.get("accept-encoding", "")
+    deadline = time.monotonic() + WAIT_S
+    while feed.behind(since) and time.monotonic() < deadline:
+        await asyncio.sleep(WAIT_STEP_S)
     body = await run_in_threadpool(feed.newest, since, gzipped)  # builds figures: off the server's event loop
     if body is False:
         return _stopped()

@@ -362,37 +362,51 @@ function drawn(Plotly) {
   // resolves when every queued chart frame has been drawn
   return new Promise((resolve) => { queue().acks.push(resolve); pump(Plotly); });
 }
-const FEED_EVERY_MS = 150;  // at most about seven frames a second from the feed, the trainer's publishing pace
-const FEED_RETRY_MS = 40;
+const FEED_EVERY_MS = 120;  // at least this long between two frames (the trainer publishes every 150 ms)
+async function ask(url, since) {
+  // the next frame newer than `since` (the server holds the request until there is one, up to a second):
+  // {frame} | {empty: true} (none came: 204) | {error} (the network failed, or a refusal)
+  try {
+    const response = await fetch(`${url}?since=${since}`, {cache: 'no-store', credentials: 'same-origin'});
+    if (response.status === 204) return {empty: true};
+    if (response.status !== 200) return {error: response.status};
+    return {frame: await response.json()};
+  } catch (error) {
+    console.warn('live feed', error);
+    return {error: error};
+  }
+}
 async function follow(Plotly, root, url) {
-  // while the run trains: fetch the newest frame, draw it, wait out the rest of FEED_EVERY_MS, again.
-  // A frame is asked for only when the last one is drawn, so a slow browser gets fewer, never late ones.
+  // while the run trains: ask for the next frame, and while it comes, draw the one before. A frame is asked
+  // for while the last one is drawn and drawn only after it, so a slow browser gets fewer, never late ones.
   if (root.__rnnxFeed === url) return;
   root.__rnnxFeed = url;
-  let since = -1;
   const following = () => root.__rnnxFeed === url && root.isConnected;
+  let since = -1, last = 0, next = ask(url, since);
   while (following()) {
-    const t0 = performance.now();
-    let response = null;
-    try { response = await fetch(`${url}?since=${since}`, {cache: 'no-store', credentials: 'same-origin'}); }
-    catch (error) { console.warn('live feed', error); }
-    if (!following()) return;
-    if (response && response.status === 200) {
-      const frame = await response.json();
-      if (!following()) return;  // the page has moved on (Pause): its own frame is the last word
+    const answer = await next;
+    if (!following()) return;  // the page has moved on (Pause): its own frame is the last word
+    if (answer.frame) {
+      const frame = answer.frame;
       if (frame.stopped) break;  // the run stopped training: the page reruns and draws its last frame
       since = frame.version;
+      next = ask(url, since);  // on its way while this one is drawn
+      const wait = FEED_EVERY_MS - (performance.now() - last);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!following()) return;
+      last = performance.now();
       if (frame.template) setTemplate(frame.template);
       apply(Plotly, root, frame.charts);
       await drawn(Plotly);
       window.__rnnxFeedFrames = (window.__rnnxFeedFrames || 0) + 1;
-    } else if (response && response.status !== 204) {
+    } else if (answer.empty) {
+      next = ask(url, since);  // the server waited a second for a frame: the run is slow, ask again
+    } else if (answer.error instanceof Error) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));  // the network failed: again in a second
+      next = ask(url, since);
+    } else {
       break;  // refused (400): nothing to follow
     }
-    // nothing newer yet (204): ask again soon; the network failed: in a second
-    const every = !response ? 1000 : response.status === 204 ? FEED_RETRY_MS : FEED_EVERY_MS;
-    const wait = every - (performance.now() - t0);
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
   if (root.__rnnxFeed === url) root.__rnnxFeed = null;
 }
