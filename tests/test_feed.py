@@ -36,8 +36,8 @@ def counting_frame(calls):
     return frame
 
 
-def get(token, since, headers=()):
-    scope = {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": list(headers),
+def get(token, since, headers=(), client=None):
+    scope = {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": list(headers), "client": client,
              "query_string": f"since={since}".encode(), "path_params": {"token": token}}
     # in a thread of its own: Playwright's sync API (the browser tests) leaves an event loop running in this one
     with ThreadPoolExecutor(1) as pool:
@@ -68,6 +68,18 @@ def test_a_frame_only_when_the_snapshot_moved_on_and_built_once_per_snapshot(mon
     body = json.loads(get(token, 1).body)
     assert body["version"] == 2 and body["charts"][0]["value"] is None  # NaN goes as null: JSON the browser parses
     assert calls == [1, 2] and worker.touched >= 4  # polling keeps the worker alive
+
+
+def test_frames_are_compressed_across_a_network_only():
+    worker = FakeWorker()  # kept: a feed holds its worker weakly
+    token = feed.open_feed(worker, "run0", counting_frame([]))
+    gzip_ok = (b"accept-encoding", b"gzip")
+    local = get(token, -1, [gzip_ok], client=("127.0.0.1", 50000))  # a browser on this machine
+    assert local.status_code == 200 and json.loads(local.body)["version"] == 1 and "content-encoding" not in local.headers
+    assert get(token, -1, [gzip_ok], client=("10.1.2.3", 50000)).headers["content-encoding"] == "gzip"
+    proxied = [gzip_ok, (b"x-forwarded-for", b"10.1.2.3")]  # nginx on this machine, the browser elsewhere
+    assert get(token, -1, proxied, client=("127.0.0.1", 50000)).headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in get(token, -1, client=("10.1.2.3", 50000)).headers  # the browser did not ask
 
 
 def test_a_request_for_a_newer_frame_waits_for_it():
