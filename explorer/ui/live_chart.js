@@ -252,10 +252,11 @@ function paint(gd, cd, image, z) {
   const xrev = plot.xaxis.c2p(cd.x[cd.x.length - 1]) < plot.xaxis.c2p(cd.x[0]);
   const yrev = plot.yaxis.c2p(cd.y[cd.y.length - 1]) < plot.yaxis.c2p(cd.y[0]);
   const {values: v, rows: m, cols: n} = z;
-  const canvas = document.createElement('canvas');
-  canvas.width = n; canvas.height = m;
-  const ctx = canvas.getContext('2d');
-  const pixels = ctx.createImageData(n, m);
+  // one canvas per image, kept: a new canvas and its context each frame cost more than the painting
+  const canvas = image.__rnnxCanvas || (image.__rnnxCanvas = document.createElement('canvas'));
+  if (canvas.width !== n || canvas.height !== m) { canvas.width = n; canvas.height = m; canvas.__rnnxPixels = null; }
+  const ctx = canvas.__rnnxContext || (canvas.__rnnxContext = canvas.getContext('2d'));
+  const pixels = canvas.__rnnxPixels || (canvas.__rnnxPixels = ctx.createImageData(n, m));
   const px = pixels.data, rows = new Array(m);
   for (let j = 0; j < m; j++) {
     rows[j] = Array.from(v.subarray(j * n, (j + 1) * n), (x) => (x === x ? x : undefined));
