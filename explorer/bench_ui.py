@@ -83,7 +83,8 @@ TRAINING_JS = """() => {
   if (status) return /\\btraining\\b/.test(status.innerText);
   return Array.from(document.querySelectorAll('[data-testid="stProgress"]')).some((p) => /· training/.test(p.innerText));
 }"""
-DRAW_JS = "() => window.__rnnxDraw ? [window.__rnnxDraw.ms, window.__rnnxDraw.n] : [0, 0]"
+DRAW_JS = """() => { const d = window.__rnnxDraw; if (!d) return [0, 0, 0];
+  return [d.ms, d.n, Object.values(d.charts || {}).reduce((sum, c) => sum + c.full, 0)]; }"""  # ms, draws, full redraws
 # what the benchmark watches: the Train page (one run), a preset's runs side by side, and the Compare race
 # (path, the button that starts it, its live charts, a window tall enough to show them all: charts out of
 # view skip frames, so every chart on screen is the worst case)
@@ -135,6 +136,7 @@ def measure_page(port: int, pid: int, scene: str = "train") -> dict:
         draw1 = page.evaluate(DRAW_JS)
         figures["faded_fraction"] = faded / max(looks, 1)
         figures["browser_draw_ms_per_chart"] = (draw1[0] - draw0[0]) / max(draw1[1] - draw0[1], 1)
+        figures["full_redraw_share"] = (draw1[2] - draw0[2]) / max(draw1[1] - draw0[1], 1)  # the rest moved in place
         figures["server_cpu_per_core"] = (cpu1 - cpu0) / elapsed
         figures["browser_cpu_per_core"] = (_browser_cpu_s(pid) - browser0) / elapsed
         figures["training_process_cpu_per_core"] = (_tree_cpu_s(pid) - trainer0) / elapsed
