@@ -25,7 +25,7 @@ from typing import NamedTuple
 from explorer.cells import CELLS
 
 MB = 2**20
-PROBE = 8  # explorer.run.PROBE_SIZE: sequences in the probe batch every trace looks at
+PROBE = 8  # sequences in the fixed probe batch every trace looks at (explorer.run's probe; owned here, torch-free)
 MARGIN = 1.25  # over the largest measured per-unit figure: allocator slack, other tasks, other library versions
 # (input_size, output_size) of each task (tests check them against explorer.tasks)
 TASK_SIZES = {"adding": (2, 1), "copy": (10, 8), "recall": (9, 4), "parity": (1, 2), "sine": (1, 1),

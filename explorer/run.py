@@ -15,7 +15,7 @@ from typing import BinaryIO, Callable, Sequence
 import numpy as np
 import torch
 
-from explorer import evaluate
+from explorer import budget, evaluate
 from explorer.checkpoint import read_checkpoint, run_state
 from explorer.config import LIMITS, RunConfig
 from explorer.history import History
@@ -25,7 +25,7 @@ from explorer.tasks import Csv, Task, make_task
 from explorer.tasks.series import check_series
 from explorer.trace import trace_model
 
-PROBE_SIZE = 8  # examples in the fixed probe batch the trace looks at
+PROBE_SIZE = budget.PROBE  # examples in the fixed probe batch the trace looks at
 PROBE_SEED_OFFSET = 7_919  # the probe comes from its own generator, never from the training stream
 KEPT_WEIGHTS = 2  # copies of the latest weights; on divergence the newest with a finite probe trace is kept
 _init_lock = threading.Lock()  # weights come from the global RNG: one run seeds and builds at a time
