@@ -366,6 +366,7 @@ function drawn(Plotly) {
   return new Promise((resolve) => { queue().acks.push(resolve); pump(Plotly); });
 }
 const FEED_EVERY_MS = 120;  // at least this long between two frames (the trainer publishes every 150 ms)
+const FEED_STALE_MS = 250;  // a frame that came this long before the browser could draw it is asked for anew
 async function ask(url, since) {
   // the next frame newer than `since` (the server holds the request until there is one, up to a second):
   // {frame} | {empty: true} (none came: 204) | {error} (the network failed, or a refusal)
@@ -373,15 +374,17 @@ async function ask(url, since) {
     const response = await fetch(`${url}?since=${since}`, {cache: 'no-store', credentials: 'same-origin'});
     if (response.status === 204) return {empty: true};
     if (response.status !== 200) return {error: response.status};
-    return {frame: await response.json()};
+    const frame = await response.json();
+    return {frame: frame, at: performance.now()};
   } catch (error) {
     console.warn('live feed', error);
     return {error: error};
   }
 }
 async function follow(Plotly, root, url) {
-  // while the run trains: ask for the next frame, and while it comes, draw the one before. A frame is asked
-  // for while the last one is drawn and drawn only after it, so a slow browser gets fewer, never late ones.
+  // while the run trains: ask for the next frame, and while it comes, draw the one before. A frame that waited
+  // too long while the last one was drawn is asked for again (the server answers with the newest at once), so
+  // a slow browser gets fewer frames, never late ones.
   if (root.__rnnxFeed === url) return;
   root.__rnnxFeed = url;
   const following = () => root.__rnnxFeed === url && root.isConnected;
@@ -389,6 +392,10 @@ async function follow(Plotly, root, url) {
   while (following()) {
     const answer = await next;
     if (!following()) return;  // the page has moved on (Pause): its own frame is the last word
+    if (answer.frame && performance.now() - answer.at > FEED_STALE_MS && !answer.frame.stopped) {
+      next = ask(url, since);  // a newer one is there by now
+      continue;
+    }
     if (answer.frame) {
       const frame = answer.frame;
       if (frame.stopped) break;  // the run stopped training: the page reruns and draws its last frame
