@@ -97,6 +97,29 @@ def test_a_request_for_a_newer_frame_waits_for_it():
     assert answer.status_code == 200 and json.loads(answer.body)["version"] == 2 and calls == [1, 2]
 
 
+def test_a_client_cannot_pile_up_waiting_requests(monkeypatch):
+    worker = FakeWorker()
+    token = feed.open_feed(worker, "run0", counting_frame([]))
+    monkeypatch.setattr(feed, "WAIT_S", 0.3)
+
+    async def timed():
+        scope = {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": [],
+                 "query_string": b"since=1", "path_params": {"token": token}, "client": None}
+        start = time.monotonic()
+        answer = await feed.serve(Request(scope))
+        return answer.status_code, time.monotonic() - start
+
+    async def many():  # 20 requests at once for a frame that does not come
+        return await asyncio.gather(*(timed() for _ in range(20)))
+
+    with ThreadPoolExecutor(1) as pool:
+        answers = pool.submit(asyncio.run, many()).result()
+    assert all(code == 204 for code, _ in answers)
+    held = [s for _, s in answers if s >= 0.25]
+    assert len(held) == feed.MAX_WAITING == 2  # the rest were answered at once
+    assert feed._feeds[token].waiting == 0 and feed._waiting_all == 0  # noqa: SLF001
+
+
 def test_a_waiting_request_ends_when_the_run_stops():
     worker = FakeWorker()
     token = feed.open_feed(worker, "run0", counting_frame([]))

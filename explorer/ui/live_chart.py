@@ -83,7 +83,8 @@ def show(figures: list[tuple[dict, str]], key: str, *, columns: int = 2, step: i
 
 def follow(worker, key: str, figures: Callable[[object], list[tuple[dict, str]]], *, columns: int = 2) -> None:
     """While `worker` trains: the element under `key` fetches `figures(snapshot)` of each newer snapshot from
-    the live feed (explorer/ui/feed.py), with no rerun of the page; it keeps its charts until the first one."""
+    the live feed (explorer/ui/feed.py), asking for the next while it draws one, with no rerun of the page;
+    it keeps its charts until the first one."""
     if not in_browser():
         _static(figures(worker.snapshot), key, columns)
         return
