@@ -100,23 +100,20 @@ def test_a_request_for_a_newer_frame_waits_for_it():
 def test_a_client_cannot_pile_up_waiting_requests(monkeypatch):
     worker = FakeWorker()
     token = feed.open_feed(worker, "run0", counting_frame([]))
-    monkeypatch.setattr(feed, "WAIT_S", 0.3)
+    monkeypatch.setattr(feed, "WAIT_S", 1.0)
+    scope = lambda: {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": [],  # noqa: E731
+                     "query_string": b"since=1", "path_params": {"token": token}, "client": None}
 
-    async def timed():
-        scope = {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": [],
-                 "query_string": b"since=1", "path_params": {"token": token}, "client": None}
-        start = time.monotonic()
-        answer = await feed.serve(Request(scope))
-        return answer.status_code, time.monotonic() - start
-
-    async def many():  # 20 requests at once for a frame that does not come
-        return await asyncio.gather(*(timed() for _ in range(20)))
+    async def many():  # 20 requests at once for a frame that does not come, and a look at what is held
+        requests = [asyncio.ensure_future(feed.serve(Request(scope()))) for _ in range(20)]
+        await asyncio.sleep(0.3)
+        held = (feed._feeds[token].waiting, feed._waiting_all)  # noqa: SLF001
+        return held, [answer.status_code for answer in await asyncio.gather(*requests)]
 
     with ThreadPoolExecutor(1) as pool:
-        answers = pool.submit(asyncio.run, many()).result()
-    assert all(code == 204 for code, _ in answers)
-    held = [s for _, s in answers if s >= 0.25]
-    assert len(held) == feed.MAX_WAITING == 2  # the rest were answered at once
+        held, codes = pool.submit(asyncio.run, many()).result()
+    assert held == (feed.MAX_WAITING, feed.MAX_WAITING) == (2, 2)  # the other 18 were answered at once
+    assert codes == [204] * 20
     assert feed._feeds[token].waiting == 0 and feed._waiting_all == 0  # noqa: SLF001
 
 
