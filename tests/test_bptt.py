@@ -94,12 +94,13 @@ def test_the_gradient_charts_mark_the_cuts():
     cut.trace()
     cut.train(2)
     trace = cut.trace()
-    for fig in (charts.grad_norm_chart(trace), charts.gradient_flow_heatmap(cut.history, trace=trace)):
+    line, flow = charts.grad_norm_chart(trace), charts.gradient_flow_heatmap(cut.history, trace=trace)
+    for fig in (line, flow):
         assert _cut_shapes(fig) == [4.5, 9.5, 14.5, 19.5]  # between steps 4 and 5, 9 and 10, ...
-        assert any("cut every 5 steps" in a["text"] for a in fig.layout["annotations"])
+    assert any("cut every 5 steps" in a["text"] for a in line.layout["annotations"])
     full, _ = pair("gru", 1, k=5)
     assert _cut_shapes(charts.grad_norm_chart(full.trace())) == []
-    assert "truncated BPTT" in charts.CAPTIONS["grad_norm_chart"]
+    assert "truncated BPTT" in charts.CAPTIONS["grad_norm_chart"] and "dotted" in charts.CAPTIONS["gradient_flow_heatmap"]
 
 
 def test_too_many_cuts_are_said_not_drawn():
