@@ -49,11 +49,11 @@ def cut_lines(fig: FigureDict, bptt: int | None, T: int, *, colour: str = style.
         return ""
     cuts = list(range(bptt, T, bptt))
     if len(cuts) > style.MAX_CUT_LINES:
-        return f"truncated BPTT: cut every {bptt} steps ({len(cuts)} cuts, not drawn)"
+        return f"truncated BPTT:<br>cut every {bptt} steps<br>({len(cuts)} cuts, not drawn)"
     for t in cuts:
         fig.add_shape(type="line", xref="x", x0=t - 0.5, x1=t - 0.5, yref="y domain", y0=0, y1=1,
                       line=dict(color=colour, dash="dot", width=2))
-    return f"truncated BPTT: cut every {bptt} steps (dotted)"
+    return f"truncated BPTT:<br>cut every {bptt} steps"  # two short lines: left of the first cut, where lines are zero
 
 
 def _grad_lines(fig: FigureDict, grad_norm: np.ndarray, layers: list[int], colours: list[str], *,

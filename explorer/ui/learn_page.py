@@ -311,8 +311,8 @@ def _gradient_chart(worker) -> None:
                f"about ×{per_step:.2f} per step on the way back.")
 
 
-TRUNCATION_TEX = r"""\frac{\partial h_{jk}}{\partial h_{jk-1}} := 0 \quad (j = 1, 2, \dots)
-\qquad\Longrightarrow\qquad \frac{\partial L_s}{\partial x_t} = 0 \ \text{ for } t < k \lfloor s / k \rfloor"""
+TRUNCATION_TEX = r"""\begin{gathered}\frac{\partial h_{jk}}{\partial h_{jk-1}} := 0 \quad (j = 1, 2, \dots) \\[4pt]
+\Longrightarrow\quad \frac{\partial L_s}{\partial x_t} = 0 \ \text{ for } t < k \lfloor s / k \rfloor\end{gathered}"""
 
 
 def _truncation(worker, live, training) -> None:
