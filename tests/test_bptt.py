@@ -131,3 +131,16 @@ def test_archs_without_a_loop_to_cut_refuse_it(changes, match):
 def test_switching_to_another_arch_resets_bptt():
     assert unused_fields("transformer")["bptt"] is None
     assert "bptt" not in unused_fields("lstm")
+
+
+def test_beyond_the_cut_the_weights_that_read_the_letters_never_learn():
+    """Copy, T=16, k=8: the letters (steps 0-4) and the answers (11-15) never share a chunk, so the columns of
+    W_ih that read the letters get exactly zero gradient and keep their initial values; full BPTT trains them."""
+    config = RunConfig(arch="lstm", task="copy", seq_len=16, hidden_size=16, lr=1e-2, batch_size=16, seed=2)
+    for bptt, learns in ((8, False), (None, True)):
+        run = Run(config.replace(bptt=bptt))
+        before = run.model.rnn.weight_ih_l0.detach().clone()
+        run.train(10)
+        after = run.model.rnn.weight_ih_l0.detach()
+        assert torch.equal(after[:, :8], before[:, :8]) is not learns  # channels 0-7: the letters a-h
+        assert not torch.equal(after[:, 8:], before[:, 8:])  # blank and delimiter: read in the answers' chunk
