@@ -304,5 +304,5 @@ def truncation_note(runs, figures) -> str:
     letters, _ = cut.task.layout(cut.task.seq_len)
     lag = cut.task.seq_len - letters
     return (f"Each letter is needed {lag} steps after it is shown; the truncated run detaches its state every "
-            f"{cut.config.bptt} steps, so no gradient from an answer reaches a letter, and the weights that would "
-            f"store the letters never learn. Chance is {cut.task.chance:.3f}.")
+            f"{cut.config.bptt} steps, so no gradient from an answer reaches a letter, and the weights that read the "
+            f"letters never change. Chance is {cut.task.chance:.3f}.")

@@ -158,7 +158,7 @@ def check_truncated_bptt(runs):  # issue 14, item 4
     letters, _ = cut.task.layout(cut.task.seq_len)
     assert cut.task.seq_len - letters > cut.config.bptt  # each letter is needed further back than the cut reaches
     assert full.evaluate() >= 0.9
-    assert cut.evaluate() < cut.task.chance + 0.15
+    assert cut.evaluate() < 2 * cut.task.chance
     a, b = full.trace(), cut.trace()
     assert b.bptt == cut.config.bptt and (b.input_grad[: cut.config.bptt] == 0).all()  # the whole first stretch
     assert (a.input_grad[:letters] > 0).all()
