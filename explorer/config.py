@@ -103,6 +103,7 @@ class RunConfig:
     state_size: int = 16  # ssm only: N, the state per channel (Mamba's d_state)
     selective: bool = True  # ssm only: Delta, B, C from the input (S6); False: fixed parameters (time-invariant)
     attention: bool = False  # translate, rnn/lstm/gru: the decoder attends over the encoder's states (Bahdanau)
+    bptt: int | None = None  # rnn/lstm/gru: truncated BPTT, the state detached every bptt steps; None = full BPTT
 
     def __post_init__(self) -> None:
         validate(self)
@@ -240,11 +241,18 @@ FIELD_TABLE: dict[str, Field] = {f.name: f for f in (
     Field("attention", bool, label="Attention", archs=BIDIRECTIONAL_ARCHS,
           help="Translation only: at every step the decoder looks back at all the encoder's states (additive "
                "attention, Bahdanau et al. 2015). Off: it gets only the encoder's final state."),
+    Field("bptt", int, 1, "max_seq_len", optional=True, step=1, label="Truncate every k steps",
+          switch="Truncated BPTT", archs=BIDIRECTIONAL_ARCHS,
+          help="Truncated backpropagation through time (Dive into Deep Learning, “Backpropagation Through Time”): "
+               "training detaches the hidden state every k steps, so the state carries on but no gradient flows "
+               "back across a cut, and a loss never reaches an input k or more steps before it. For the one-way "
+               "RNN, LSTM and GRU (not on translation). The Transformer has no state to cut; the scan models "
+               "(minGRU, minLSTM, SSM), trained as a parallel scan, do not offer it. Off: full BPTT."),
 )}
 
 
 # Fields only their archs read, which every other arch must keep at the default (a refusal, not a silent no-op).
-ARCH_ONLY_FIELDS = {name: FIELD_TABLE[name].archs for name in ("state_size", "selective", "attention")}
+ARCH_ONLY_FIELDS = {name: FIELD_TABLE[name].archs for name in ("state_size", "selective", "attention", "bptt")}
 TASK_ONLY_FIELDS = {"attention": SEQ2SEQ_TASKS}  # likewise for tasks
 
 
@@ -268,6 +276,11 @@ def validate(c: RunConfig, limits: Limits = LIMITS) -> None:
                              f"{default!r}; got {describe(getattr(c, name))}")
     if c.bidirectional and c.task in SEQ2SEQ_TASKS and c.arch in BIDIRECTIONAL_ARCHS:
         raise ValueError(f"bidirectional must be False for {c.task}: its {c.arch} encoder-decoder reads one way")
+    if c.bptt is not None and c.bidirectional:
+        raise ValueError(f"bptt must be None (full BPTT) for a bidirectional {c.arch}: truncation cuts one reading "
+                         f"direction's time loop, and the reverse direction reads from the other end; got {c.bptt}")
+    if c.bptt is not None and c.task in SEQ2SEQ_TASKS:
+        raise ValueError(f"bptt must be None (full BPTT) for {c.task}: its encoder-decoder is trained whole; got {c.bptt}")
     if c.bidirectional and c.arch in SCAN_ARCHS:
         raise ValueError(f"bidirectional must be False for {c.arch}: only {', '.join(BIDIRECTIONAL_ARCHS)} read backwards")
     problem = budget.over(c, limits)

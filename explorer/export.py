@@ -107,6 +107,7 @@ BATCH_SIZE = {batch_size}
 LR = {lr!r}
 LR_CHANGES = {lr_changes}  # {{step: lr}}: from the step after `step` on, the learning rate changed to lr
 CLIP_GRAD_NORM = {clip}  # None = off
+BPTT = {bptt}  # truncated backpropagation through time: the state is detached every BPTT steps; None = full
 STEPS = {steps}  # the app's run had taken this many steps
 IGNORE = -100  # class target at a step the loss does not look at
 {task_code}
@@ -122,7 +123,15 @@ class RecurrentModel(nn.Module):
         self.head = nn.Linear(HIDDEN_SIZE * (2 if BIDIRECTIONAL else 1), OUTPUT_SIZE)
 
     def forward(self, x):
-        out, _ = self.rnn(x)  # (B, T, D*H)
+        if BPTT is None:
+            out, _ = self.rnn(x)  # (B, T, D*H)
+        else:  # chunks of BPTT steps, each starting from the last one's state, detached: no gradient crosses a cut
+            outs, state = [], None
+            for chunk in x.split(BPTT, dim=1):  # (B, <=BPTT, I)
+                out, state = self.rnn(chunk, state)
+                outs.append(out)
+                state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+            out = torch.cat(outs, dim=1)  # (B, T, H)
         return self.head(out)  # (B, T, O)
 
 
@@ -206,6 +215,6 @@ def to_script(run) -> str:
         title="RNN Explorer run", arch=c.arch.upper(), task=c.task, seed=c.seed, seq_len=c.seq_len,
         hidden_size=c.hidden_size, num_layers=c.num_layers, bidirectional=c.bidirectional,
         nonlinearity=c.nonlinearity, init=c.init, forget_bias=c.forget_bias, batch_size=c.batch_size, lr=c.lr,
-        lr_changes=changes, clip=c.clip_grad_norm, steps=run.step, task_code=TASK_CODE[c.task],
+        lr_changes=changes, clip=c.clip_grad_norm, bptt=c.bptt, steps=run.step, task_code=TASK_CODE[c.task],
         module={"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[c.arch], optimizer=OPTIMIZERS[c.optimizer],
     )

@@ -19,20 +19,41 @@ RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class RecurrentModel(nn.Module):
-    """nn.RNN / nn.LSTM / nn.GRU (batch_first) and a linear head on every step's top-layer output."""
+    """nn.RNN / nn.LSTM / nn.GRU (batch_first) and a linear head on every step's top-layer output.
+
+    bptt = k: truncated backpropagation through time. The forward pass runs the sequence in chunks of k steps
+    and hands each chunk the previous one's final state detached: the same outputs, but no gradient crosses
+    from step jk back to step jk - 1 (the trace's loop, explorer/trace.py, cuts at the same steps)."""
 
     def __init__(self, arch: str, input_size: int, hidden_size: int, output_size: int,
-                 num_layers: int = 1, bidirectional: bool = False, nonlinearity: str = "tanh") -> None:
+                 num_layers: int = 1, bidirectional: bool = False, nonlinearity: str = "tanh",
+                 bptt: int | None = None) -> None:
         super().__init__()
+        if bptt is not None and bidirectional:
+            raise ValueError("truncated BPTT (bptt) is for one-way models; this one is bidirectional")
         self.arch = arch
+        self.bptt = bptt
         extra = {"nonlinearity": nonlinearity} if arch == "rnn" else {}
         self.rnn = RECURRENT[arch](input_size, hidden_size, num_layers=num_layers,
                                    bidirectional=bidirectional, batch_first=True, **extra)
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(x)  # (B, T, D*H)
+        if self.bptt is None:
+            out, _ = self.rnn(x)  # (B, T, D*H)
+        else:
+            out = truncated(self.rnn, x, self.bptt)  # (B, T, H)
         return self.head(out)  # (B, T, O)
+
+
+def truncated(rnn: nn.RNNBase, x: torch.Tensor, k: int) -> torch.Tensor:
+    """Top-layer outputs (B, T, H) of a one-way rnn on x (B, T, I), its state detached every k steps."""
+    outs, state = [], None
+    for chunk in x.split(k, dim=1):  # (B, <=k, I)
+        out, state = rnn(chunk, state)  # state: h_n (L, B, H), or (h_n, c_n) for the LSTM
+        outs.append(out)
+        state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+    return torch.cat(outs, dim=1)
 
 
 def sinusoidal_positions(seq_len: int, d_model: int) -> torch.Tensor:
@@ -135,6 +156,6 @@ def build_model(config, input_size: int, output_size: int, causal: bool, source_
         return TinyTransformer(input_size, config.hidden_size, output_size, config.num_layers,
                                config.num_heads, causal=causal, max_len=max(config.seq_len, 1000))
     model = RecurrentModel(config.arch, input_size, config.hidden_size, output_size,
-                           config.num_layers, config.bidirectional, config.nonlinearity)
+                           config.num_layers, config.bidirectional, config.nonlinearity, getattr(config, "bptt", None))
     _init_recurrent(model.rnn, config.init, config.forget_bias if config.arch == "lstm" else None)
     return model

@@ -17,7 +17,7 @@ from explorer.verdicts import (INDUCTION_RULES, INDUCTION_STEPS, Rule, bidirecti
     closed_loop_note, exploding_figures, exploding_note, fmt, forecasting_figures, gru_lstm_figures, gru_lstm_note,
     induction_figures, induction_note, parallel_scan_figures, parallel_scan_note, recall_figures,
     selective_copy_figures, selective_copy_note, sentiment_figures, text_figures, text_note, translation_figures,
-    translation_note, vanishing_figures)
+    translation_note, truncation_figures, truncation_note, vanishing_figures)
 
 
 @dataclass(frozen=True)
@@ -242,6 +242,23 @@ def _presets() -> dict[str, Preset]:
                 Rule("alignment: mean weight on each digit's strongest word", ">=", 0.5),
                 Rule("share of digits whose strongest word is not left of the previous digit's", ">=", 0.8)),
                ("attention", "no attention"), translation_note, focus="alignment_chart"),
+    ]
+    # -- truncated_bptt (issue 14, item 4) -------------------------------------------------------------
+    copy16 = dict(arch="lstm", task="copy", seq_len=16, hidden_size=64, lr=1e-2, batch_size=64, seed=1)
+    items += [
+        Preset("truncated_bptt", "Truncated BPTT hides what lies beyond the cut",
+               "Two identical LSTMs copy the 5 letters shown at the start of a 16-step sequence, after the "
+               "delimiter: each letter is needed 11 steps after it was shown. The first trains with full "
+               "backpropagation through time; the second detaches its state every 8 steps (truncated BPTT, k = 8, "
+               "shorter than the 11-step lag). Watch **Gradient norm over time**: left of the truncated run's "
+               "dotted cut at t = 8 its lines drop to the floor, exactly zero, so no answer's loss reaches a "
+               "letter. Then watch **Loss**: the full-BPTT LSTM learns to copy, the truncated one stays near "
+               "chance (1/8).",
+               (C(**copy16), C(bptt=8, **copy16)),
+               1250, truncation_figures,
+               (Rule("held-out accuracy, full BPTT", ">=", 0.9), Rule("and truncated (k=8)", "<", 0.25),
+                Rule("largest ||dL/dx_t|| at the letters, truncated", "<=", 0.0), Rule("and full BPTT", ">", 0.0)),
+               ("full BPTT", "truncated, k = 8"), truncation_note, focus="grad_norm_chart"),
     ]
     return {p.name: p for p in items}
 

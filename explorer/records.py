@@ -39,6 +39,7 @@ class Trace:
     #                                      the encoder-decoder with attention only (explorer/seq2seq.py)
     decoded: np.ndarray | None = None  # (B, U) class the model writes at each target step when fed its own
     #                                    previous outputs (greedy decoding), -100 after it wrote 'end'
+    bptt: int | None = None  # truncated BPTT's k (RunConfig.bptt): the state entering steps k, 2k, ... was detached
 
     @property
     def shape(self) -> tuple[int, int, int, int, int]:

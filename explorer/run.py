@@ -195,7 +195,7 @@ class Run:
             arch=self.config.arch, task=self.task.name, kind=self.task.kind, step=self.step,
             inputs=x.numpy(), targets=y.numpy(), tokens=self.task.tokens(x),
             classes=list(getattr(self.task, "classes", [])), **fields, **self._free_running(x),
-            **self._decoded(x),
+            **self._decoded(x), bptt=self.config.bptt,
         )
 
     def _decoded(self, x: torch.Tensor) -> dict:

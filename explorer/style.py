@@ -53,6 +53,9 @@ SALIENCY_SCALE = _scale("Oranges")
 # Gradient magnitudes span 1e-30 to 1e30 on a log axis; zeros are drawn at the floor.
 GRAD_FLOOR = 1e-30
 GRAD_CEIL = 1e30
+CUT_COLOUR = "#6e7781"  # truncated BPTT's cuts on a line chart (grey: not a series)
+CUT_COLOUR_ON_HEATMAP = "#56B4E9"  # and on Gradient flow's dark-to-bright scale, where grey hides
+MAX_CUT_LINES = 40  # more cuts than this (k = 1 on long sequences) are said, not drawn
 
 # Architecture colours (Okabe-Ito, safe for colour-blind viewers), used on every page.
 ARCH_COLOURS = {

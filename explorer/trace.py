@@ -48,8 +48,14 @@ def cell_step(arch: str, nonlinearity: str, xw: torch.Tensor, h: torch.Tensor, c
     return (1 - z) * n + z * h, None, {"r": r, "z": z, "n": n}
 
 
-def run_direction(rnn: nn.RNNBase, arch: str, layer_input: torch.Tensor, layer: int, direction: int):
-    """One layer, one direction. layer_input (B, T, I_l). Returns lists over t (input-time order)."""
+def run_direction(rnn: nn.RNNBase, arch: str, layer_input: torch.Tensor, layer: int, direction: int,
+                  bptt: int | None = None):
+    """One layer, one direction. layer_input (B, T, I_l). Returns lists over t (input-time order).
+
+    bptt = k (direction 0 only): the state entering steps k, 2k, ... is detached, as the training forward
+    (models.truncated) detaches it between chunks; the recorded h_t are the tensors before the cut."""
+    if bptt is not None and direction:
+        raise ValueError("truncated BPTT (bptt) cuts the forward direction only")
     w_ih, w_hh, b_ih, b_hh = layer_weights(rnn, layer, direction)
     B, T, _ = layer_input.shape
     xw = layer_input @ w_ih.T + b_ih  # (B, T, G*H)
@@ -61,6 +67,8 @@ def run_direction(rnn: nn.RNNBase, arch: str, layer_input: torch.Tensor, layer: 
     steps = xw.unbind(1)  # views of every t at once: backward stacks their gradients into one buffer,
     # where xw[:, t] would allocate a zero-filled (B, T, G*H) gradient per step
     for t in order:
+        if bptt is not None and t and t % bptt == 0:  # a cut: the value carries on, its gradient stops here
+            h, c = h.detach(), (c.detach() if c is not None else None)
         h, c, g = cell_step(arch, nonlinearity, steps[t], h, c, w_hh, b_hh)
         hs[t], cs[t], gates[t] = h, c, g
     return hs, cs, gates
@@ -78,14 +86,17 @@ def _stack(per_layer: list[list[list[torch.Tensor]]]) -> np.ndarray:
 
 
 def trace_recurrent(model, x: torch.Tensor, y: torch.Tensor, loss_fn):
-    """-> dict of Trace fields for a RecurrentModel on inputs x (B, T, I) and targets y."""
-    rnn, arch = model.rnn, model.arch
+    """-> dict of Trace fields for a RecurrentModel on inputs x (B, T, I) and targets y.
+
+    Under truncated BPTT (model.bptt = k) the loop cuts where training does, so grad_norm and input_grad are
+    the gradients training uses: exactly zero for a step whose chunk of k holds no scored step."""
+    rnn, arch, bptt = model.rnn, model.arch, getattr(model, "bptt", None)
     D = 2 if rnn.bidirectional else 1
     hidden, cells, gates = [], [], []
     x = x.detach().requires_grad_(True)  # the backward pass below runs to x, through every h_t
     layer_input = x
     for layer in range(rnn.num_layers):
-        runs = [run_direction(rnn, arch, layer_input, layer, d) for d in range(D)]
+        runs = [run_direction(rnn, arch, layer_input, layer, d, bptt) for d in range(D)]
         hidden.append([r[0] for r in runs])
         cells.append([r[1] for r in runs])
         gates.append([r[2] for r in runs])

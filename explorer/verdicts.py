@@ -277,3 +277,32 @@ def induction_note(runs, figures) -> str:
     return ("Gu & Dao 2023 (arXiv:2312.00752, section 4.1.2) trained at length 256 and tested up to 2^20: Mamba "
             "solved it “4000× longer than it saw during training”, and none of the attention models they tried went "
             f"beyond 2x. Chance is {1 / 8:.3f}.")
+
+
+def _letter_gradient(run) -> float:
+    """The largest batch-mean ||dL/dx_t|| over the copy task's letters (its first k steps), on the probe batch:
+    how much of the loss reaches the inputs the answer must be copied from."""
+    from explorer.trace import trace_model  # here: the trace is only needed by this lesson's verdict
+
+    letters, _ = run.task.layout(run.task.seq_len)
+    fields = trace_model(run.model, run.probe, run.probe_targets, run.task.loss)
+    return float(fields["input_grad"][:letters].max())
+
+
+def truncation_figures(runs) -> dict[str, float]:
+    """Copy: each letter is needed T - k steps after it is shown. Full BPTT learns it; truncated at bptt < T - k
+    cuts every path from the answers back to the letters (their gradient is exactly zero) and stays near chance."""
+    full, cut = runs
+    return {"held-out accuracy, full BPTT": full.evaluate(),
+            f"and truncated (k={cut.config.bptt})": cut.evaluate(),
+            "largest ||dL/dx_t|| at the letters, truncated": _letter_gradient(cut),
+            "and full BPTT": _letter_gradient(full)}
+
+
+def truncation_note(runs, figures) -> str:
+    full, cut = runs
+    letters, _ = cut.task.layout(cut.task.seq_len)
+    lag = cut.task.seq_len - letters
+    return (f"Each letter is needed {lag} steps after it is shown; the truncated run detaches its state every "
+            f"{cut.config.bptt} steps, so no gradient from an answer reaches a letter, and the weights that read the "
+            f"letters never change. Chance is {cut.task.chance:.3f}.")

@@ -113,3 +113,12 @@ def test_the_largest_allowed_config_steps_and_traces_within_the_budget(arch):
     assert step["figures"]["step_mb"] < step["estimate"].step_mb, step  # the estimate stays above
     assert trace["figures"]["trace_mb"] < LIMITS.visitor_memory_mb, trace
     assert trace["figures"]["trace_mb"] < trace["estimate"].trace_mb, trace
+
+
+def test_truncated_bptt_pays_for_its_chunks_and_the_message_says_how_to_fit():
+    """Each chunk of bptt steps is a fused call of its own (explorer/budget.py, CHUNK_*): a setup that fits with full
+    BPTT can be over the time budget at bptt=1, and the refusal offers turning truncation off."""
+    config = RunConfig(arch="lstm", hidden_size=256, num_layers=2, seq_len=500, batch_size=4)
+    assert budget.estimate(config.replace(bptt=100)).step_s > budget.estimate(config).step_s
+    with pytest.raises(ValueError, match=r"takes about .* s, over the budget of 1 s per step.*bptt off"):
+        config.replace(bptt=1)

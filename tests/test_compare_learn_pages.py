@@ -71,6 +71,18 @@ def test_learn_page_shows_every_cell_equation_and_the_lessons():
     assert "open the **Train** page" in at.markdown[0].value  # no run yet: the page says where to make one
 
 
+def test_learn_page_shows_the_cut_of_truncated_bptt_and_offers_its_lesson():
+    at = open_page("pages/learn.py")
+    assert any(r"\frac{\partial h_{jk}}{\partial h_{jk-1}} := 0" in e.value for e in at.latex)
+    specs = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+    cut = [s for s in specs if any(shape.get("line", {}).get("dash") == "dot" for shape in s["layout"].get("shapes", []))]
+    assert len(cut) == 1 and title_text(cut[0]).startswith("Gradient norm over time")  # the example: copy, T=16, k=8
+    assert [s["x0"] for s in cut[0]["layout"]["shapes"]] == [7.5]
+    assert any(c.startswith("From a small example run (LSTM on copy, T=16, truncated BPTT k=8") for c in
+               (c.value for c in at.caption))
+    assert at.button(key="learn-bptt-lesson").label == PRESETS["truncated_bptt"].title
+
+
 def test_learn_page_draws_from_the_session_run_once_there_is_one():
     at = open_page("pages/train.py")  # the Train page makes the session's run (the sidebar's LSTM)
     at.switch_page("pages/learn.py")

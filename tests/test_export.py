@@ -27,13 +27,28 @@ def script_losses(run: Run, tmp_path, steps: int) -> np.ndarray:
     RunConfig(arch="rnn", task="parity", seq_len=9, hidden_size=6, batch_size=8, init="orthogonal", num_layers=2,
               bidirectional=True, optimizer="rmsprop", lr=1e-3),
     RunConfig(arch="lstm", task="copy", seq_len=10, hidden_size=8, batch_size=8),
-], ids=lambda c: f"{c.arch}-{c.task}")
+    RunConfig(arch="lstm", task="recall", seq_len=11, hidden_size=8, batch_size=8, num_layers=2, bptt=4),
+    RunConfig(arch="rnn", task="parity", seq_len=9, hidden_size=6, batch_size=8, bptt=2, lr=1e-2),
+], ids=lambda c: f"{c.arch}-{c.task}" + (f"-bptt{c.bptt}" if c.bptt else ""))
 def test_exported_script_trains_to_the_app_runs_losses(config, tmp_path):
     run = Run(config)
     run.train(STEPS)
     losses = script_losses(run, tmp_path, STEPS)
     assert len(losses) == STEPS
     np.testing.assert_allclose(losses, run.history.loss, rtol=1e-5)
+
+
+def test_the_exported_truncated_run_is_not_the_full_one(tmp_path):
+    """The script honours bptt: its losses are the truncated run's, and they differ from full BPTT's."""
+    config = RunConfig(arch="gru", task="parity", seq_len=12, hidden_size=8, batch_size=8, lr=3e-2, bptt=3)
+    run, full = Run(config), Run(config.replace(bptt=None))
+    run.train(STEPS)
+    full.train(STEPS)
+    text = run.to_script()
+    assert "BPTT = 3" in text and "BPTT = None" in full.to_script()
+    losses = script_losses(run, tmp_path, STEPS)
+    np.testing.assert_allclose(losses, run.history.loss, rtol=1e-5)
+    assert not np.allclose(losses[1:], full.history.loss[1:], rtol=1e-4)
 
 
 def test_exported_script_follows_the_learning_rate_changes(tmp_path):

@@ -152,6 +152,18 @@ def check_translation_attention(runs):  # issue 13, item 1
     assert np.median(peaks) > 0.5 > 1 / words.sum(-1).float().mean().item()
 
 
+def check_truncated_bptt(runs):  # issue 14, item 4
+    full, cut = runs
+    assert full.config.bptt is None and full.config.replace(bptt=cut.config.bptt) == cut.config
+    letters, _ = cut.task.layout(cut.task.seq_len)
+    assert cut.task.seq_len - letters > cut.config.bptt  # each letter is needed further back than the cut reaches
+    assert full.evaluate() >= 0.9
+    assert cut.evaluate() < 2 * cut.task.chance
+    a, b = full.trace(), cut.trace()
+    assert b.bptt == cut.config.bptt and (b.input_grad[: cut.config.bptt] == 0).all()  # the whole first stretch
+    assert (a.input_grad[:letters] > 0).all()
+
+
 CHECKS = {name[len("check_"):]: f for name, f in globals().items() if name.startswith("check_")}
 
 

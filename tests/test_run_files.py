@@ -62,6 +62,44 @@ def test_every_arch_and_optimizer_round_trips_with_profiles_and_divergence():
     assert loaded.status == "diverged" and loaded.message.startswith("Diverged")  # the last config diverges
 
 
+def test_a_truncated_run_round_trips_and_trains_on_truncated():
+    """bptt travels in the file's config: the loaded run cuts where the saved one did, and its next steps are the
+    steps the saved run would have taken."""
+    run = Run(CONFIG.replace(arch="gru", bptt=3))
+    run.train(3)
+    loaded = Run.load(run.to_bytes())
+    assert loaded.config.bptt == 3 and loaded.model.bptt == 3
+    run.train(2)
+    loaded.train(2)
+    np.testing.assert_array_equal(loaded.history.loss, run.history.loss)
+
+
+def test_an_old_file_without_bptt_loads_as_full_bptt(trained):
+    state = state_of(trained)
+    del state["config"]["bptt"]
+    assert Run.load(saved(state)).config.bptt is None
+
+
+@pytest.mark.parametrize("value, match", [
+    (0, r"bptt must be an integer from 1"), (-5, r"bptt must be an integer"), (2.5, r"bptt must be an integer"),
+    ("5", r"bptt must be an integer"), (True, r"bptt must be an integer"), (10**30, r"bptt must be an integer"),
+])
+def test_a_bad_bptt_in_a_file_is_refused(trained, value, match, monkeypatch):
+    state = state_of(trained)
+    state["config"]["bptt"] = value
+    refused(saved(state), r"invalid config: " + match, monkeypatch)
+
+
+@pytest.mark.parametrize("config, match", [
+    (dict(arch="transformer", task="copy"), r"bptt is for the rnn and lstm and gru only"),
+    (dict(bidirectional=True), r"bptt must be None \(full BPTT\) for a bidirectional"),
+])
+def test_bptt_where_it_cannot_apply_is_refused_in_a_file(config, match, monkeypatch):
+    state = state_of(Run(CONFIG.replace(**config)))
+    state["config"]["bptt"] = 4
+    refused(saved(state), r"invalid config: " + match, monkeypatch)
+
+
 def test_version_1_files_with_profile_lists_still_load(trained):
     state = state_of(trained)
     state["version"] = 1

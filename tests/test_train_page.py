@@ -195,3 +195,22 @@ def test_training_goes_on_in_the_same_process_across_a_page_switch():
     assert step() > before and worker.training
     next(b for b in at.button if b.label == "Pause").click().run()
     assert not worker.training
+
+
+def test_truncated_bptt_from_the_sidebar_reaches_the_run_and_its_chart():
+    at = open_train("gru")
+    at.sidebar.toggle(key="cfg_bptt_on").set_value(True).run()
+    at.sidebar.number_input(key="cfg_bptt").set_value(7).run()
+    assert not at.exception and not at.sidebar.error
+    assert at.session_state[state.SESSION].config.bptt == 7
+    grad = next(json.loads(e.proto.spec) for e in at.get("plotly_chart") if "Gradient norm over time" in e.proto.spec)
+    cuts = [s["x0"] for s in grad["layout"].get("shapes", []) if s.get("line", {}).get("dash") == "dot"]
+    assert cuts == [t - 0.5 for t in range(7, 50, 7)]  # the default T = 50
+    at.sidebar.toggle(key="cfg_bidirectional").set_value(True).run()  # truncation cuts a one-way loop only
+    assert not at.exception and not at.sidebar.error
+    assert at.sidebar.toggle(key="cfg_bptt_on").disabled and at.session_state[state.SESSION].config.bptt is None
+    at.sidebar.toggle(key="cfg_bidirectional").set_value(False).run()
+    at.sidebar.selectbox(key="cfg_arch").select("transformer").run()  # no state to cut
+    assert not at.sidebar.error and at.session_state[state.SESSION].config.bptt is None
+    at.sidebar.selectbox(key="cfg_arch").select("lstm").run()  # back: the toggle kept its place, and k
+    assert at.session_state[state.SESSION].config.bptt == 7

@@ -71,3 +71,21 @@ def test_the_field_table_describes_every_field_and_its_limits_bind():
             base.replace(**{name: outside})
         clamped, notices = config_from_params({name: str(high * 2 if high > 0 else high + 1)}, base)
         assert getattr(clamped, name) == high and notices
+
+
+def test_bptt_round_trips_and_bad_values_are_refused_with_a_notice():
+    """Truncated BPTT in a link: k round-trips, none is full BPTT; a malformed k, or k beside an architecture or a
+    bidirectional model that cannot take it, is refused with a notice naming bptt and the rest of the link kept."""
+    lstm = RunConfig(arch="lstm", bptt=7)
+    assert params_from_config(lstm)["bptt"] == "7"
+    assert config_from_params(params_from_config(lstm)) == (lstm, [])
+    assert config_from_params({"bptt": "none"}) == (RunConfig(), [])
+    for text in ("seven", "2.5", "1e400"):
+        config, notices = config_from_params({"bptt": text, "seed": "4"})
+        assert config == RunConfig(seed=4) and len(notices) == 1 and "bptt" in notices[0]
+    config, notices = config_from_params({"bptt": "0"})
+    assert config.bptt == 1 and "bptt" in notices[0]  # out of range: clamped, as every number is, and said
+    for params in ({"arch": "transformer", "bptt": "5"}, {"arch": "gru", "bidirectional": "1", "bptt": "5"}):
+        config, notices = config_from_params({**params, "seed": "4"})
+        assert config.bptt is None and config.seed == 4 and config.arch == params["arch"]
+        assert any("bptt" in n for n in notices)

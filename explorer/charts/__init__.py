@@ -43,10 +43,14 @@ CAPTIONS: dict[str, str] = {
     "grad_norm_chart": "How strongly the loss reaches back to each input step. Black: ||dL/dx_t|| at the input, "
                        "the same measure for every architecture; coloured: at each layer's state h_t (a Transformer: "
                        "at each block's input, block 0 = the embedding). Falling by orders of magnitude towards t=0 "
-                       "is a vanishing gradient; climbing is exploding.",
+                       "is a vanishing gradient; climbing is exploding. With truncated BPTT the dotted lines are the "
+                       "cuts, every k steps: no gradient crosses one, so a step hears only the losses of its own "
+                       "stretch between cuts. Where a stretch scores no step (on adding, copy and recall: every one "
+                       "before the last) the lines drop to the floor, exactly zero: the loss cannot reach those inputs.",
     "gradient_flow_heatmap": "Each row is one training step's coloured line from Gradient norm over time (h_t of the "
                              "layer; a Transformer: the block's input): dark at early t means the gradient vanishes "
-                             "before it reaches them; watch the band change as training goes on.",
+                             "before it reaches them; watch the band change as training goes on. With truncated BPTT "
+                             "the dotted lines are the cuts: left of them stays darkest (zero) however long it trains.",
     "param_grad_chart": "Spikes are exploding gradients; with clipping on, every step above the dashed "
                         "line is scaled back down to it.",
     "prediction_chart": "Where the model is right and where it is not: compare the prediction with the "

@@ -42,6 +42,20 @@ def _line_name(arch: str | None, layer: int, direction: int, D: int) -> str:
     return f"h_t, layer {layer}" + (f" {style.DIRECTION_NAMES[direction]}" if D == 2 else "")
 
 
+def cut_lines(fig: FigureDict, bptt: int | None, T: int, *, colour: str = style.CUT_COLOUR) -> str:
+    """Truncated BPTT's cuts (RunConfig.bptt = k): a dotted line between steps jk - 1 and jk for each j (no
+    gradient crosses one). -> the note that says so, for the caller to place ("" without truncation)."""
+    if bptt is None or bptt >= T:
+        return ""
+    cuts = list(range(bptt, T, bptt))
+    if len(cuts) > style.MAX_CUT_LINES:
+        return f"truncated BPTT:<br>cut every {bptt} steps<br>({len(cuts)} cuts, not drawn)"
+    for t in cuts:
+        fig.add_shape(type="line", xref="x", x0=t - 0.5, x1=t - 0.5, yref="y domain", y0=0, y1=1,
+                      line=dict(color=colour, dash="dot", width=2))
+    return f"truncated BPTT:<br>cut every {bptt} steps"  # two short lines: left of the first cut, where lines are zero
+
+
 def _grad_lines(fig: FigureDict, grad_norm: np.ndarray, layers: list[int], colours: list[str], *,
                 initial: bool, arch: str | None) -> bool:
     """Add one line per layer and direction; returns True when a value had to be clipped for the log axis."""
@@ -101,9 +115,10 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
         clipped |= _input_line(fig, trace.input_grad)
         drawn.append(clip_log(trace.input_grad)[0])
     token_axis(fig, example_tokens(trace, 0, T), T, whose="example 0", width=1 / scale)
-    if clipped:  # inside the plot, top left: a vanishing line sits bottom left, and an axis title has no room
-        fig.add_annotation(text=f"zeros drawn at 10<sup>{math.log10(style.GRAD_FLOOR):.0f}</sup>", xref="x domain",
-                           yref="y domain", x=0.01, y=0.99, xanchor="left", yanchor="top", showarrow=False,
+    notes = [cut_lines(fig, trace.bptt, T)] + [f"zeros drawn at 10<sup>{math.log10(style.GRAD_FLOOR):.0f}</sup>"] * clipped
+    if any(notes):  # inside the plot, top left: a vanishing line sits bottom left, and an axis title has no room
+        fig.add_annotation(text="<br>".join(n for n in notes if n), xref="x domain", yref="y domain", x=0.01, y=0.99,
+                           xanchor="left", yanchor="top", align="left", showarrow=False,
                            font=font(scale, style.FONT_SIZE - 1) | dict(color=style.MUTED_COLOUR))
     symbol, where = gradient_of(trace.arch)
     fig.update_yaxes(title_text=f"{symbol} at {where}", **log_axis(*drawn))
@@ -214,6 +229,8 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
     else:
         gap = rows[1] - rows[0]
         fig.update_yaxes(range=[-gap / 2, rows[-1] + gap / 2], autorange=False)
+    if trace is not None:  # the lines only: above the plot there is no room for a third note; the caption says it
+        cut_lines(fig, trace.bptt, T, colour=style.CUT_COLOUR_ON_HEATMAP)
     said = ["one row so far, one per trace"] * (N == 1) + ["zeros drawn darkest"] * bool(zeros)
     if said:
         fig.add_annotation(text="; ".join(said), xref="paper", yref="paper",

@@ -33,6 +33,7 @@ EXAMPLES = {  # small seeded runs that stand in where the session has no run of 
     "mingru": _C(arch="mingru", task="recall", seq_len=20, hidden_size=16, batch_size=64, lr=1e-2, seed=0),
     "minlstm": _C(arch="minlstm", task="recall", seq_len=20, hidden_size=16, batch_size=64, lr=1e-2, seed=0),
     "ssm": _C(arch="ssm", task="selective_copy", seq_len=20, hidden_size=16, state_size=4, batch_size=32, lr=1e-2, seed=0),
+    "bptt": _C(arch="lstm", task="copy", seq_len=16, hidden_size=16, batch_size=64, lr=1e-2, bptt=8, seed=0),
 }
 
 CHAIN_TEX = r"""\frac{\partial L}{\partial h_0} = \frac{\partial L}{\partial h_T}\,
@@ -75,18 +76,21 @@ def _initial_block(config: RunConfig) -> np.ndarray:
 
 
 MODEL_NAMES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU", "bidirectional": "a bidirectional model",
-               "transformer": "a Transformer", "mingru": "a minGRU", "minlstm": "a minLSTM", "ssm": "an SSM"}
+               "transformer": "a Transformer", "mingru": "a minGRU", "minlstm": "a minLSTM", "ssm": "an SSM",
+               "bptt": "an RNN, LSTM or GRU with Truncated BPTT on (sidebar, Advanced)"}
 
 
 def _describe(config: RunConfig) -> str:
     return (f"{ARCH_LABELS[config.arch]}{' bidirectional' if config.bidirectional else ''} on {config.task}, "
-            f"T={config.seq_len}")
+            f"T={config.seq_len}" + (f", truncated BPTT k={config.bptt}" if config.bptt else ""))
 
 
 def _kind_of(config: RunConfig) -> list[str]:
     kinds = [config.arch]
     if config.bidirectional:
         kinds.append("bidirectional")
+    if config.bptt is not None:
+        kinds.append("bptt")
     return kinds
 
 
@@ -132,6 +136,8 @@ def render() -> None:
         section(worker, live, training)
     st.divider()
     _gradients(worker, live, training)
+    st.divider()
+    _truncation(worker, live, training)
     st.divider()
     _lessons()
 
@@ -303,6 +309,30 @@ def _gradient_chart(worker) -> None:
     symbol = gradient_of(reference.arch)[0]  # what grad_norm holds for this architecture
     st.caption(f"{source} At init, {symbol.replace('_t', '_0')} / {symbol.replace('_t', '_T-1')} = {ratio:.2g}: "
                f"about ×{per_step:.2f} per step on the way back.")
+
+
+TRUNCATION_TEX = r"""\begin{gathered}\frac{\partial h_{jk}}{\partial h_{jk-1}} := 0 \quad (j = 1, 2, \dots) \\[4pt]
+\Longrightarrow\quad \frac{\partial L_s}{\partial x_t} = 0 \ \text{ for } t < k \lfloor s / k \rfloor\end{gathered}"""
+
+
+def _truncation(worker, live, training) -> None:
+    _equation_and_chart(
+        "Truncated backpropagation through time", TRUNCATION_TEX,
+        "Full BPTT walks the chain rule back through every step. *Truncated* BPTT (Dive into Deep Learning, "
+        "“Backpropagation Through Time”) detaches the hidden state every $k$ steps: the forward pass is unchanged, "
+        "but the backward pass stops at each cut, so a loss at step $s$ reaches only the inputs of its own stretch "
+        "of $k$ steps, never one $k$ or more steps back. On a long stream trained stretch by stretch that "
+        "bounds each update's memory and work, and d2l notes it biases training towards simpler, more stable models. The price: it is blind to longer "
+        "dependencies, since nothing tells the weights to store what an answer needs from beyond the cut. "
+        "The chart shows the cut (dotted): left of it the gradient is exactly zero, drawn at the floor.\n\n"
+        "**Try it:** the lesson below trains two LSTMs on the copy task, where each letter is needed 11 steps "
+        "after it is shown: with full BPTT the LSTM learns to copy, truncated at $k = 8$ it stays near chance. "
+        "Or switch on **Truncated BPTT** in the sidebar's Advanced section (RNN, LSTM, GRU, one-way) and train "
+        "your own.",
+        "bptt", worker, live, training,
+        lambda s, k: panels.chart(charts.grad_norm_chart(s.trace, initial=s.initial, scale=k), "grad_norm_chart",
+                                  key="learn-chart-bptt"))
+    presets_ui.button("truncated_bptt", key="learn-bptt-lesson")
 
 
 # -- lessons ------------------------------------------------------------------------------------

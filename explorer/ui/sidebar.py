@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.config import FIELD_TABLE, FIELDS, TASK_ONLY_FIELDS, RunConfig, unused_fields
+from explorer.config import FIELD_TABLE, FIELDS, SEQ2SEQ_TASKS, TASK_ONLY_FIELDS, RunConfig, unused_fields
 from explorer.style import ARCH_LABELS
 from explorer.tasks import TASKS
 from explorer.ui import series_ui, state
 
 KEY = "cfg_"  # widget keys: KEY + RunConfig field name (and a few switches)
-_SWITCHES = {"clip_grad_norm": "clip_on", "forget_bias": "forget_on"}  # the toggles of the optional fields
+_SWITCHES = {"clip_grad_norm": "clip_on", "forget_bias": "forget_on", "bptt": "bptt_on"}  # the optional fields' toggles
+_SWITCHED_ON = {"clip_grad_norm": 1.0, "forget_bias": 1.0, "bptt": 10}  # a number box's value when its toggle turns on
 DEFAULTS = RunConfig()
 
 
@@ -25,7 +26,7 @@ def set_widgets(config: RunConfig) -> None:
     for name, switch in _SWITCHES.items():  # an optional field: its toggle, and its number box's value when on
         value = getattr(config, name)
         state.set_widget(KEY + switch, value is not None)
-        state.set_widget(KEY + name, value if value is not None else 1.0)
+        state.set_widget(KEY + name, value if value is not None else _SWITCHED_ON[name])
 
 
 def widget_keys() -> list[str]:
@@ -38,7 +39,8 @@ def _value(name: str, default):
 
 MAIN = ("arch", "task", "bidirectional", "num_layers", "hidden_size", "seq_len", "optimizer", "lr", "clip_grad_norm",
         "seed")
-ADVANCED = ("attention", "nonlinearity", "init", "forget_bias", "num_heads", "state_size", "selective", "batch_size")
+ADVANCED = ("attention", "nonlinearity", "init", "forget_bias", "num_heads", "state_size", "selective", "batch_size",
+            "bptt")
 FORMATS = {"arch": ARCH_LABELS.get, "task": lambda n: TASKS[n].title or n, "lr": lambda v: f"{v:g}",
            "optimizer": {"adam": "Adam", "sgd": "SGD (momentum 0.9)", "rmsprop": "RMSprop"}.get}
 
@@ -48,6 +50,8 @@ def _widget(box, name: str, arch: str, task: str = DEFAULTS.task) -> bool:
     (False for an optional field switched off, or one that means nothing to `arch` or `task`)."""
     f = FIELD_TABLE[name]
     used, key = arch in f.archs and task in TASK_ONLY_FIELDS.get(name, (task,)), KEY + name
+    if name == "bptt":  # truncation cuts a one-way loop; translation's encoder-decoder trains whole (RunConfig says so)
+        used = used and not _value("bidirectional", False) and task not in SEQ2SEQ_TASKS
     if f.optional:
         if not box.toggle(f.switch, key=KEY + _SWITCHES[name], disabled=not used, help=f.help) or not used:
             return False
@@ -87,7 +91,7 @@ def draw(previous: RunConfig) -> RunConfig:
             on[name] = _widget(st, name, arch, task)
     values = {name: _value(name, None) for name in FIELDS}
     for name in _SWITCHES:  # optional fields: None when switched off (or meaningless for this arch)
-        values[name] = float(values[name]) if on[name] else None
+        values[name] = FIELD_TABLE[name].kind(values[name]) if on[name] else None
     values["bidirectional"] = bool(values["bidirectional"]) and on["bidirectional"]
     values["lr"] = float(values["lr"])
     values.update(unused_fields(arch, values["task"]))  # disabled widgets keep their values for a switch back
