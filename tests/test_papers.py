@@ -89,7 +89,14 @@ def test_irnn_does_not_agree_when_the_tanh_twin_trains_too_or_it_does_not():
     assert judge_irnn([stand_in(IRNN, lambda x: torch.ones(*x.shape[:2], 1))]).status == NOT_YET
     alone = judge_irnn([stand_in(IRNN, exact_sum)])
     assert alone.status == AGREES and "only the IRNN half" in alone.measured
-    assert judge_irnn([stand_in(RunConfig(arch="rnn", **ADD), exact_sum)]).status == NOT_TRAINED  # tanh only
+
+
+def test_irnn_judges_the_tanh_half_alone():
+    tanh = RunConfig(arch="rnn", **ADD)
+    fails = judge_irnn([stand_in(tanh, lambda x: torch.ones(*x.shape[:2], 1))])
+    assert fails.status == AGREES and "only the tanh half" in fails.measured
+    assert judge_irnn([stand_in(tanh, exact_sum)]).status == NOT_YET  # a tanh RNN that learns it
+    assert judge_irnn([stand_in(RunConfig(arch="lstm", **ADD), exact_sum)]).status == NOT_TRAINED
 
 
 # -- Jozefowicz et al.; Chung et al.: GRU against LSTM ------------------------------------------------------------
