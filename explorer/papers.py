@@ -274,7 +274,7 @@ CHECKS: dict[str, Check] = {c.key: c for c in (
           "the other recurrent nets they compare with fail.",
           f"Agrees when your LSTM names the key with held-out accuracy of at least 0.9 when it was shown {LONG_LAG} or "
           "more steps before the question.",
-          judge_long_lag, lessons=("lstm_memory", "vanishing_gradients"),
+          judge_long_lag, lessons=("lstm_memory",),
           differs=f"A one-minute lesson on a laptop reaches {LONG_LAG} steps, twenty times fewer than the paper's 1000."),
     Check("adding", "The adding problem", LSTM_1997,
           "two of the values in a long sequence are marked; at the end, output their sum",
