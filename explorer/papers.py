@@ -57,11 +57,9 @@ class Check:
         return self.judge(runs, samples or [()] * len(runs))
 
 
-def _first(runs, test) -> tuple[int, object] | tuple[None, None]:
-    for index, run in enumerate(runs):
-        if test(run.config):
-            return index, run
-    return None, None
+def _first(runs, test):
+    """The first run whose config passes `test`, else None."""
+    return next((run for run in runs if test(run.config)), None)
 
 
 def _untrained(what: str) -> Outcome:
@@ -85,7 +83,7 @@ ADDING_TOLERANCE = 2 * PAPER_TOLERANCE
 
 
 def judge_long_lag(runs, samples=()) -> Outcome:
-    index, lstm = _first(runs, lambda c: c.arch == "lstm" and c.task == "recall")
+    lstm = _first(runs, lambda c: c.arch == "lstm" and c.task == "recall")
     if lstm is None or lstm.step == 0:
         return _untrained("LSTM on the recall task")
     T = lstm.config.seq_len
@@ -94,14 +92,14 @@ def judge_long_lag(runs, samples=()) -> Outcome:
                                 f"set Sequence length to {LONG_LAG + 1} or more.")
     accuracy = recall_accuracy(lstm, LONG_LAG)
     text = f"Your LSTM (step {lstm.step}): held-out accuracy {fmt(accuracy)} with the key {LONG_LAG}-{T - 1} steps back"
-    _, rnn = _first(runs, lambda c: c.arch == "rnn" and c.task == "recall" and c.seq_len == T)
+    rnn = _first(runs, lambda c: c.arch == "rnn" and c.task == "recall" and c.seq_len == T)
     if rnn is not None and rnn.step:
         text += f"; the RNN beside it {fmt(recall_accuracy(rnn, LONG_LAG))}"
     return Outcome(AGREES if accuracy >= 0.9 else NOT_YET, text + ".")
 
 
 def judge_adding(runs, samples=()) -> Outcome:
-    index, run = _first(runs, lambda c: c.task == "adding")
+    run = _first(runs, lambda c: c.task == "adding")
     if run is None or run.step == 0:
         return _untrained("run on the adding problem")
     errors = evaluate.adding_end_errors(run)
@@ -135,10 +133,10 @@ def _mse_share(run) -> float:
 def judge_irnn(runs, samples=()) -> Outcome:
     """Each half the runs hold: the IRNN trains (MSE below TRAINS of chance), a tanh RNN on the adding problem of
     the same length fails (above FAILS). The Train page holds one run at a time, so often only one half is here."""
-    _, irnn = _first(runs, _is_irnn)
+    irnn = _first(runs, _is_irnn)
     irnn = irnn if irnn is not None and irnn.step else None
     T = irnn.config.seq_len if irnn is not None else None
-    _, tanh = _first(runs, lambda c: c.arch == "rnn" and c.nonlinearity == "tanh" and c.task == "adding"
+    tanh = _first(runs, lambda c: c.arch == "rnn" and c.nonlinearity == "tanh" and c.task == "adding"
                      and (T is None or c.seq_len == T))
     tanh = tanh if tanh is not None and tanh.step else None
     if irnn is None and tanh is None:
@@ -173,10 +171,10 @@ LEARNED = 0.9  # and the better one must have learned the task
 
 
 def _gru_and_lstm(runs, lstm_test):
-    _, gru = _first(runs, lambda c: c.arch == "gru" and not c.bidirectional)
+    gru = _first(runs, lambda c: c.arch == "gru" and not c.bidirectional)
     if gru is None:
         return None, None
-    _, lstm = _first(runs, lambda c: c.arch == "lstm" and not c.bidirectional and c.task == gru.config.task
+    lstm = _first(runs, lambda c: c.arch == "lstm" and not c.bidirectional and c.task == gru.config.task
                      and c.seq_len == gru.config.seq_len and lstm_test(c))
     if lstm is None or not (gru.step and lstm.step) or gru.task.metric_name != "accuracy":
         return None, None
