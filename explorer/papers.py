@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 from explorer import evaluate
 from explorer.config import RunConfig
 from explorer.tasks.language import corpus
+from explorer.trainer import SAMPLE_EVERY
 from explorer.verdicts import fmt, recall_accuracy
 
 AGREES, NOT_YET, NOT_TRAINED = "agrees", "does not agree yet", "not trained yet"
@@ -260,7 +261,8 @@ def judge_samples(runs, samples=()) -> Outcome:
     first = first_steps(kept, set(re.findall(r"[a-z]+", text)), text.count(" ") / len(text))
     status, why = order_outcome(first, min(step for step, _, _ in kept))
     seen = "; ".join(f"{stage} from step {step}" if step is not None else f"{stage} not yet" for stage, step in first.items())
-    return Outcome(status, f"Your samples (every few dozen steps, at the temperature chosen): {seen}. {why[0].upper()}{why[1:]}.")
+    return Outcome(status, f"Your samples (one every {SAMPLE_EVERY} steps, at the temperature chosen): {seen}. "
+                           f"{why[0].upper()}{why[1:]}.")
 
 
 # -- the checks, in the order the Learn page shows them ----------------------------------------------------------
@@ -328,7 +330,8 @@ CHECKS: dict[str, Check] = {c.key: c for c in (
           f"before most of their 2-3 letter words are words of the text (at least {KNOWN:.0%}), and longer words "
           "(5+ letters), if they come, no earlier.",
           judge_samples, lessons=("text_generation",),
-          differs="Pride and Prejudice instead of War and Peace, a far smaller model, and a sample every 50 steps."),
+          differs=f"Pride and Prejudice instead of War and Peace, a far smaller model, and a sample every {SAMPLE_EVERY} "
+                  "steps."),
 )}
 
 
