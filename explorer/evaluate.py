@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import torch
 
 EVAL_SEED = 104_729  # offset for measurement generators, apart from training and probe seeds
@@ -41,6 +42,13 @@ def held_out_metrics(states: list[bytes]) -> list[float]:
 def held_out_loss(run, batches: int = 4, batch_size: int = 64) -> float:
     values = [run.task.loss(run.model(x), y).item() for x, y in _test_batches(run, batches, batch_size)]
     return sum(values) / len(values)
+
+
+@torch.no_grad()
+def adding_end_errors(run, examples: int = 1024) -> np.ndarray:
+    """|prediction - target| at the last step of `examples` fresh adding-problem sequences: (examples,)."""
+    x, y = run.task.sample(examples, _generator(run, salt=1))
+    return (run.model(x)[:, -1, 0] - y[:, -1, 0]).abs().numpy()
 
 
 @torch.no_grad()

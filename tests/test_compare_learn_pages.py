@@ -69,6 +69,8 @@ def test_learn_page_shows_every_cell_equation_and_the_lessons():
     for name, preset in PRESETS.items():
         assert at.button(key=f"learn-{name}").label == preset.title
     assert "open the **Train** page" in at.markdown[0].value  # no run yet: the page says where to make one
+    assert at.button(key="learn-adding-try-0").label == "Try it: LSTM on the adding problem"  # Check the paper
+    assert at.button(key="learn-samples-text_generation").label == PRESETS["text_generation"].title
 
 
 def test_learn_page_shows_the_cut_of_truncated_bptt_and_offers_its_lesson():

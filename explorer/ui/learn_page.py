@@ -18,7 +18,7 @@ from explorer.presets import PRESETS
 from explorer.verdicts import vanishing_ratio
 from explorer.records import Trace
 from explorer.run import Run
-from explorer.ui import panels, presets_ui, session
+from explorer.ui import panels, papers_ui, presets_ui, session
 from explorer.ui.slot import active
 from explorer.ui.worker import Worker
 
@@ -140,6 +140,8 @@ def render() -> None:
     _truncation(worker, live, training)
     st.divider()
     _lessons()
+    st.divider()
+    papers_ui.learn_section(worker)
 
 
 def _equation_and_chart(title: str, tex: str, text: str, kind: str, worker, live: dict, training: bool,

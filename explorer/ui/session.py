@@ -55,6 +55,7 @@ class Session:
     own_text: tuple[str, str] | None = None  # (task name, text): the last own sequence Inspect's task accepted
     playback: Playback = field(default_factory=Playback)
     verdict: tuple | None = None  # (weakref to the worker, preset name, (ok, text)): a spent budget's verdict
+    papers: tuple | None = None  # (weakref to the worker, its runs' steps, {check key: Outcome}): Check the paper
     units_report: tuple | None = None  # (what it was found on, the report or why not): Inspect's Find units
     series: tuple | None = None  # (label, values, fingerprint): the csv task's own series; None: its example
     series_file: tuple | None = None  # (file name, {column: values}) of the last CSV read (explorer/ui/series_ui.py)
@@ -91,6 +92,11 @@ class Session:
 
         self.show(PRESETS[name].configs[0])
         self.preset_name, self.autostart, self.open_train = name, True, open_train
+
+    def choose_config(self, config: RunConfig) -> None:
+        """Set the sidebar to `config` (no lesson) and train it on the Train page's next run (a button's callback)."""
+        self.show(config)
+        self.preset_name, self.autostart = None, True
 
     def notify(self, text: str) -> None:
         self.notices.append(text)
@@ -212,6 +218,23 @@ class Session:
         kept = self.verdict
         if kept is None or kept[0]() is not worker or kept[1] != self.preset_name:
             kept = self.verdict = (weakref.ref(worker), self.preset_name, self.preset.verdict(worker.runs))
+        return kept[2]
+
+    def paper_outcomes(self, worker: Worker) -> dict | None:
+        """Every paper check's Outcome (explorer/papers.py) on the worker's runs, judged once per set of steps they
+        reached; None while they train or wait to."""
+        if active(worker):
+            return None
+        snap = worker.snapshot
+        steps = tuple(view.step for view in snap.runs)
+        kept = self.papers
+        if kept is None or kept[0]() is not worker or kept[1] != steps:
+            from explorer.papers import CHECKS  # pulls in every task, as the presets do
+
+            samples = [view.samples for view in snap.runs]
+            with worker.models() as runs:
+                outcomes = {key: check.outcome(runs, samples) for key, check in CHECKS.items()}
+            kept = self.papers = (weakref.ref(worker), steps, outcomes)
         return kept[2]
 
     def training_workers(self) -> list[Worker]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.config import PACES
-from explorer.ui import files, lecture, live_chart, live_controls, panels, presets_ui, session, state, task_tools
+from explorer.ui import files, lecture, live_chart, live_controls, panels, papers_ui, presets_ui, session, state, task_tools
 from explorer.ui.plain import plain
 from explorer.ui.slot import active
 from explorer.ui.worker import Snapshot, Worker
@@ -27,6 +27,7 @@ def render() -> None:
         worker.start()
     if preset:
         presets_ui.verdict(preset, worker)
+        papers_ui.lesson_cards(preset.name, worker)
     shown = presets_ui.example(preset, worker)  # a lesson opens on the probe sequence its narration is about
     example, layer = (shown, 0) if lecture.on() else _view_options(worker, shown)
     training = active(worker)  # queued too: the page refreshes to see it start

@@ -27,7 +27,7 @@ from explorer.ui.pool import CONTEXT, TrainerPool, plain_main
 
 PAUSE_WAIT_S = 2.0  # Pause waits this long for the step in progress and the final state
 STEP_WAIT_S = 10.0  # Step waits this long for its process (as long as a step at the caps, under load); a longer one shows when done
-MAX_SAMPLES = 12  # text samples kept per run
+MAX_SAMPLES = 16  # text samples kept per run: all of the text lesson's 600 steps (one every 50), which its paper check reads
 MEMORY_MB = LIMITS.worker_memory_mb  # address space a training process may add (the hard limit)
 
 
