@@ -249,3 +249,10 @@ def test_matched_configs_stay_within_the_caps_and_say_why_a_match_falls_short():
     assert all(budget.over(m.config, LIMITS) == "" for m in recurrent)
     small = compare.matched_configs(RunConfig(hidden_size=16), ARCHS, match=True)[0]
     assert not any(m.capped for m in small)
+
+
+def test_the_sweep_says_why_it_leaves_out_issue_13s_tasks():
+    for task in ("translate", "csv", "ecg", "stocks", "music"):
+        assert task not in compare.SWEEP_TASKS and compare.why_not_swept(task).endswith(".")
+    assert "attention" in compare.why_not_swept("translate")
+    assert compare.why_not_swept("recall") == "" == compare.why_not_swept("copy")

@@ -157,6 +157,8 @@ def _sweep_section(config: RunConfig, match: bool) -> None:
     archs = tuple(a for a in ARCHITECTURES if a in picked)
     task = st.radio("Sweep task", compare.SWEEP_TASKS, horizontal=True, key=SWEEP_TASK_KEY,
                     format_func=lambda t: {"recall": "Recall the key", "copy": "Copy memory"}[t])
+    if compare.why_not_swept(config.task):
+        st.caption(compare.why_not_swept(config.task) + " The race above trains on it.")
     configs = compare.sweep_configs(archs or ("lstm",), task, config.seed, match)
     st.caption(
         f"{len(archs)} architectures × lengths {', '.join(map(str, compare.SWEEP_LENGTHS))}, "
