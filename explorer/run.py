@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence
+from typing import BinaryIO, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -253,11 +253,16 @@ def unfinished(runs: Sequence[Run], budget: int) -> list[Run]:
     return [run for run in runs if run.status == "ok" and run.step < budget]
 
 
-def train_round(runs: Sequence[Run], budget: int) -> bool:
+def train_round(runs: Sequence[Run], budget: int, lr_changes: Mapping[int, float] | None = None) -> bool:
     """One training step of each unfinished run, in turn (round robin: runs stay aligned in steps; a diverged
     run drops out, the others go on). False when none was left. The one loop of Run.train, the app's training
-    process (explorer/trainer.py) and presets.train_preset."""
+    process (explorer/trainer.py) and presets.train_preset.
+
+    `lr_changes` {step: lr}, a preset's schedule: a run that has taken `step` steps uses `lr` from its next step
+    on (Run.set_lr, so its history and the Loss chart show the change)."""
     active = unfinished(runs, budget)
     for run in active:
+        if lr_changes and run.step in lr_changes:
+            run.set_lr(lr_changes[run.step])
         run.train_step()
     return bool(active)

@@ -91,18 +91,19 @@ def limit_memory(mb: int) -> None:
 
 
 def serve(conn, states: list[bytes], budget: int, publish_every: float, pace: str, threads: int,
-          memory_mb: int, nice: int = 0, temperature: float = 1.0) -> None:
+          memory_mb: int, nice: int = 0, temperature: float = 1.0, lr_changes: tuple[tuple[int, float], ...] = ()) -> None:
     """Process entry point: load the runs, train until told to stop or nothing is left, report, exit.
 
     `nice`: added to this process's niceness, so the server that started it keeps the CPU it needs: training
-    processes then share what is left equally (the scheduler weighs them alike, whatever each one's step costs)."""
+    processes then share what is left equally (the scheduler weighs them alike, whatever each one's step costs).
+    `lr_changes`: a preset's learning-rate schedule, (step, lr) pairs (run.train_round)."""
     try:
         os.nice(nice)
         torch.set_num_threads(threads)
         limit_memory(memory_mb)
         runs = [Run.load(state) for state in states]
         samples = Samples(runs, temperature)
-        message = _train(conn, runs, budget, publish_every, PACES[pace], samples)
+        message = _train(conn, runs, budget, publish_every, PACES[pace], samples, dict(lr_changes))
         traces = [run.trace() for run in runs]
         samples.take(runs, final=True)
         conn.send(dict(kind="final", runs=[view(r, t, samples.latest.get(k)) for k, (r, t) in enumerate(zip(runs, traces))],
@@ -130,7 +131,8 @@ def _command(command, runs: list[Run], samples: Samples) -> None:
         log.warning("training process %s: ignored %s = %r", os.getpid(), name, value)
 
 
-def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace, samples: Samples | None = None) -> str:
+def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace, samples: Samples | None = None,
+           lr_changes: dict[int, float] | None = None) -> str:
     """The loop. Returns why it ended: "" when told to stop, else the reason."""
     samples = samples or Samples(runs, 1.0)
     last_publish, trace_cost = 0.0, 0.0
@@ -156,7 +158,7 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace,
                 conn.poll(wait)  # sleeps, but wakes at once for a command
                 continue
             next_step = max(next_step + gap, time.monotonic() - gap)
-        train_round(runs, budget)
+        train_round(runs, budget, lr_changes)
         now = time.monotonic()
         # trace at the publish rate, but never spend more than a fifth of the time tracing
         if pace.trace_every_step or now - last_publish >= max(publish_every, 4 * trace_cost):

@@ -4,6 +4,7 @@ import torch
 
 from explorer import Run, RunConfig, charts
 from explorer import trainer
+from explorer.run import train_round
 from explorer.ui.worker import TrainerPool, Worker
 from tests.test_worker import wait_for
 
@@ -97,6 +98,25 @@ def test_a_change_reaches_the_training_process():
     (step, lr), = worker.snapshot.runs[0].history.lr_changes
     assert lr == 1e-4 and 5 < step < worker.snapshot.runs[0].step + 1
     assert worker.runs[0].lr == 1e-4  # the page's copy, handed back on Pause
+    worker.close()
+
+
+def test_a_presets_schedule_changes_the_rate_at_its_steps_in_the_process_as_headless():
+    schedule = ((3, 3e-3), (6, 1e-3))
+    headless = [Run(small()), Run(small(arch="lstm"))]
+    while train_round(headless, 8, dict(schedule)):
+        pass
+    assert [run.history.lr_changes for run in headless] == [list(schedule)] * 2
+    assert [run.lr for run in headless] == [1e-3, 1e-3]
+    worker = Worker([Run(small()), Run(small(arch="lstm"))], pool=TrainerPool(1), budget=4, publish_every=0.05,
+                    lr_changes=schedule)
+    assert worker.start()  # to step 4, then (a Pause and Train, as a page would) on to 8
+    assert watched(worker, lambda: not worker.training and worker.snapshot.runs[0].step == 4)
+    worker.budget = 8
+    assert worker.start()
+    assert watched(worker, lambda: not worker.training and worker.snapshot.runs[0].step == 8)
+    assert [v.history.lr_changes for v in worker.snapshot.runs] == [list(schedule)] * 2
+    assert [v.history.loss for v in worker.snapshot.runs] == [run.history.loss for run in headless]
     worker.close()
 
 

@@ -143,6 +143,8 @@ def check_translation_attention(runs):  # issue 13, item 1
     every, long = evaluate.translate_scores(attention)
     _, long_fixed = evaluate.translate_scores(fixed)
     assert attention.task.digits == 9 and every >= 0.9
+    schedule = list(PRESETS["translation_attention"].lr_changes)
+    assert attention.history.lr_changes == schedule == fixed.history.lr_changes and attention.lr == schedule[-1][1]
     assert long - long_fixed >= 0.4
     trace = attention.trace()
     S = attention.task.source_len

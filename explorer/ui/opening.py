@@ -39,12 +39,14 @@ def checked_file(data: bytes) -> tuple[str, bytes | str, Trace | None]:
     return "ok", run.to_bytes(), trace
 
 
-def new_worker(configs: tuple[RunConfig, ...], budget: int | None = None, series=None, **job) -> Worker:
+def new_worker(configs: tuple[RunConfig, ...], budget: int | None = None, series=None,
+               lr_changes: tuple[tuple[int, float], ...] = (), **job) -> Worker:
     """A Worker of new runs of `configs`, their first traces computed in a pool process. JobError: our message.
     `series`: the csv task's values, checked when the visitor picked them (explorer/ui/series_ui.py).
+    `lr_changes`: a preset's learning-rate schedule (Worker).
     `job`: jobs.run's keywords (should_stop, on_wait; pool and memory_mb in tests)."""
     traces = jobs.run(first_traces, tuple(configs), series, **job)
-    return Worker(_runs(configs, series), budget=budget, initial=traces)
+    return Worker(_runs(configs, series), budget=budget, initial=traces, lr_changes=lr_changes)
 
 
 def uploaded_worker(data: bytes, **job) -> Worker:

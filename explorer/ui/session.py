@@ -119,20 +119,21 @@ class Session:
         """The worker for the active preset, else the sidebar's setup; a different setup (or own series) closes
         the old worker and opens new runs. The Train and Inspect pages share it, so both show one run."""
         preset = self.preset
-        configs, budget = (preset.configs, preset.steps) if preset else ((self.config,), None)
+        configs, budget, schedule = (preset.configs, preset.steps, preset.lr_changes) if preset else ((self.config,), None, ())
         series, fingerprint = self.series_for(configs)
-        key = (configs, budget, fingerprint)
+        key = (configs, budget, fingerprint, schedule)
         with self.slot.lock:
             if self.slot.worker is None or self.slot.key != key:
-                self._replace(open_runs(configs, budget, series), key)
+                self._replace(open_runs(configs, budget, series, schedule), key)
             return self.slot.worker
 
     def reset(self) -> Worker:
         """New weights from the same setup and seed (so the same initial weights again)."""
         with self.slot.lock:
             configs, budget = self.slot.key[:2]
+            schedule = self.slot.worker.lr_changes if self.slot.worker is not None else ()
             series, fingerprint = self.series_for(configs)
-            return self._replace(open_runs(configs, budget, series), (configs, budget, fingerprint))
+            return self._replace(open_runs(configs, budget, series, schedule), (configs, budget, fingerprint, schedule))
 
     def adopt(self, worker: Worker, name: str = "") -> None:
         """An uploaded run's worker (explorer/ui/opening.py, from the file `name`) becomes the session's; the
@@ -145,7 +146,7 @@ class Session:
         self.preset_name, self.upload_error = None, ""
         with self.slot.lock:
             configs = (run.config,)
-            self._replace(worker, (configs, None, self.series_for(configs)[1]))
+            self._replace(worker, (configs, None, self.series_for(configs)[1], ()))
 
     # -- the csv task's own series -------------------------------------------------------------
 
@@ -317,12 +318,15 @@ def remember() -> None:
     browser.remember(me, PARKING.has_runs(me.id))
 
 
-def open_runs(configs: tuple[RunConfig, ...], budget: int | None, series=None) -> Worker:
+def open_runs(configs: tuple[RunConfig, ...], budget: int | None, series=None,
+              lr_changes: tuple[tuple[int, float], ...] = ()) -> Worker:
     """New runs, their first traces from a pool process; the page stops with our message when that fails.
-    `series`: the csv task's values (the session's own), for the runs on that task."""
+    `series`: the csv task's values (the session's own), for the runs on that task; `lr_changes`: a preset's
+    learning-rate schedule."""
     with st.spinner("Building the run and looking inside…"):
         try:
-            return opening.new_worker(configs, budget, series=series, should_stop=page_closed(), on_wait=_toast_busy)
+            return opening.new_worker(configs, budget, series=series, lr_changes=lr_changes, should_stop=page_closed(),
+                                      on_wait=_toast_busy)
         except jobs.JobError as error:
             st.error(plain(str(error)))  # our words only: the pool's message, never a library's
             st.stop()

@@ -66,7 +66,7 @@ class Slot:
         self.holders = 0  # live connections (counted by PARKING)
         self.parked_at: float | None = None  # when the last connection let go (set by PARKING)
         self.worker: Worker | None = None  # the Train (and Inspect) page's
-        self.key: tuple | None = None  # (configs, budget) it was built for
+        self.key: tuple | None = None  # (configs, budget, series fingerprint, lr_changes) it was built for
         self.race: Job | None = None  # Compare's
         self.sweep: Job | None = None
         self.lock = threading.Lock()

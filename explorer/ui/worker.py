@@ -63,9 +63,11 @@ class Worker:
 
     def __init__(self, runs: list[Run], *, budget: int | None = None, pool: TrainerPool = POOL,
                  publish_every: float = 0.15, idle_stop_s: float = LIMITS.idle_stop_s, pace: str = "normal",
-                 memory_mb: int = MEMORY_MB, initial: list[Trace] | None = None) -> None:
+                 memory_mb: int = MEMORY_MB, initial: list[Trace] | None = None,
+                 lr_changes: tuple[tuple[int, float], ...] = ()) -> None:
         """`initial`: each run's trace at its current step, computed elsewhere (explorer/ui/opening.py, in a pool
-        process); without it the runs are traced here."""
+        process); without it the runs are traced here. `lr_changes`: a preset's learning-rate schedule, (step, lr)
+        pairs that the training process applies (run.train_round)."""
         self.runs = list(runs)
         self.budget = budget if budget is not None else LIMITS.max_steps_per_run  # steps per run
         self.pool = pool
@@ -73,6 +75,7 @@ class Worker:
         self.idle_stop_s = idle_stop_s
         self.pace = pace
         self.memory_mb = memory_mb
+        self.lr_changes = tuple(lr_changes)
         self._lock = threading.Lock()  # guards the snapshot and the process handles
         self._run_lock = threading.Lock()  # Step and models() touch the page's copies one at a time
         self._process = None
@@ -185,7 +188,7 @@ class Worker:
         self._process = CONTEXT.Process(
             target=serve, name="rnnx-trainer", daemon=True,
             args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb, LIMITS.trainer_nice),
-            kwargs=dict(temperature=self.temperature))
+            kwargs=dict(temperature=self.temperature, lr_changes=self.lr_changes))
         with plain_main():
             self._process.start()
         child.close()
