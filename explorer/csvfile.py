@@ -131,6 +131,18 @@ def _column(body: list[list[str]], k: int, first_row: int = 1) -> tuple[list[flo
     return values, ""
 
 
+def is_counter(values: np.ndarray) -> bool:
+    """A row number or a date-like count (0, 1, 2, ... or 1990, 1991, ...): every step the same, so nothing to forecast."""
+    steps = np.diff(np.asarray(values, dtype=np.float64))
+    return steps.size > 0 and bool(np.all(steps == steps[0]))
+
+
+def first_series_column(columns: dict[str, np.ndarray]) -> str:
+    """The column a forecaster is picked for first: the first that is not a counter (tables often start with a
+    row number or a year); the first column when every one is."""
+    return next((name for name, values in columns.items() if not is_counter(values)), next(iter(columns)))
+
+
 def checked_columns(data: bytes) -> tuple[str, dict[str, np.ndarray] | str]:
     """In a pool process: ("ok", read_columns(data)) or ("refused", why): a job's error would lose the why."""
     try:

@@ -11,6 +11,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -232,6 +233,15 @@ def test_the_numeric_columns_of_a_table_are_offered_and_the_others_said_why():
     rows = b"".join(b"2020-01-%02d;%d;%s;x\n" % (i % 28 + 1, i, str(i * 0.5).encode()) for i in range(30))
     columns = csvfile.read_columns(b"date;close;half;note\n" + rows)
     assert list(columns) == ["close", "half"] and columns["half"][3] == 1.5
+
+
+def test_the_first_column_picked_is_not_a_row_number_or_a_year():
+    rows = b"".join(b"%d,%d,%.2f\n" % (i, 1990 + i, (-1) ** i * i / 7) for i in range(30))
+    columns = csvfile.read_columns(b"day,year,temperature\n" + rows)
+    assert list(columns) == ["day", "year", "temperature"] and csvfile.first_series_column(columns) == "temperature"
+    counters = csvfile.read_columns(b"day,year\n" + b"".join(b"%d,%d\n" % (i, 2000 + 2 * i) for i in range(30)))
+    assert csvfile.first_series_column(counters) == "day"  # nothing else to pick: the first column
+    assert not csvfile.is_counter(np.array([1.0, 2.0, 4.0]))
 
 
 def test_a_wide_table_offers_at_most_the_values_a_session_keeps():

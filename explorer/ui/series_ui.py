@@ -45,7 +45,7 @@ def _read() -> None:
         me.series_error = f"Could not use {upload.name}: {value}. The series you had is unchanged."
         return
     me.series_file = (upload.name, value)
-    state.set_widget(PICK, next(iter(value)))
+    state.set_widget(PICK, csvfile.first_series_column(value))
     _pick()
 
 
@@ -71,7 +71,9 @@ def draw(box) -> None:
                            f"{LIMITS.max_csv_mb} MB and {LIMITS.max_series_len:,} rows.")
     read = session.this().series_file
     if read and len(read[1]) > 1:
-        box.selectbox("Column", list(read[1]), key=PICK, on_change=_pick, help="Which column is the series.")
+        box.selectbox("Column", list(read[1]), key=PICK, on_change=_pick,
+                      help="Which column is the series. The first picked is the first that is not a counter "
+                           "(a row number or a year going up by the same step each row).")
     error = session.this().series_error
     if error:
         box.error(plain(error))  # the file's name and cells are the visitor's
