@@ -54,7 +54,8 @@ CAPTIONS: dict[str, str] = {
     "param_grad_chart": "Spikes are exploding gradients; with clipping on, every step above the dashed "
                         "line is scaled back down to it.",
     "prediction_chart": "Where the model is right and where it is not: compare the prediction with the "
-                        "target at the scored steps only. Forecasting with an RNN, LSTM or GRU: " + _FREE_RUNNING,
+                        "target at the scored steps only. When a one-way RNN, LSTM or GRU forecasts a series (sine, sunspots, "
+                        "ecg, stocks, your own): " + _FREE_RUNNING,
     "free_running_chart": _FREE_RUNNING[0].upper() + _FREE_RUNNING[1:],
     "attention_heatmaps": "Row t shows where query step t looks: a bright off-diagonal spot means it "
                           "retrieves an earlier input.",
