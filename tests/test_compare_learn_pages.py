@@ -186,6 +186,16 @@ def test_the_sweep_takes_every_architecture_by_default_the_scan_models_too():
     assert "minutes on 2 cores" in " ".join(c.value for c in at.caption)
 
 
+def test_the_sweep_says_why_the_sidebars_translate_task_is_not_in_it():
+    at = open_page("pages/compare.py")
+    captions = lambda: " ".join(c.value for c in at.caption)  # noqa: E731
+    assert "is not swept" not in captions()  # recall, the sidebar's default, is a sweep task
+    at.selectbox(key="cfg_task").set_value("translate")
+    at.run()
+    assert not at.exception, at.exception
+    assert "Translate is not swept" in captions() and "The race above trains on it." in captions()
+
+
 def test_the_sweep_trains_in_the_background_and_can_be_cancelled():
     at = open_page("pages/compare.py")
     at.multiselect(key="cmp_sweep_archs").set_value(["rnn", "ssm"])
