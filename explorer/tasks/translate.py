@@ -64,7 +64,8 @@ class Translate(Task):
         "Sequence length is the longest source in words (14 allows 9-digit numbers). With attention the decoder "
         "looks back at the words each step (Bahdanau et al. 2015), and the alignment of digits to words forms "
         "a diagonal band; without it everything must pass through one vector, which long numbers overflow "
-        "(Cho et al. 2014). Scored by exact match: every digit and the end right."
+        "(Cho et al. 2014). Scored by exact match: every digit and the end right. The lesson Translation with "
+        "attention trains both side by side at 14 words (Attention on and off, hidden 64, Adam 0.01)."
     )
     metric_name = "exact match"
     input_size = len(WORDS) + 1 + len(DIGITS)  # words, '=', digits fed back
