@@ -73,6 +73,10 @@ def test_the_loss_chart_marks_each_change():
     marks = [s for s in fig.layout.shapes if s.get("name") == "lr 0.001"]
     assert len(marks) == 1 and marks[0]["x0"] == 4
     assert any(a.text == "lr → 0.001" for a in fig.layout.annotations)
+    run.set_lr(3e-4)
+    run.train(1)
+    labels = [a for a in charts.loss_chart(run.history).layout.annotations if a.text.startswith("lr →")]
+    assert [a.y for a in labels] == [1, 0.9]  # two changes close together: their labels do not overlap
     plain = Run(small())
     plain.train(8)
     assert not [s for s in charts.loss_chart(plain.history).layout.shapes or () if str(s.get("name")).startswith("lr")]

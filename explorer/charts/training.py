@@ -71,11 +71,12 @@ def _metric_on_second_axis(fig: FigureDict, history: History, a: dict[str, np.nd
 
 def _lr_marks(fig: FigureDict, history: History, scale: float) -> None:
     """A dotted vertical line where the learning rate changed while training (History.lr_changes), labelled
-    with the new value at the top of the plot."""
-    for step, lr in getattr(history, "lr_changes", ()):
+    with the new value at the top of the plot; each label a line below the one before (a schedule's changes
+    may sit close together on a narrow chart), from the top again after three."""
+    for k, (step, lr) in enumerate(getattr(history, "lr_changes", ())):
         fig.add_shape(type="line", x0=step, x1=step, yref="y domain", y0=0, y1=1, name=f"lr {lr:g}",
                       line=dict(color=style.MUTED_COLOUR, dash="dot", width=2))
-        fig.add_annotation(text=f"lr → {lr:g}", x=step, yref="y domain", y=1, xanchor="left", yanchor="top",
+        fig.add_annotation(text=f"lr → {lr:g}", x=step, yref="y domain", y=1 - 0.1 * (k % 3), xanchor="left", yanchor="top",
                            showarrow=False, bgcolor="rgba(255,255,255,0.8)",
                            font=font(scale, style.FONT_SIZE - 2) | dict(color=style.MUTED_COLOUR))
 

@@ -47,7 +47,7 @@ def alignment_chart(trace: Trace, example: int = 0, *, scale: float = 1.0) -> Fi
     if trace.alignment is None:
         what = "RNN" if trace.arch == "rnn" else style.ARCH_LABELS.get(trace.arch, trace.arch)
         text = (f"This {what} decoder has no attention: it reads only the encoder's final state, the same context "
-                "vector at every step. Switch Attention on in the sidebar to see where each digit looks."
+                "vector at every step. A model with Attention on shows where each digit looks."
                 if trace.arch in ("rnn", "lstm", "gru") else
                 "This model reads source and target as one sequence: it has no encoder-decoder attention.")
         return message_figure(title, text, scale=scale, xlabel="source word", ylabel="target step")
