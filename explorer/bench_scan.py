@@ -1,0 +1,84 @@
+"""The SSM's training step, fused scan against the chunked scan it replaced: `python -m explorer.bench --scan`.
+
+Prints figures, asserts nothing. Both steps are Run.train_step on the same config (the selective_copying
+lesson's SSMs by default), measured interleaved in one process: rounds of `steps` steps each, the chunked
+forward patched onto the run's SSM layers for one run, the shipped forward on the other. The ratio is old
+CPU seconds per step over new (median of the rounds), so a burst of load elsewhere spoils one round.
+Run it under ATEN_CPU_CAPABILITY=default too: torch's plainest kernels.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+import types
+
+import torch
+
+from explorer.config import RunConfig
+from explorer.presets import PRESETS
+from explorer.run import Run
+
+SSM_CHUNK = 4  # steps per chunk of the old scan: exp(-S) within a chunk stays below exp(4 * 20)
+LOG_A_MIN = -20.0  # its per-step log A-bar floor
+
+
+def chunked_ssm_scan(log_a: torch.Tensor, b: torch.Tensor, chunk: int = SSM_CHUNK) -> torch.Tensor:
+    """The scan SelectiveScan replaced (autograd over tensor ops), kept as the baseline of this benchmark.
+
+    h_t = exp(log_a_t) * h_{t-1} + b_t, h_{-1} = 0, elementwise (B, T, E, N). Within a chunk, with S_t the
+    sum of log_a up to t: h_t = exp(S_t) * (h_in + sum_{k<=t} exp(-S_k) b_k), two cumulative sums; a loop
+    carries h between chunks. log_a is clamped at LOG_A_MIN so that exp(-S) never overflows float32.
+    """
+    log_a = log_a.clamp(min=LOG_A_MIN)
+    out, h = [], b.new_zeros(b.shape[0], *b.shape[2:])  # h (B, E, N)
+    for la, bc in zip(log_a.split(chunk, dim=1), b.split(chunk, dim=1)):
+        s = la.cumsum(dim=1)  # (B, C, E, N)
+        hc = s.exp() * (h.unsqueeze(1) + (torch.exp(-s) * bc).cumsum(dim=1))  # (B, C, E, N)
+        out.append(hc)
+        h = hc[:, -1]
+    return torch.cat(out, dim=1)
+
+
+def _chunked_forward(layer, x: torch.Tensor) -> torch.Tensor:
+    """SelectiveSSM.forward as it was: discretize to (B, T, E, N), the chunked scan, the readout."""
+    u, r, delta, B, C = layer.selection(x)
+    log_a, bu = layer.discretize(u, delta, B)  # (B, T, E, N) each
+    return layer.readout(chunked_ssm_scan(log_a, bu), u, r, C)
+
+
+def chunked_run(config: RunConfig) -> Run:
+    """A Run of `config` whose SSM layers use the chunked scan (same weights, batches and optimizer)."""
+    run = Run(config)
+    for layer in run.model.layers:
+        layer.forward = types.MethodType(_chunked_forward, layer)
+    return run
+
+
+def _cpu_per_step(run: Run, steps: int) -> float:
+    start = time.process_time()
+    run.train(steps)
+    return (time.process_time() - start) / steps
+
+
+def measure(config: RunConfig, rounds: int = 7, steps: int = 20) -> dict:
+    """-> old and new CPU ms per step (medians) and old/new (median of per-round ratios)."""
+    old, new = chunked_run(config), Run(config)
+    old.train(3), new.train(3)  # warm up
+    olds, news = [], []
+    for _ in range(rounds):
+        olds.append(_cpu_per_step(old, steps))
+        news.append(_cpu_per_step(new, steps))
+    return {"old_ms": 1e3 * statistics.median(olds), "new_ms": 1e3 * statistics.median(news),
+            "ratio": statistics.median(o / n for o, n in zip(olds, news))}
+
+
+def main(threads: int = 1) -> None:
+    torch.set_num_threads(threads)
+    print(f"torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}, {threads} thread(s); "
+          "CPU ms per Run.train_step, chunked (old) / fused (new)")
+    configs = {"selective_copying, selective": PRESETS["selective_copying"].configs[0],
+               "selective_copying, time-invariant": PRESETS["selective_copying"].configs[1],
+               "induction_heads SSM": PRESETS["induction_heads"].configs[0]}
+    for name, config in configs.items():
+        r = measure(config)
+        print(f"{name:<36} old {r['old_ms']:6.2f}  new {r['new_ms']:6.2f}  old/new {r['ratio']:5.2f}")
