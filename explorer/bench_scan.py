@@ -1,8 +1,11 @@
-"""The SSM's training step, fused scan against the chunked scan it replaced: `python -m explorer.bench --scan`.
+"""The SSM's training step against the one it replaced: `python -m explorer.bench --scan`.
+
+Old: conv1d for the causal convolution and the chunked cumulative-sum scan under autograd. New: the shipped
+SelectiveSSM (shifted multiply-adds for the convolution, SelectiveScan).
 
 Prints figures, asserts nothing. Both steps are Run.train_step on the same config (the selective_copying
-lesson's SSMs by default), measured interleaved in one process: rounds of `steps` steps each, the chunked
-forward patched onto the run's SSM layers for one run, the shipped forward on the other. The ratio is old
+lesson's SSMs by default), measured interleaved in one process: rounds of `steps` steps each, the old
+forward patched onto the SSM layers of one run, the shipped one on the other's. The ratio is old
 CPU seconds per step over new (median of the rounds), so a burst of load elsewhere spoils one round.
 Run it under ATEN_CPU_CAPABILITY=default too: torch's plainest kernels.
 """
@@ -13,6 +16,7 @@ import time
 import types
 
 import torch
+import torch.nn.functional as F
 
 from explorer.config import RunConfig
 from explorer.presets import PRESETS
@@ -39,15 +43,31 @@ def chunked_ssm_scan(log_a: torch.Tensor, b: torch.Tensor, chunk: int = SSM_CHUN
     return torch.cat(out, dim=1)
 
 
+def _conv1d_selection(layer, x: torch.Tensor):
+    """SelectiveSSM.selection as it was: the causal convolution by conv1d."""
+    T = x.shape[1]
+    u, r = layer.in_proj(x).chunk(2, dim=-1)  # (B, T, E) each
+    u = F.silu(layer.conv1d(u.transpose(1, 2))[..., :T].transpose(1, 2))  # causal: keep the first T outputs
+    if layer.selective:
+        dt, B, C = layer.x_proj(u).split([layer.dt_rank, layer.state_size, layer.state_size], dim=-1)
+        delta = F.softplus(layer.dt_proj(dt) + layer.dt_bias)  # (B, T, E)
+    else:
+        delta = F.softplus(layer.dt_bias).expand_as(u)
+        B = layer.B.expand(*u.shape[:2], -1)  # (B, T, N)
+        C = layer.C.expand(*u.shape[:2], -1)
+    return u, r, delta, B, C
+
+
 def _chunked_forward(layer, x: torch.Tensor) -> torch.Tensor:
-    """SelectiveSSM.forward as it was: discretize to (B, T, E, N), the chunked scan, the readout."""
-    u, r, delta, B, C = layer.selection(x)
+    """SelectiveSSM.forward as it was: conv1d, discretize to (B, T, E, N), the chunked scan, the readout."""
+    u, r, delta, B, C = _conv1d_selection(layer, x)
     log_a, bu = layer.discretize(u, delta, B)  # (B, T, E, N) each
     return layer.readout(chunked_ssm_scan(log_a, bu), u, r, C)
 
 
 def chunked_run(config: RunConfig) -> Run:
-    """A Run of `config` whose SSM layers use the chunked scan (same weights, batches and optimizer)."""
+    """A Run of `config` whose SSM layers run as before this benchmark's change: conv1d and the chunked scan
+    (same weights, batches and optimizer)."""
     run = Run(config)
     for layer in run.model.layers:
         layer.forward = types.MethodType(_chunked_forward, layer)
@@ -72,6 +92,14 @@ def measure(config: RunConfig, rounds: int = 7, steps: int = 20) -> dict:
             "ratio": statistics.median(o / n for o, n in zip(olds, news))}
 
 
+def check_same_outputs(config: RunConfig) -> float:
+    """Largest difference of the old and new model's outputs on one batch (same weights): the same maths."""
+    old, new = chunked_run(config), Run(config)
+    x, _ = new.task.sample(8, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        return float((old.model(x) - new.model(x)).abs().max())
+
+
 def main(threads: int = 1) -> None:
     torch.set_num_threads(threads)
     print(f"torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}, {threads} thread(s); "
@@ -81,4 +109,5 @@ def main(threads: int = 1) -> None:
                "induction_heads SSM": PRESETS["induction_heads"].configs[0]}
     for name, config in configs.items():
         r = measure(config)
-        print(f"{name:<36} old {r['old_ms']:6.2f}  new {r['new_ms']:6.2f}  old/new {r['ratio']:5.2f}")
+        print(f"{name:<36} old {r['old_ms']:6.2f}  new {r['new_ms']:6.2f}  old/new {r['ratio']:5.2f}  "
+              f"(outputs differ by {check_same_outputs(config):.1e})")

@@ -106,15 +106,17 @@ class MinLSTM(nn.Module):
 
 def _scan_(h: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """In place along axis 0: h[t] += a[t] * h[t-1], so h_t = a_t * h_{t-1} + b_t for h holding b. -> h."""
-    for t in range(1, h.shape[0]):
-        h[t].addcmul_(a[t], h[t - 1])
+    hs, as_ = h.unbind(0), a.unbind(0)  # views of every step at once: cheaper than indexing twice per step
+    for t in range(1, len(hs)):
+        hs[t].addcmul_(as_[t], hs[t - 1])
     return h
 
 
 def _reverse_scan_(g: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """In place along axis 0, backwards: g[t] += a[t + 1] * g[t + 1] (dL/dh_t through every later step). -> g."""
-    for t in range(g.shape[0] - 2, -1, -1):
-        g[t].addcmul_(a[t + 1], g[t + 1])
+    gs, as_ = g.unbind(0), a.unbind(0)
+    for t in range(len(gs) - 2, -1, -1):
+        gs[t].addcmul_(as_[t + 1], gs[t + 1])
     return g
 
 
@@ -181,7 +183,7 @@ class SelectiveSSM(nn.Module):
         self.hidden_size, self.state_size, self.selective = E, N, selective
         self.dt_rank = math.ceil(E / 16)
         self.in_proj = nn.Linear(E, 2 * E)
-        self.conv1d = nn.Conv1d(E, E, CONV_KERNEL, groups=E, padding=CONV_KERNEL - 1)
+        self.conv1d = nn.Conv1d(E, E, CONV_KERNEL, groups=E, padding=CONV_KERNEL - 1)  # Mamba's; see causal_conv
         if selective:
             self.x_proj = nn.Linear(E, self.dt_rank + 2 * N, bias=False)
             self.dt_proj = nn.Linear(self.dt_rank, E, bias=False)
@@ -197,9 +199,8 @@ class SelectiveSSM(nn.Module):
 
     def selection(self, x: torch.Tensor):
         """x (B, T, E) -> u (B, T, E), r (B, T, E), delta (B, T, E), B_t (B, T, N), C_t (B, T, N): all but the scan."""
-        T = x.shape[1]
         u, r = self.in_proj(x).chunk(2, dim=-1)  # (B, T, E) each
-        u = F.silu(self.conv1d(u.transpose(1, 2))[..., :T].transpose(1, 2))  # causal: keep the first T outputs
+        u = F.silu(self.causal_conv(u))
         if self.selective:
             dt, B, C = self.x_proj(u).split([self.dt_rank, self.state_size, self.state_size], dim=-1)
             delta = F.softplus(self.dt_proj(dt) + self.dt_bias)  # (B, T, E)
@@ -208,6 +209,17 @@ class SelectiveSSM(nn.Module):
             B = self.B.expand(*u.shape[:2], -1)  # (B, T, N)
             C = self.C.expand(*u.shape[:2], -1)
         return u, r, delta, B, C
+
+    def causal_conv(self, u: torch.Tensor) -> torch.Tensor:
+        """conv1d's depthwise convolution of u (B, T, E) over time, causal (output t reads inputs t-3..t),
+        as K shifted multiply-adds with its weight and bias: cheaper than conv1d for one small kernel per channel."""
+        T, K = u.shape[1], CONV_KERNEL
+        padded = F.pad(u, (0, 0, K - 1, 0))  # (B, K - 1 + T, E): zeros before t = 0
+        w = self.conv1d.weight[:, 0]  # (E, K); conv1d cross-correlates: w[:, k] meets input t - (K - 1) + k
+        out = torch.addcmul(self.conv1d.bias, padded[:, :T], w[:, 0])
+        for k in range(1, K):
+            out = torch.addcmul(out, padded[:, k:k + T], w[:, k])
+        return out  # (B, T, E)
 
     def discretize(self, u, delta, B):
         """-> log A-bar (.., E, N) and B-bar u (.., E, N) for u, delta (.., E) and B (.., N)."""

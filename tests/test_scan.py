@@ -108,6 +108,15 @@ def test_trace_loop_matches_parallel_forward(name):
     assert fields["grad_norm"].shape == (2, 1, 23) and (fields["grad_norm"] > 0).all()
 
 
+def test_ssm_causal_conv_is_its_conv1d_keeping_the_first_t_outputs():
+    model, x, _, _ = make(SCAN_CONFIGS["ssm"])
+    layer = model.layers[0]
+    u = torch.randn(4, 23, 6)  # (B, T, E)
+    expected = layer.conv1d(u.transpose(1, 2))[..., :23].transpose(1, 2)  # Mamba's causal conv
+    torch.testing.assert_close(layer.causal_conv(u), expected, atol=1e-6, rtol=1e-6)
+    assert not torch.allclose(layer.causal_conv(u.flip(1)), expected.flip(1))  # order matters: it reads t-3..t
+
+
 def loop_forward(model, x):
     """The SSM model's output through the trace's explicit time loop (explorer/trace.py) instead of the scan."""
     h = model.embed(x)  # (B, T, H)
