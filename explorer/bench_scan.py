@@ -100,7 +100,19 @@ def check_same_outputs(config: RunConfig) -> float:
         return float((old.model(x) - new.model(x)).abs().max())
 
 
-def main(threads: int = 1) -> None:
+def sweep_seconds() -> tuple[float, float]:
+    """CPU seconds of the Compare page's length sweep for the SSM (recall, matched, every length, SWEEP_STEPS
+    steps each), old and new, each config trained old then new: explorer.compare.SWEEP_SECONDS["ssm"]."""
+    from explorer.compare import SWEEP_STEPS, sweep_configs
+
+    old_s = new_s = 0.0
+    for config in sweep_configs(("ssm",), "recall", seed=0, match=True):
+        old_s += _cpu_per_step(chunked_run(config), SWEEP_STEPS) * SWEEP_STEPS
+        new_s += _cpu_per_step(Run(config), SWEEP_STEPS) * SWEEP_STEPS
+    return old_s, new_s
+
+
+def main(threads: int = 1, sweep: bool = False) -> None:
     torch.set_num_threads(threads)
     print(f"torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}, {threads} thread(s); "
           "CPU ms per Run.train_step, chunked (old) / fused (new)")
@@ -111,3 +123,6 @@ def main(threads: int = 1) -> None:
         r = measure(config)
         print(f"{name:<36} old {r['old_ms']:6.2f}  new {r['new_ms']:6.2f}  old/new {r['ratio']:5.2f}  "
               f"(outputs differ by {check_same_outputs(config):.1e})")
+    if sweep:
+        old_s, new_s = sweep_seconds()
+        print(f"Compare's length sweep, SSM: old {old_s:.1f} CPU s, new {new_s:.1f} CPU s")
