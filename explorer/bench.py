@@ -5,6 +5,7 @@ torch.nn module, task batches and optimizer, measured interleaved in one process
 trace_over_step: trace() time over one training step's time.
 --ui drives headless Chromium against a local server (see explorer/bench_ui.py).
 --budget measures the largest configs the per-visitor budget allows (see explorer/bench_budget.py).
+--scan [--sweep]: the SSM's training step against the one it replaced (see explorer/bench_scan.py).
 --visitors N [--replicas R] [--soak S] [--heavy K]: N visitors training at once in headless Chromium, through
 deploy/local.sh's nginx in front of R replicas (see explorer/bench_visitors.py).
 """
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", default=None, help="with --presets: these presets only")
     parser.add_argument("--budget", action="store_true",
                         help="peak memory and step time of the largest configs the budget allows")
+    parser.add_argument("--scan", action="store_true", help="the SSM's step against the one it replaced")
+    parser.add_argument("--sweep", action="store_true", help="with --scan: the Compare sweep's SSM seconds too")
     parser.add_argument("--visitors", type=int, default=0, help="load test: this many visitors train at once")
     parser.add_argument("--replicas", type=int, default=None, help="with --visitors: replicas behind nginx (deploy/local.sh)")
     parser.add_argument("--soak", type=float, default=None, help="with --visitors: seconds each visitor watches training")
@@ -99,6 +102,11 @@ def main(argv: list[str] | None = None) -> None:
         from explorer.bench_visitors import SOAK_S, main as visitors_main
 
         visitors_main(args.visitors, args.replicas, args.soak if args.soak is not None else SOAK_S, args.heavy, args.json)
+        return
+    if args.scan:
+        from explorer.bench_scan import main as scan_main
+
+        scan_main(args.threads, sweep=args.sweep)
         return
     if args.budget:
         from explorer.bench_budget import main as budget_main

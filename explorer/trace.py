@@ -164,11 +164,14 @@ def _loop_ssm(layer, layer_input: torch.Tensor):
     h = bu.new_zeros(bu.shape[0], *bu.shape[2:])  # (B, E, N)
     states, gates = [], []
     E = layer.hidden_size
-    for t in range(u.shape[1]):
-        h = log_a[:, t].exp() * h + bu[:, t]
+    # everything that does not depend on h_{t-1} is computed for all t at once, outside the loop
+    a, bu = log_a.exp().unbind(1), bu.unbind(1)  # A-bar_t, B-bar_t u_t: T x (B, E, N)
+    B_norm = B.norm(dim=-1, keepdim=True).expand(-1, -1, E).unbind(1)  # T x (B, E)
+    C_norm = C.norm(dim=-1, keepdim=True).expand(-1, -1, E).unbind(1)
+    for t, delta_t in enumerate(delta.unbind(1)):
+        h = a[t] * h + bu[t]
         states.append(h)
-        gates.append({"delta": delta[:, t], "B": B[:, t].norm(dim=-1, keepdim=True).expand(-1, E),
-                      "C": C[:, t].norm(dim=-1, keepdim=True).expand(-1, E)})
+        gates.append({"delta": delta_t, "B": B_norm[t], "C": C_norm[t]})
     out = layer.readout(torch.stack(states, dim=1), u, r, C)  # (B, T, E)
     return list(out.unbind(dim=1)), states, gates
 

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from explorer import Run
 from explorer.config import RunConfig
 from explorer.models import build_model
-from explorer.scan import g, log_g, log_scan, ssm_scan
-from explorer.trace import trace_model
+from explorer.scan import SelectiveScan, g, log_g, log_scan
+from explorer.trace import _loop_ssm, trace_model
 
 torch.set_num_threads(1)
 SCAN_CONFIGS = {  # name -> RunConfig changes
@@ -36,11 +36,53 @@ def test_log_scan_matches_a_loop_across_chunks():
     torch.testing.assert_close(log_scan(log_a, log_b, chunk=7), expected, atol=1e-5, rtol=1e-5)
 
 
-def test_ssm_scan_matches_a_loop_with_negative_inputs_and_sharp_decays():
-    torch.manual_seed(0)
-    log_a = -torch.rand(2, 37, 3, 5) * torch.tensor([0.01, 1.0, 10.0, 100.0, 1000.0])  # (B, T, E, N)
-    b = 3 * torch.randn(2, 37, 3, 5)
-    torch.testing.assert_close(ssm_scan(log_a, b), loop(log_a.exp(), b), atol=1e-5, rtol=1e-5)
+def selective_scan_loop(u, delta, A, B, C):
+    """y_t = C_t h_t, h_t = exp(Delta_t A) * h_{t-1} + Delta_t u_t B_t: the S6 equations one step at a time."""
+    h, ys = torch.zeros(u.shape[0], *A.shape), []  # (B, E, N)
+    for t in range(u.shape[1]):
+        h = (delta[:, t, :, None] * A).exp() * h + (delta[:, t] * u[:, t])[:, :, None] * B[:, t, None, :]
+        ys.append((h * C[:, t, None, :]).sum(-1))
+    return torch.stack(ys, dim=1)  # (B, T, E)
+
+
+def scan_inputs(seed=0):
+    torch.manual_seed(seed)
+    u = 3 * torch.randn(2, 37, 3)  # (B, T, E): negative inputs too
+    delta = torch.rand(2, 37, 3) * torch.tensor([0.01, 1.0, 10.0])  # from keep-all to forget-all in one step
+    A = -torch.rand(3, 5) * torch.tensor([0.1, 1.0, 10.0, 100.0, 1000.0])  # (E, N)
+    B, C = torch.randn(2, 37, 5), torch.randn(2, 37, 5)  # (B, T, N)
+    return [v.requires_grad_() for v in (u, delta, A, B, C)]
+
+
+def values_and_gradients(fn, inputs, weights):
+    y = fn(*inputs)
+    grads = torch.autograd.grad((y * weights).sum(), inputs)
+    return [y.detach(), *grads]
+
+
+def test_selective_scan_matches_the_loop_values_and_gradients():
+    inputs = scan_inputs()
+    weights = torch.randn(2, 37, 3)  # a loss that weighs every output differently
+    fast = values_and_gradients(SelectiveScan.apply, inputs, weights)
+    slow = values_and_gradients(selective_scan_loop, inputs, weights)
+    for name, f, s in zip(("y", "du", "d delta", "dA", "dB", "dC"), fast, slow):
+        torch.testing.assert_close(f, s, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_selective_scan_gradients_pass_gradcheck_in_float64():
+    inputs = [v.detach().double()[:, :9].requires_grad_() if v.dim() == 3 else v.detach().double().requires_grad_()
+              for v in scan_inputs(seed=1)]  # T=9: gradcheck perturbs every input one by one
+    assert torch.autograd.gradcheck(SelectiveScan.apply, inputs)
+
+
+def test_selective_scan_takes_the_time_invariant_ssm_expanded_inputs():
+    u, delta, A, B, C = scan_inputs()
+    delta, B, C = delta[:1, :1].expand_as(delta), B[:1, :1].expand_as(B), C[:1, :1].expand_as(C)  # stride 0
+    weights = torch.randn(2, 37, 3)
+    fast = values_and_gradients(SelectiveScan.apply, [u, delta, A, B, C], weights)
+    slow = values_and_gradients(selective_scan_loop, [u, delta, A, B, C], weights)
+    for f, s in zip(fast, slow):
+        torch.testing.assert_close(f, s, atol=1e-5, rtol=1e-5)
 
 
 def test_log_g_is_the_log_of_g():
@@ -64,6 +106,35 @@ def test_trace_loop_matches_parallel_forward(name):
     assert fields["hidden"].shape == (2, 1, 4, 23, 6)
     assert set(fields["gates"]) == set(model.layers[0].gates)
     assert fields["grad_norm"].shape == (2, 1, 23) and (fields["grad_norm"] > 0).all()
+
+
+def test_ssm_causal_conv_is_its_conv1d_keeping_the_first_t_outputs():
+    model, x, _, _ = make(SCAN_CONFIGS["ssm"])
+    layer = model.layers[0]
+    u = torch.randn(4, 23, 6)  # (B, T, E)
+    expected = layer.conv1d(u.transpose(1, 2))[..., :23].transpose(1, 2)  # Mamba's causal conv
+    torch.testing.assert_close(layer.causal_conv(u), expected, atol=1e-6, rtol=1e-6)
+    assert not torch.allclose(layer.causal_conv(u.flip(1)), expected.flip(1))  # order matters: it reads t-3..t
+
+
+def loop_forward(model, x):
+    """The SSM model's output through the trace's explicit time loop (explorer/trace.py) instead of the scan."""
+    h = model.embed(x)  # (B, T, H)
+    for norm, layer in zip(model.norms, model.layers):
+        outs, _, _ = _loop_ssm(layer, norm(h))
+        h = h + torch.stack(outs, dim=1)
+    return model.head(model.norm_f(h))
+
+
+@pytest.mark.parametrize("name", ["ssm", "ssm time-invariant"])
+def test_ssm_parameter_gradients_match_the_trace_loop(name):
+    model, x, y, _ = make(SCAN_CONFIGS[name])
+    params = [p for p in model.parameters()]
+    fast = torch.autograd.grad(F.mse_loss(model(x), y), params)
+    slow = torch.autograd.grad(F.mse_loss(loop_forward(model, x), y), params)
+    for (pname, _), f, s in zip(model.named_parameters(), fast, slow):
+        torch.testing.assert_close(f, s, atol=1e-5, rtol=1e-4, msg=pname)
+    assert max(f.abs().max() for f in fast) > 1e-3  # a loss that reaches the weights
 
 
 @pytest.mark.parametrize("arch", ["mingru", "minlstm"])
