@@ -55,3 +55,21 @@ def test_the_live_history_charts_send_thinned_lines():
             if len(trace.get("x", ())) > 2:  # a line, not a chance or clip mark
                 assert len(trace["x"]) <= DRAWN_POINTS + 2
                 assert trace["x"][-1] == 1800  # the newest step is drawn
+
+
+def test_a_lessons_step_axes_span_its_budget_from_the_start():
+    """With the steps a lesson's runs are to take, the step axes end there from the first frames on (they hold
+    still, so the browser moves the lines in place); past the budget, or without one, they follow the run."""
+    from explorer.charts.gradients import gradient_flow_heatmap
+
+    history = History()
+    for step, loss in enumerate(_noisy(300), start=1):
+        history.record(step, float(loss), 0.5, float(loss) * 3, step * 0.01)
+        if step % 30 == 0:
+            history.record_profile(step, np.full((1, 1, 20), 1e-3))
+    for build in (loss_chart, param_grad_chart):
+        assert build(history, steps_to=1_250)["layout"]["xaxis"]["range"] == [0.0, 1250.0]
+        assert build(history)["layout"]["xaxis"]["range"][1] < 1250  # a plain run: the next grid point
+        assert build(history, steps_to=200)["layout"]["xaxis"]["range"][1] >= 300  # trained past it
+    rows = gradient_flow_heatmap(history, steps_to=1_250)["data"][0]["y"]
+    assert rows[-1] == 1250.0 and gradient_flow_heatmap(history)["data"][0]["y"][-1] < 1250

@@ -155,9 +155,13 @@ def symmetric_range(values: np.ndarray, at_least: float = 0.0) -> tuple[float, f
 STEP_AXIS_GRID = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)  # x 10^k: where a live chart's training-step axis ends
 
 
-def step_axis_end(step: float) -> float:
-    """Where a training-step axis ends: the next point of STEP_AXIS_GRID, so a live chart keeps its axis (and
-    its in-place redraws) for many frames, with at most a quarter of it ahead of the run."""
+def step_axis_end(step: float, to: int | None = None) -> float:
+    """Where a training-step axis ends: at `to`, the steps the run is to take (a lesson's budget) while it has
+    not passed them, so the axis holds still for the whole lesson; else the next point of STEP_AXIS_GRID, so
+    a live chart keeps its axis (and its in-place redraws) for many frames, with at most a quarter of it
+    ahead of the run."""
+    if to is not None and 0 < step <= to:
+        return float(to)
     return nice_ceil(step, STEP_AXIS_GRID) if step > 0 else 1.0
 
 

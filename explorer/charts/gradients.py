@@ -175,7 +175,7 @@ def _step_ticks(steps: np.ndarray) -> list[int]:
     return ticks
 
 
-def _step_grid(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _step_grid(steps: np.ndarray, values: np.ndarray, to: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """FLOW_ROWS + 1 evenly spaced rows from step 0 to where the step axis ends (step_axis_end), each the
     profile recorded nearest to it; rows the run has not reached (or before its first profile) are NaN.
 
@@ -183,7 +183,7 @@ def _step_grid(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
     chart keeps its shape and axes for many frames, so a live view recolours it in place, the way plotly
     draws an even heatmap (one pixel a cell); drawn at this many rows, the picture is the one the uneven
     rows give."""
-    gap = step_axis_end(float(steps[-1])) / FLOW_ROWS
+    gap = step_axis_end(float(steps[-1]), to) / FLOW_ROWS
     grid = np.arange(FLOW_ROWS + 1) * gap
     after = np.clip(np.searchsorted(steps, grid), 1, len(steps) - 1)  # the profiles either side of each row
     nearest = np.where(grid - steps[after - 1] <= steps[after] - grid, after - 1, after)
@@ -192,12 +192,13 @@ def _step_grid(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, *, trace: Trace | None = None,
-                          scale: float = 1.0) -> FigureDict:
+                          scale: float = 1.0, steps_to: int | None = None) -> FigureDict:
     """log10 of Trace.grad_norm for time step t (x) and training step (y, the real step values: each profile's
     own row while there are few, then even rows from step 0 to the step axis' end, see _step_grid).
 
     `trace`: the run's latest trace, for the labels: what its architecture's grad_norm is (gradient_of)
-    and the input tokens of probe example 0 on the time axis.
+    and the input tokens of probe example 0 on the time axis. `steps_to`: the steps the run is to take (a
+    lesson's budget): the even rows run to it from the start.
 
     Vanishing gradients show as a dark band at early t; learning to carry memory shows as
     the band brightening, step by step, up the chart. Exact zeros are drawn in the darkest colour.
@@ -216,7 +217,7 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
     zmax = math.ceil(np.log10(real.max())) if real.size else zmin + 1
     zmax = max(zmax, zmin + 1)
     N, T = raw.shape
-    rows, drawn = (_step_grid(steps, raw) if N >= STEADY_FROM_ROWS else (steps, raw))
+    rows, drawn = (_step_grid(steps, raw, steps_to) if N >= STEADY_FROM_ROWS else (steps, raw))
     clipped, _ = clip_log(drawn)
     z = np.log10(clipped)  # NaN stays NaN: a diverged step, or a row the run has not reached, shows as a gap
     fig = figure.new(figure.heatmap(

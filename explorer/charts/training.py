@@ -18,13 +18,14 @@ if TYPE_CHECKING:
 SMOOTH_FROM = 100  # points; below this the raw curve is readable on its own
 
 
-def _step_axis(fig: FigureDict, steps: np.ndarray) -> None:
-    """The training-step axis; over a few steps, whole steps only (plotly would tick 0.5 steps)."""
+def _step_axis(fig: FigureDict, steps: np.ndarray, to: int | None = None) -> None:
+    """The training-step axis, to `to` (a lesson's budget) when given; over a few steps, whole steps only
+    (plotly would tick 0.5 steps)."""
     fig.update_xaxes(title_text="training step")
-    if len(steps) and steps[-1] - steps[0] < 10:
+    if len(steps) and steps[-1] - steps[0] < 10 and to is None:
         fig.update_xaxes(range=[float(steps[0]) - 1, float(steps[-1]) + 1], dtick=1)
     elif len(steps):
-        fig.update_xaxes(range=[0.0, step_axis_end(float(steps[-1]))])
+        fig.update_xaxes(range=[0.0, step_axis_end(float(steps[-1]), to)])
 
 
 
@@ -82,12 +83,13 @@ def _lr_marks(fig: FigureDict, history: History, scale: float) -> None:
 
 
 def loss_chart(history: History, *, compare: History | dict[str, History] | None = None,
-               scale: float = 1.0) -> FigureDict:
+               scale: float = 1.0, steps_to: int | None = None) -> FigureDict:
     """Loss over training steps (log axis when positive), the metric on a second axis and its chance level,
     and a dotted line at each learning-rate change made while training.
 
     When the metric is the loss itself (MSE on a regression task) one axis carries both.
     `compare`: a run (or named runs) to draw faint and dashed behind this one, e.g. the previous run.
+    `steps_to`: the steps the run is to take (a lesson's budget): the step axis spans them from the start.
     """
     title = f"Loss and {history.metric_name}"
     if len(history) == 0:
@@ -109,7 +111,7 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
         losses.append(np.array([history.chance]))
     else:
         _metric_on_second_axis(fig, history, a, scale)
-    _step_axis(fig, a["step"])
+    _step_axis(fig, a["step"], steps_to)
     _lr_marks(fig, history, scale)
     fig.layout.yaxis.update(title_text=f"loss = {history.metric_name}" if same else "loss",
                             title_font_color=style.LOSS_COLOUR, **(log_axis(*losses) if log else dict(type="linear")))
@@ -117,8 +119,10 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
     return finish(fig, title, scale=scale)
 
 
-def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale: float = 1.0) -> FigureDict:
-    """Loss curves of several runs overlaid (labels = dict keys), against training step or wall time."""
+def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale: float = 1.0,
+                       steps_to: int | None = None) -> FigureDict:
+    """Loss curves of several runs overlaid (labels = dict keys), against training step or wall time;
+    `steps_to`: the steps each run is to take (the race's budget), where the step axis ends."""
     if x not in ("step", "wall"):
         raise ValueError(f"x must be 'step' or 'wall'; got {x!r}")
     title = "Loss by architecture"
@@ -136,14 +140,17 @@ def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale:
         a = h.arrays()
         _loss_traces(fig, a[x], a["loss"], name, colour, say_smoothed=False)
     losses = [h.arrays()["loss"] for h in runs.values()]
+    if x == "step" and steps_to is not None:
+        _step_axis(fig, np.array([max(len(h) and h.step[-1] for h in runs.values())]), steps_to)
     fig.update_xaxes(title_text=xlabel)
     fig.update_yaxes(title_text="loss", **(log_axis(*losses) if all(map(_all_positive, losses)) else {}))
     fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
     return finish(fig, title, scale=scale)
 
 
-def param_grad_chart(history: History, *, scale: float = 1.0) -> FigureDict:
-    """Global gradient norm over all parameters (before clipping) per training step, log axis."""
+def param_grad_chart(history: History, *, scale: float = 1.0, steps_to: int | None = None) -> FigureDict:
+    """Global gradient norm over all parameters (before clipping) per training step, log axis; the step axis
+    to `steps_to` (a lesson's budget) when given."""
     title = "Parameter gradients"
     if len(history) == 0:
         return message_figure(title, "No training steps yet: press Train", scale=scale,
@@ -159,7 +166,7 @@ def param_grad_chart(history: History, *, scale: float = 1.0) -> FigureDict:
     if history.clip_grad_norm is not None:
         hline(fig, history.clip_grad_norm, f"clip at {history.clip_grad_norm:g}", colour=style.METRIC_COLOUR,
               scale=scale, log=True)
-    _step_axis(fig, a["step"])
+    _step_axis(fig, a["step"], steps_to)
     clip = [history.clip_grad_norm] if history.clip_grad_norm is not None else []
     fig.update_yaxes(title_text="global grad norm (before clipping)", **log_axis(y, np.array(clip)))
     return finish(fig, title, scale=scale, legend=False)

@@ -139,7 +139,8 @@ def _race_view(job: Job, was_training: bool) -> None:
         traces = {label: view.trace for label, view in zip(job.labels, snap_.runs) if view.trace is not None}
         initial = {label: view.initial for label, view in zip(job.labels, snap_.runs) if view.initial is not None}
         # steady axes: between two changes of a range the browser moves the lines in place
-        return [(charts.steady_axes(charts.loss_compare_chart(histories, scale=s)), "loss_compare_chart"),
+        steps_to = panels.budget(job.worker)
+        return [(charts.steady_axes(charts.loss_compare_chart(histories, scale=s, steps_to=steps_to)), "loss_compare_chart"),
                 (charts.steady_axes(charts.grad_norm_compare_chart(traces, initial, scale=s)), "grad_norm_compare_chart")]
     if snap.state == "training":
         live_chart.follow(job.worker, "cmp-race", figures, columns=1)

@@ -35,7 +35,8 @@ function draw(Plotly, gd, frame) {
     done = Promise.resolve();
   } else {
     // what a later frame must keep to be drawn in place instead: only charts made of movable traces can be
-    const movable = frame.data.length > 0 && frame.data.every((t) => KINDS[t.type] && KINDS[t.type].movable(t));
+    // (a chart of none, a note that this architecture lacks it, stays as it is while its layout does)
+    const movable = frame.data.every((t) => KINDS[t.type] && KINDS[t.type].movable(t));
     let layout = frame.layout;
     if (layout.title && layout.title.text !== frame.title) {  // a new object: plotly redraws what differs from the last
       layout = gd.__rnnxLayout = Object.assign({}, layout, {title: Object.assign({}, layout.title, {text: frame.title})});

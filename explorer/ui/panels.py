@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import charts, style
+from explorer.config import LIMITS
 from explorer.ui import lecture, live_chart
 from explorer.ui.worker import RunView, Snapshot, Worker
 
@@ -55,19 +56,21 @@ def status_line(view: RunView, steps_per_s: float | None = None) -> str:
 
 
 def live_figures(view: RunView, *, example: int = 0, layer: int = 0, names: tuple[str, ...] | None = None,
-                 scale: float = 1.0) -> list[tuple[dict, str]]:
+                 scale: float = 1.0, steps_to: int | None = None) -> list[tuple[dict, str]]:
     """One run's live charts as (figure dict, caption name): training curves, then inside the model on the probe batch.
 
     `names`: the charts to draw, in order, even those this architecture lacks (they say so): side-by-side
     columns then show the same chart in every row. `scale`: the page's (`scale()`, read in its script run:
-    a live feed builds frames outside it)."""
+    a live feed builds frames outside it). `steps_to`: the steps the run is to take, when a lesson sets them
+    (`budget()`): the training-step axes span them from the start and hold still."""
     s = scale
     trace, history = view.trace, view.history
     builders = {
-        "loss_chart": lambda: charts.loss_chart(history, scale=s),
-        "param_grad_chart": lambda: charts.param_grad_chart(history, scale=s),
+        "loss_chart": lambda: charts.loss_chart(history, scale=s, steps_to=steps_to),
+        "param_grad_chart": lambda: charts.param_grad_chart(history, scale=s, steps_to=steps_to),
         "grad_norm_chart": lambda: charts.grad_norm_chart(trace, initial=view.initial, scale=s),
-        "gradient_flow_heatmap": lambda: charts.gradient_flow_heatmap(history, layer=layer, trace=trace, scale=s),
+        "gradient_flow_heatmap": lambda: charts.gradient_flow_heatmap(history, layer=layer, trace=trace, scale=s,
+                                                                      steps_to=steps_to),
         "hidden_state_heatmap": lambda: charts.hidden_state_heatmap(trace, layer=layer, example=example, scale=s),
         "attention_heatmaps": lambda: charts.attention_heatmaps(trace, layer=layer, example=example, scale=s),
         "gate_heatmaps": lambda: charts.gate_heatmaps(trace, layer=layer, example=example, scale=s),
@@ -77,6 +80,12 @@ def live_figures(view: RunView, *, example: int = 0, layer: int = 0, names: tupl
     }
     # explicit, rounded axis ranges: the next frame usually keeps the layout and the browser redraws less
     return [(charts.steady_axes(builders[name]()), name) for name in names or chart_names(view)]
+
+
+def budget(worker: Worker) -> int | None:
+    """The steps each of the worker's runs is to take when a lesson or race set them (its step axes end
+    there); None for a plain run, which may train on to the server's cap."""
+    return worker.budget if worker.budget < LIMITS.max_steps_per_run else None
 
 
 LIVE_CHARTS = ("loss_chart", "alignment_chart", "param_grad_chart", "grad_norm_chart", "gradient_flow_heatmap",
@@ -92,12 +101,14 @@ def chart_names(view: RunView) -> tuple[str, ...]:
     return tuple(name for name in LIVE_CHARTS if not lacks.get(name, False))
 
 
-def side_by_side(views, *, example: int = 0, layer: int = 0, scale: float = 1.0) -> list[list[tuple[dict, str]]]:
+def side_by_side(views, *, example: int = 0, layer: int = 0, scale: float = 1.0,
+                 steps_to: int | None = None) -> list[list[tuple[dict, str]]]:
     """The live charts of several runs, one list per run: the same charts in the same order (a chart one
     architecture lacks says so), each on one scale across the runs (axes, colours, height), so the
     columns compare at a glance."""
     names = tuple(name for name in LIVE_CHARTS if any(name in chart_names(view) for view in views))
-    columns = [live_figures(view, example=example, layer=layer, names=names, scale=scale) for view in views]
+    columns = [live_figures(view, example=example, layer=layer, names=names, scale=scale, steps_to=steps_to)
+               for view in views]
     for row in zip(*columns):
         charts.share_scales([fig for fig, _ in row])
     return columns

@@ -93,7 +93,8 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
     s = panels.scale()
     if len(snap.runs) == 1:
         def figures(snap_: Snapshot) -> list:
-            return panels.focus_first(panels.live_figures(snap_.runs[0], example=example, layer=layer, scale=s), focus)
+            return panels.focus_first(panels.live_figures(snap_.runs[0], example=example, layer=layer, scale=s,
+                                                          steps_to=panels.budget(worker)), focus)
         columns = 1 if focus else 2
         if fed:
             live_chart.follow(worker, "run0", figures, columns=columns)
@@ -106,7 +107,8 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
     for label, view in zip(labels, snap.runs):  # once, full width: the columns below stay aligned
         if view.status != "ok":
             st.error(f"**{label}**: " + plain(view.message))  # a loaded run's message comes from its file
-    shared = panels.per_snapshot(lambda snap_: panels.side_by_side(snap_.runs, example=example, layer=layer, scale=s))
+    shared = panels.per_snapshot(lambda snap_: panels.side_by_side(snap_.runs, example=example, layer=layer, scale=s,
+                                                                   steps_to=panels.budget(worker)))
     lead = _lead(snap, focus)
     if lead is not None:  # the lesson's chart, which another run lacks, full width above the columns
         def leading(snap_: Snapshot) -> list:
