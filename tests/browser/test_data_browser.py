@@ -72,6 +72,11 @@ def test_an_uploaded_csv_trains_stays_out_of_the_link_and_a_bad_file_loses_nothi
     assert "No file yet" in page.locator('[data-testid="stSidebar"]').inner_text()
     page.locator(SIDEBAR_UPLOAD).set_input_files(str(good))
     wait_idle(page)
+    # the first column that is not a counter (month: 0, 1, 2, ...) is the series at first; any can be picked
+    page.wait_for_function("() => document.body.innerText.replaceAll('\u2060', '')"
+                           ".includes('Training on close of prices.csv: 400 values')", timeout=30_000)
+    wait_idle(page)
+    pick_column(page, "month")
     page.wait_for_function("() => document.body.innerText.includes('Training on month of prices.csv')", timeout=30_000)
     wait_idle(page)
     pick_column(page, "close")
