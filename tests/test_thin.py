@@ -71,5 +71,9 @@ def test_a_lessons_step_axes_span_its_budget_from_the_start():
         assert build(history, steps_to=1_250)["layout"]["xaxis"]["range"] == [0.0, 1250.0]
         assert build(history)["layout"]["xaxis"]["range"][1] < 1250  # a plain run: the next grid point
         assert build(history, steps_to=200)["layout"]["xaxis"]["range"][1] >= 300  # trained past it
+    from explorer.charts.training import loss_compare_chart
+
+    race = loss_compare_chart({"lstm": history, "gru": History()}, steps_to=1_250)  # one run has no steps yet
+    assert race["layout"]["xaxis"]["range"] == [0.0, 1250.0]
     rows = gradient_flow_heatmap(history, steps_to=1_250)["data"][0]["y"]
     assert rows[-1] == 1250.0 and gradient_flow_heatmap(history)["data"][0]["y"][-1] < 1250

@@ -141,7 +141,7 @@ def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale:
         _loss_traces(fig, a[x], a["loss"], name, colour, say_smoothed=False)
     losses = [h.arrays()["loss"] for h in runs.values()]
     if x == "step" and steps_to is not None:
-        _step_axis(fig, np.array([max(len(h) and h.step[-1] for h in runs.values())]), steps_to)
+        _step_axis(fig, np.array([max(h.step[-1] for h in runs.values())]), steps_to)  # runs: none empty
     fig.update_xaxes(title_text=xlabel)
     fig.update_yaxes(title_text="loss", **(log_axis(*losses) if all(map(_all_positive, losses)) else {}))
     fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
