@@ -23,7 +23,7 @@ function record(gd) {
 function counted(gd) {
   if (gd.__rnnxCounted) return;
   gd.__rnnxCounted = true;
-  gd.on('plotly_afterplot', () => { record(gd); dropOverlays(gd); });  // plotly's own event after every full redraw
+  gd.on('plotly_afterplot', () => record(gd));  // plotly's own event after every full redraw
 }
 function draw(Plotly, gd, frame) {
   const t0 = performance.now();
@@ -270,35 +270,8 @@ function paint(gd, cd, image, z) {
     }
   }
   ctx.putImageData(pixels, 0, 0);
-  overlay(image, canvas);
+  image.setAttributeNS('http://www.w3.org/1999/xlink', 'xlink:href', canvas.toDataURL('image/png'));
   cd.z = rows;  // hover reads the values from the calcdata
-}
-const SVG = 'http://www.w3.org/2000/svg';
-function overlay(image, canvas) {
-  // the kept canvas itself, shown over plotly's image where it lies (a foreignObject, in the image's clipped
-  // group): a frame repaints the canvas alone. A PNG data URL per image and frame cost an encode, a resource
-  // load and a decode: 0.07 of a core for the Train page's seven heatmaps. Plotly's next full redraw of the
-  // chart shows its own image again (dropOverlays).
-  let fo = image.__rnnxOverlay;
-  if (!fo || fo.parentNode !== image.parentNode) {
-    fo = document.createElementNS(SVG, 'foreignObject');
-    fo.setAttribute('class', 'rnnx-heat');
-    fo.setAttribute('pointer-events', 'none');
-    canvas.style.cssText = 'display: block; width: 100%; height: 100%; image-rendering: pixelated';
-    fo.appendChild(canvas);
-    image.after(fo);
-    image.__rnnxOverlay = fo;
-  }
-  for (const name of ['x', 'y', 'width', 'height']) fo.setAttribute(name, image.getAttribute(name));
-  image.style.visibility = 'hidden';
-}
-function dropOverlays(gd) {
-  // after plotly drew the chart itself: its images are new (and visible), the canvases over them are not
-  for (const fo of gd.querySelectorAll('foreignObject.rnnx-heat')) {
-    const image = fo.previousElementSibling;
-    if (image && image.__rnnxOverlay === fo) { image.__rnnxOverlay = null; image.style.visibility = ''; }
-    fo.remove();
-  }
 }
 function queue() {
   return window.__rnnxQueue || (window.__rnnxQueue = {frames: new Map(), busy: false, acks: []});
