@@ -61,8 +61,9 @@ class Limits:
     max_history: int = 2_000  # points kept per history series before downsampling
     max_profiles: int = 400  # gradient-over-time profiles kept for the Gradient flow chart
     max_trainers: int = _env_int("RNNX_MAX_TRAINERS", 4)  # concurrent training workers per process
-    # training processes run this much nicer than the server, whose one process sends every visitor's frames:
-    # at equal weight 8 trainers on 2 cores left it 1 frame a second per visitor (docs/benchmarks.md, visitors)
+    # once a server's training processes would fill every core, they run this much nicer than the server, whose one
+    # process sends every visitor's frames: at equal weight 8 trainers on 2 cores left it 1 frame a second per
+    # visitor (docs/benchmarks.md, visitors). Fewer run at the server's niceness (explorer/ui/pool.py).
     trainer_nice: int = _env_int("RNNX_TRAINER_NICE", 10)
     idle_stop_s: float = float(_env_int("RNNX_IDLE_STOP_S", 30))  # worker pauses when no open page has looked for this long
     reattach_s: float = float(_env_int("RNNX_REATTACH_S", 600))  # a reload or the same link again within this finds its runs

@@ -91,14 +91,12 @@ def limit_memory(mb: int) -> None:
 
 
 def serve(conn, states: list[bytes], budget: int, publish_every: float, pace: str, threads: int,
-          memory_mb: int, nice: int = 0, temperature: float = 1.0, lr_changes: tuple[tuple[int, float], ...] = ()) -> None:
+          memory_mb: int, temperature: float = 1.0, lr_changes: tuple[tuple[int, float], ...] = ()) -> None:
     """Process entry point: load the runs, train until told to stop or nothing is left, report, exit.
 
-    `nice`: added to this process's niceness, so the server that started it keeps the CPU it needs: training
-    processes then share what is left equally (the scheduler weighs them alike, whatever each one's step costs).
+    Its niceness is the pool's to set (explorer/ui/pool.py: TrainerPool.track).
     `lr_changes`: a preset's learning-rate schedule, (step, lr) pairs (run.train_round)."""
     try:
-        os.nice(nice)
         torch.set_num_threads(threads)
         limit_memory(memory_mb)
         runs = [Run.load(state) for state in states]

@@ -31,7 +31,7 @@ MAX_SAMPLES = 16  # text samples kept per run: all of the text lesson's 600 step
 MEMORY_MB = LIMITS.worker_memory_mb  # address space a training process may add (the hard limit)
 
 
-POOL = TrainerPool(LIMITS.max_trainers)
+POOL = TrainerPool(LIMITS.max_trainers, crowded_nice=LIMITS.trainer_nice)
 
 
 @dataclass(frozen=True)
@@ -187,10 +187,11 @@ class Worker:
         parent, child = CONTEXT.Pipe()
         self._process = CONTEXT.Process(
             target=serve, name="rnnx-trainer", daemon=True,
-            args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb, LIMITS.trainer_nice),
+            args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb),
             kwargs=dict(temperature=self.temperature, lr_changes=self.lr_changes))
         with plain_main():
             self._process.start()
+        self.pool.track(self._process.pid, torch.get_num_threads())
         child.close()
         self._conn, self._stopping, self._stop_message, self._killed = parent, False, "", False
         self._stepping, self._start = stepping, (states, self._views)
@@ -352,6 +353,7 @@ class Worker:
             process.kill()
             process.join(timeout=1)
         conn.close()
+        self.pool.untrack(process.pid)
         self.pool.release()
 
     def _take(self, views: list[dict]) -> None:
