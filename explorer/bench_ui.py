@@ -5,7 +5,7 @@ Measures: time from opening /train to the first chart; each live chart's changes
 training (counted in the browser from plotly's afterplot events, not the server's intent); how often
 Streamlit showed an element faded (stale, see-through); Pause latency (the last chart change after the click);
 Step latency (click to the step's charts drawn); training steps/s with the page open over headless
-Run.train steps/s on the same config and thread count; the server's own CPU (the training process is
+Run.train steps/s on the same config and thread count (the mean of just before and just after); the server's own CPU (the training process is
 apart) per second of training; browser JS heap and server RSS at the start and after the soak.
 Pause, Step and steps/s on the Train page only. Run: python -m explorer.bench --ui [--scene train preset race] [--json].
 """
@@ -74,9 +74,17 @@ def _tree_cpu_s(root: int) -> float:
 
 # per chart: [renders, last render time], by its element's key and chart ("run1-gate_heatmaps")
 RENDERS_JS = "() => Object.fromEntries(Object.entries(window.__rnnxRenders || {}).map(([k, v]) => [k, [v.renders, v.at]]))"
-# faded: an element Streamlit marked stale (a run in progress has not redrawn it yet) and now draws see-through
-FADED_JS = """() => Array.from(document.querySelectorAll('[data-stale="true"]'))
-  .filter(e => parseFloat(getComputedStyle(e).opacity) < 0.99).length"""
+# faded: an element Streamlit marked stale (a run in progress has not redrawn it yet) and now draws see-through.
+# Looked for 20 times a second by the page itself: a look from here (a round trip through Playwright) cost the
+# machine more CPU than the page it measures spends on a frame, and slowed the training it measures.
+FADED_START_JS = """() => {
+  const f = window.__rnnxFaded = {looks: 0, faded: 0};
+  f.timer = setInterval(() => {
+    f.looks += 1;
+    f.faded += Array.from(document.querySelectorAll('[data-stale="true"]')).some((e) => parseFloat(getComputedStyle(e).opacity) < 0.99);
+  }, 50);
+}"""
+FADED_END_JS = "() => { const f = window.__rnnxFaded; clearInterval(f.timer); return [f.faded, f.looks]; }"
 # still training: the Train page's status line or a Compare progress bar says so
 TRAINING_JS = """() => {
   const status = document.querySelector('.st-key-train-status');
@@ -123,14 +131,14 @@ def measure_page(port: int, pid: int, scene: str = "train") -> dict:
         time.sleep(1)  # past the first frames, which lay the charts out
         t0, cpu0, step0 = time.perf_counter(), _cpu_s(pid), _status(page)[0] if scene == "train" else 0
         browser0, trainer0 = _browser_cpu_s(pid), _tree_cpu_s(pid)
-        renders0, draw0, faded, looks = page.evaluate(RENDERS_JS), page.evaluate(DRAW_JS), 0, 0
-        while time.perf_counter() - t0 < SOAK_S and (looks % 10 or page.evaluate(TRAINING_JS)):
-            faded += page.evaluate(FADED_JS) > 0  # a lesson or race that spends its budget ends the soak
-            looks += 1
-            time.sleep(0.05)
+        renders0, draw0 = page.evaluate(RENDERS_JS), page.evaluate(DRAW_JS)
+        page.evaluate(FADED_START_JS)
+        while time.perf_counter() - t0 < SOAK_S and page.evaluate(TRAINING_JS):  # a lesson or race that
+            time.sleep(min(0.5, max(0.0, SOAK_S - (time.perf_counter() - t0))))  # spends its budget ends the soak
         elapsed = time.perf_counter() - t0
         figures["soak_s"] = elapsed
         renders1, cpu1 = page.evaluate(RENDERS_JS), _cpu_s(pid)
+        faded, looks = page.evaluate(FADED_END_JS)
         for title, (count, _) in renders1.items():
             figures[f"changes_per_s {title}"] = (count - renders0.get(title, [0])[0]) / elapsed
         draw1 = page.evaluate(DRAW_JS)
@@ -170,12 +178,16 @@ def _pause_and_step(page, figures: dict) -> None:
 def main(as_json: bool = False, scenes: tuple[str, ...] = tuple(SCENES)) -> None:
     figures: dict = {}
     for scene in scenes:  # a fresh server each, so one scene's runs do not load the next
+        # headless just before and just after the page: a shared machine's speed drifts by 10% over minutes
+        before = headless_steps_per_s(RunConfig()) if scene == "train" else None
         with appserver.serve() as server:
             measured = measure_page(server.port, server.proc.pid, scene)
         figures.update({(name if scene == "train" else f"{scene}: {name}"): value for name, value in measured.items()})
-    if "train" in scenes:
-        figures["headless_steps_per_s"] = headless_steps_per_s(RunConfig())
-        figures["page_over_headless"] = figures["page_steps_per_s"] / figures["headless_steps_per_s"]
+        if before is not None:
+            after = headless_steps_per_s(RunConfig())
+            figures.update(headless_steps_per_s_before=before, headless_steps_per_s_after=after)
+            figures["headless_steps_per_s"] = (before + after) / 2
+            figures["page_over_headless"] = figures["page_steps_per_s"] / figures["headless_steps_per_s"]
     if as_json:
         print(json.dumps(figures))
         return
