@@ -382,7 +382,30 @@ async function ask(url, since) {
     return {error: error};
   }
 }
-async function follow(Plotly, root, url) {
+function writeLine(node, line) {
+  // a status line's pieces: [text, style], style 'b' bold, 'i' italic, '' plain; rewritten only when it changed
+  const text = JSON.stringify(line);
+  if (node.__rnnxLine === text) return;
+  node.__rnnxLine = text;
+  node.replaceChildren(...line.map(([words, style]) => {
+    if (!style) return document.createTextNode(words);
+    const span = document.createElement(style === 'b' ? 'strong' : 'em');
+    span.textContent = words;
+    return span;
+  }));
+}
+function writeLines(lines) {
+  // the status lines a frame carries, by their container's key (explorer/ui/live_chart.py: status)
+  for (const [key, line] of Object.entries(lines || {})) {
+    const node = document.querySelector(`.rnnx-status[data-target="${CSS.escape(key)}"]`);
+    if (!node) continue;
+    writeLine(node, line);
+    const fed = window.__rnnxLinesFed || (window.__rnnxLinesFed = []);  // browser tests read what frames wrote
+    fed.push(node.textContent);
+    fed.splice(0, fed.length - 50);
+  }
+}
+async function follow(Plotly, root, url, ended) {
   // while the run trains: ask for the next frame, and while it comes, draw the one before. A frame that waited
   // too long while the last one was drawn is asked for again (the server answers with the newest at once), so
   // a slow browser gets fewer frames, never late ones.
@@ -399,7 +422,7 @@ async function follow(Plotly, root, url) {
     }
     if (answer.frame) {
       const frame = answer.frame;
-      if (frame.stopped) break;  // the run stopped training: the page reruns and draws its last frame
+      if (frame.stopped) { ended(); break; }  // the run stopped training: the page reruns and draws its last frame
       since = frame.version;
       next = ask(url, since);  // on its way while this one is drawn
       const wait = FEED_EVERY_MS - (performance.now() - last);
@@ -407,6 +430,7 @@ async function follow(Plotly, root, url) {
       if (!following()) return;
       last = performance.now();
       if (frame.template) setTemplate(frame.template);
+      writeLines(frame.lines);
       apply(Plotly, root, frame.charts);
       await drawn(Plotly);
       window.__rnnxFeedFrames = (window.__rnnxFeedFrames || 0) + 1;
@@ -424,6 +448,17 @@ async function follow(Plotly, root, url) {
 export default function (component) {
   const { data, parentElement } = component;
   if (!data) return;
+  if (data.line) {  // a status line (explorer/ui/live_chart.py: status), which live frames rewrite too
+    let node = parentElement.querySelector('.rnnx-status');
+    if (!node) {
+      node = document.createElement('p');
+      node.className = 'rnnx-status';
+      parentElement.appendChild(node);
+    }
+    node.dataset.target = data.target;
+    writeLine(node, data.line);
+    return;
+  }
   window.__rnnxPageFrames = (window.__rnnxPageFrames || 0) + (data.charts ? 1 : 0);  // frames sent by a page run
   let root = parentElement.querySelector('.rnnx-live');
   if (!root) {
@@ -437,7 +472,8 @@ export default function (component) {
   if (data.template) setTemplate(data.template);
   loadPlotly(data.plotly).then((Plotly) => {
     if (data.charts) apply(Plotly, root, data.charts);
-    if (data.feed) follow(Plotly, root, data.feed);
+    // the run stopped: its fragment reruns now, and sees it, rather than at its next timed run
+    if (data.feed) follow(Plotly, root, data.feed, () => component.setTriggerValue('ended', true));
     // tell the page which step the browser has drawn (a slow Pace waits for it before the next step)
     if (data.step !== null && data.step !== undefined) {
       queue().acks.push(() => component.setStateValue('drawn', data.step));

@@ -35,9 +35,14 @@ CSS = """
 [data-stale="true"]:has(.rnnx-live), .st-key-train-status[data-stale="true"],
 [data-stale="true"]:has(> .st-key-train-status) { opacity: 1 !important; transition: none !important; }
 .rnnx-cell { min-width: 0; }
+.rnnx-status { margin: 0; font-size: 1rem; line-height: 1.6; }
+/* a status line's markdown shows with the page's first paint; once the element has drawn the line it keeps, it goes */
+[class*="st-key-"]:has(.rnnx-status) > [data-testid="stElementContainer"]:has([data-testid="stMarkdown"]) { display: none; }
 .rnnx-caption { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: 0.25rem 0 0.75rem; }
 """
 CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"scale": 2}}
+
+Line = list[tuple[str, str]]  # a status line: (text, style) pieces, style "b" (bold), "i" (italic) or "" (plain)
 
 _component = None
 
@@ -81,21 +86,42 @@ def show(figures: list[tuple[dict, str]], key: str, *, columns: int = 2, step: i
     return getattr(result, "drawn", None)
 
 
-def follow(worker, key: str, figures: Callable[[object], list[tuple[dict, str]]], *, columns: int = 2) -> None:
+def follow(worker, key: str, figures: Callable[[object], list[tuple[dict, str]]], *, columns: int = 2,
+           lines: Callable[[object], dict[str, Line]] | None = None) -> None:
     """While `worker` trains: the element under `key` fetches `figures(snapshot)` of each newer snapshot from
     the live feed (explorer/ui/feed.py), asking for the next while it draws one, with no rerun of the page;
-    it keeps its charts until the first one."""
+    it keeps its charts until the first one. `lines(snapshot)`: status lines ({key: line}, see `status`) the
+    frames rewrite too. When the run stops training, the element reruns its fragment (which then sees it)."""
     if not in_browser():
         _static(figures(worker.snapshot), key, columns)
         return
 
-    def frame(snap) -> dict:
-        return {"charts": _cells(figures(snap), key)[0]}  # the template goes once, with the element
+    def frame(snap) -> dict:  # the template goes once, with the element
+        return {"charts": _cells(figures(snap), key)[0], "lines": lines(snap) if lines else None}
 
     token = feed.open_feed(worker, key, frame)
     _mount()(key=key, data={"plotly": _asset_url(PLOTLY_JS), "columns": columns, "config": CONFIG,
                             "template": TEMPLATE, "charts": None, "step": None, "feed": _url(feed.PATH + token)},
-             on_drawn_change=_ignore)
+             on_drawn_change=_ignore, on_ended_change=_ignore)
+
+
+def status(key: str, line: Line, *, fed: bool = False) -> None:
+    """A status line in a container under `key` (browser tests find it by that key), as markdown, which shows with
+    the page's first paint. `fed`: drawn by the element as well, which then hides the markdown, so a live feed's
+    frames rewrite it between the page's runs (`follow(lines=...)`)."""
+    box = st.container(key=key)
+    box.markdown(markdown(line))  # shown until the element has drawn its own line (CSS), then hidden
+    if not fed or not in_browser():
+        return
+    with box:
+        _mount()(key=f"{key}-line", data={"line": line, "target": key}, on_drawn_change=_ignore,
+                 on_ended_change=_ignore)
+
+
+def markdown(line: Line) -> str:
+    """The line as markdown (a styled piece has no spaces at its ends)."""
+    marks = {"b": "**", "i": "*", "": ""}
+    return "".join(f"{marks[style]}{text}{marks[style]}" for text, style in line)
 
 
 def _static(figures: list[tuple[dict, str]], key: str, columns: int) -> None:

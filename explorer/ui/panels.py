@@ -13,9 +13,12 @@ from explorer.ui.worker import RunView, Snapshot, Worker
 # the rest (status line, progress, the end). Learn's charts and Compare's sweep still rerun their fragment
 # every LIVE_REFRESH_S: their charts cost 2 ms and 0.3 ms of Python to build. (At 0.1 s, when the Train page
 # still reran per frame and before heatmaps were recoloured in place, the browser fell behind: 40% faded
-# frames, Pause 3.1 s.)
+# frames, Pause 3.1 s.) While the feed also rewrites the Train page's status lines, its fragment follows only
+# every FED_FOLLOW_S, in case the element's word that the run stopped is lost: a rerun cost the browser about
+# 45 ms of CPU and the server 10 ms.
 LIVE_REFRESH_S = 0.2
 FOLLOW_S = 1.0
+FED_FOLLOW_S = 5.0
 
 
 def chart(fig, name: str, key: str) -> None:
@@ -43,16 +46,16 @@ def queue_note(snap: Snapshot, worker: Worker) -> str:
     return f"{snap.message} You are number {place} in the queue." if place else snap.message
 
 
-def status_line(view: RunView, steps_per_s: float | None = None) -> str:
+def status_line(view: RunView, steps_per_s: float | None = None) -> live_chart.Line:
+    """One run's status: its step (bold), its last loss and metric, and its speed while it trains."""
     h = view.history
-    parts = [f"**step {view.step}**"]
+    parts = []
     if len(h):
         parts.append(f"loss {h.loss[-1]:.4g}")
-        metric = h.metric[-1]
-        parts.append(f"{h.metric_name} {metric:.3g} (chance {h.chance:.3g})")
+        parts.append(f"{h.metric_name} {h.metric[-1]:.3g} (chance {h.chance:.3g})")
     if steps_per_s:
         parts.append(f"{steps_per_s:.0f} steps/s")
-    return " · ".join(parts)
+    return [(f"step {view.step}", "b")] + [(" · " + part, "") for part in parts]
 
 
 def live_figures(view: RunView, *, example: int = 0, layer: int = 0, names: tuple[str, ...] | None = None,

@@ -31,7 +31,8 @@ def render() -> None:
     shown = presets_ui.example(preset, worker)  # a lesson opens on the probe sequence its narration is about
     example, layer = (shown, 0) if lecture.on() else _view_options(worker, shown)
     training = active(worker)  # queued too: the page refreshes to see it start
-    every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FOLLOW_S
+    fed = worker.pace == "normal" and worker.snapshot.state == "training"  # the feed keeps the status lines too
+    every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FED_FOLLOW_S if fed else panels.FOLLOW_S
     focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus)
     if live_controls.has_samples(worker):
@@ -85,10 +86,12 @@ def _view_options(worker: Worker, shown: int = 0) -> tuple[int, int]:
 def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: str | None = None) -> None:
     """The status line and every chart, from the newest snapshot; `focus` (a chart name) first, full width.
     While it trains at the normal pace, the charts fetch their frames from the live feed and this runs
-    only for the status line (every panels.FOLLOW_S); at a slow pace every step is drawn through here."""
+    only when the run stops (the element says so) or every panels.FED_FOLLOW_S; at a slow pace every step is
+    drawn through here."""
     snap = panels.watch(worker, was_training)
-    _status(snap, worker)
+    labels = [presets_ui.label(worker.runs, index) for index in range(len(snap.runs))]
     fed = snap.state == "training" and worker.pace == "normal"
+    _status(snap, worker, labels, fed)
     step = snap.runs[0].step if worker.pace != "normal" else None  # the browser reports it drawn
     s = panels.scale()
     if len(snap.runs) == 1:
@@ -97,13 +100,13 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
                                                           steps_to=panels.budget(worker)), focus)
         columns = 1 if focus else 2
         if fed:
-            live_chart.follow(worker, "run0", figures, columns=columns)
+            live_chart.follow(worker, "run0", figures, columns=columns, lines=lambda snap_: _lines(snap_, labels))
         else:
             worker.shown(live_chart.show(figures(snap), "run0", columns=columns, step=step))
         return
-    labels = [presets_ui.label(worker.runs, index) for index in range(len(snap.runs))]
-    for col, label, view in zip(st.columns(len(snap.runs)), labels, snap.runs):
-        col.markdown(f"**{label}** · " + panels.status_line(view))
+    for index, (col, line) in enumerate(zip(st.columns(len(snap.runs)), _run_lines(snap, labels))):
+        with col:
+            live_chart.status(f"run{index}-status", line, fed=fed)
     for label, view in zip(labels, snap.runs):  # once, full width: the columns below stay aligned
         if view.status != "ok":
             st.error(f"**{label}**: " + plain(view.message))  # a loaded run's message comes from its file
@@ -114,7 +117,7 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
         def leading(snap_: Snapshot) -> list:
             return [pair for pair in shared(snap_)[lead] if pair[1] == focus]
         if fed:
-            live_chart.follow(worker, "lead", leading, columns=1)
+            live_chart.follow(worker, "lead", leading, columns=1, lines=lambda snap_: _lines(snap_, labels))
         else:
             live_chart.show(leading(snap), "lead", columns=1)
     drawn = None
@@ -125,7 +128,8 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
             return panels.focus_first(shared(snap_)[index], focus)
         with col:
             if fed:
-                live_chart.follow(worker, f"run{index}", figures, columns=1)
+                lines = (lambda snap_: _lines(snap_, labels)) if index == 0 and lead is None else None
+                live_chart.follow(worker, f"run{index}", figures, columns=1, lines=lines)
             else:
                 drawn = live_chart.show(figures(snap), f"run{index}", columns=1,
                                         step=step if index == len(snap.runs) - 1 else None)
@@ -144,12 +148,24 @@ def _lead(snap: Snapshot, focus: str | None) -> int | None:
     return has.index(True)
 
 
-def _status(snap: Snapshot, worker: Worker) -> None:
+def _lines(snap: Snapshot, labels: list[str]) -> dict[str, live_chart.Line]:
+    """The page's status lines by their containers' keys: the state (with the one run's status, or the speed), and
+    with several runs each run's status above its column. The live feed's frames rewrite them as they come."""
+    view, training = snap.runs[0], snap.state == "training"
+    if len(snap.runs) == 1:
+        return {"train-status": panels.status_line(view, snap.steps_per_s if training else None) + [(" · ", ""), (snap.state, "i")]}
+    rate = [(f" · {snap.steps_per_s:.0f} steps/s", "")] if training else []
+    return {"train-status": [(snap.state, "i")] + rate,
+            **{f"run{index}-status": line for index, line in enumerate(_run_lines(snap, labels))}}
+
+
+def _run_lines(snap: Snapshot, labels: list[str]) -> list[live_chart.Line]:
+    return [[(label, "b"), (" · ", "")] + panels.status_line(view) for label, view in zip(labels, snap.runs)]
+
+
+def _status(snap: Snapshot, worker: Worker, labels: list[str], fed: bool) -> None:
     view = snap.runs[0]
-    line = panels.status_line(view, snap.steps_per_s if snap.state == "training" else None)
-    rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.state == "training" else ""
-    text = f"{line} · *{snap.state}*" if len(snap.runs) == 1 else f"*{snap.state}*{rate}"
-    st.container(key="train-status").markdown(text)  # the key gives browser tests a stable handle
+    live_chart.status("train-status", _lines(snap, labels)["train-status"], fed=fed)  # the key: browser tests' handle
     if snap.state == "queued":
         st.warning(panels.queue_note(snap, worker))
     elif len(snap.runs) == 1 and view.status != "ok":

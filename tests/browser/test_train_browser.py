@@ -68,6 +68,21 @@ def test_train_then_pause(page, app_url):
     no_errors(page)
 
 
+def test_the_status_line_follows_the_live_frames(page, app_url):
+    """The live feed's frames rewrite the status line as they come (the page itself reruns only when the run
+    stops, or every few seconds): its step moves with the charts."""
+    open_app(page, app_url, "/train")
+    click(page, "Train")
+    page.wait_for_function("() => (window.__rnnxLinesFed || []).length >= 5", timeout=60_000)
+    written = page.evaluate("() => window.__rnnxLinesFed")
+    assert all("training" in line for line in written), written
+    assert len({int(re.search(r"step (\d+)", line).group(1)) for line in written}) >= 3, written
+    click(page, "Pause")
+    wait_idle(page)
+    assert "paused" in status(page) and "training" not in status(page), status(page)
+    no_errors(page)
+
+
 def test_switching_architecture_shows_its_internals(page, app_url):
     open_app(page, app_url, "/train")
     choose(page, "Architecture", "GRU")
