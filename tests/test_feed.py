@@ -29,16 +29,17 @@ class Snap:
         self.state, self.version, self.value = state, version, value
 
 
-def counting_frame(calls):
-    def frame(snap):
+def counting_frame(calls, names=("loss_chart",)):
+    def frame(snap, only):
         calls.append(snap.version)
-        return {"charts": [{"key": "run0-loss_chart", "value": snap.value}]}
+        return {"charts": [{"key": f"run0-{name}", "value": snap.value} for name in names if only is None or name in only]}
     return frame
 
 
-def get(token, since, headers=(), client=None):
+def get(token, since, headers=(), client=None, only=None):
+    query = f"since={since}" + (f"&only={only}" if only is not None else "")
     scope = {"type": "http", "method": "GET", "path": feed.PATH + token, "headers": list(headers), "client": client,
-             "query_string": f"since={since}".encode(), "path_params": {"token": token}}
+             "query_string": query.encode(), "path_params": {"token": token}}
     # in a thread of its own: Playwright's sync API (the browser tests) leaves an event loop running in this one
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, feed.serve(Request(scope))).result()
@@ -68,6 +69,19 @@ def test_a_frame_only_when_the_snapshot_moved_on_and_built_once_per_snapshot(mon
     body = json.loads(get(token, 1).body)
     assert body["version"] == 2 and body["charts"][0]["value"] is None  # NaN goes as null: JSON the browser parses
     assert calls == [1, 2] and worker.touched >= 4  # polling keeps the worker alive
+
+
+def test_a_frame_carries_only_the_charts_in_the_browsers_view():
+    worker, calls = FakeWorker(), []
+    token = feed.open_feed(worker, "run0", counting_frame(calls, names=("loss_chart", "gate_heatmaps", "prediction_chart")))
+    keys = lambda answer: [c["key"] for c in json.loads(answer.body)["charts"]]
+    assert keys(get(token, -1)) == ["run0-loss_chart", "run0-gate_heatmaps", "run0-prediction_chart"]
+    assert keys(get(token, -1, only="gate_heatmaps,loss_chart")) == ["run0-loss_chart", "run0-gate_heatmaps"]
+    assert keys(get(token, -1, only="gate_heatmaps,loss_chart")) == ["run0-loss_chart", "run0-gate_heatmaps"]
+    assert calls == [1, 1]  # built once per snapshot and view: the same view again is not built again
+    assert keys(get(token, -1, only="")) == []  # every chart scrolled away: the status lines still come
+    for bad in ("<script>", "a b", ",".join(["x"] * 40)):
+        assert get(token, -1, only=bad).status_code == 400
 
 
 def test_frames_are_compressed_across_a_network_only():

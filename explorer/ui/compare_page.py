@@ -134,14 +134,15 @@ def _race_view(job: Job, was_training: bool) -> None:
     _progress(job, snap, "Race")
     s = panels.scale()
 
-    def figures(snap_: Snapshot) -> list:
+    def figures(snap_: Snapshot, only: frozenset[str] | None = None) -> list:
         histories = {label: view.history for label, view in zip(job.labels, snap_.runs)}
         traces = {label: view.trace for label, view in zip(job.labels, snap_.runs) if view.trace is not None}
         initial = {label: view.initial for label, view in zip(job.labels, snap_.runs) if view.initial is not None}
         # steady axes: between two changes of a range the browser moves the lines in place
         steps_to = panels.budget(job.worker)
-        return [(charts.steady_axes(charts.loss_compare_chart(histories, scale=s, steps_to=steps_to)), "loss_compare_chart"),
-                (charts.steady_axes(charts.grad_norm_compare_chart(traces, initial, scale=s)), "grad_norm_compare_chart")]
+        builders = {"loss_compare_chart": lambda: charts.loss_compare_chart(histories, scale=s, steps_to=steps_to),
+                    "grad_norm_compare_chart": lambda: charts.grad_norm_compare_chart(traces, initial, scale=s)}
+        return [(charts.steady_axes(build()), name) for name, build in builders.items() if only is None or name in only]
     if snap.state == "training":
         live_chart.follow(job.worker, "cmp-race", figures, columns=1)
     else:

@@ -15,6 +15,7 @@ import asyncio
 import gzip
 import json
 import math
+import re
 import secrets
 import threading
 import time
@@ -36,7 +37,8 @@ MAX_WAITING = 2  # requests one feed holds at once (its element has one out); mo
 MAX_WAITING_ALL = 1024  # waiting requests over every feed: a client in a loop cannot pile them up
 GZIP_LEVEL = 1  # a frame (about 120 kB of JSON) in 2.3 ms to about half; level 9: 4.6 ms, 5% smaller
 
-Frame = Callable[[object], dict]  # a snapshot -> the element's frame, JSON-ready
+Frame = Callable[[object, frozenset[str] | None], dict]  # a snapshot, the charts in view (None: all) -> the frame, JSON-ready
+ONLY = re.compile(r"([a-z0-9_]+(,[a-z0-9_]+){0,31})?")  # ?only=: the names of the charts in view (maybe none)
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Feed:
     frame: Frame
     polled: float = field(default_factory=time.monotonic)
     waiting: int = 0  # requests held for a newer frame now
-    body: tuple[int | None, bytes, bytes] = (None, b"", b"")  # the newest frame: version, JSON, gzipped JSON
+    body: tuple[tuple | None, bytes, bytes] = (None, b"", b"")  # the newest frame: (version, only), JSON, gzipped JSON
 
     def behind(self, since: int) -> bool:
         """The run trains and has nothing newer than `since` yet: a request for a frame waits. Cheap: no build."""
@@ -56,10 +58,11 @@ class Feed:
         snap = worker.snapshot
         return snap.state == "training" and snap.version <= since
 
-    def newest(self, since: int, gzipped: bool = False) -> bytes | None | bool:
+    def newest(self, since: int, gzipped: bool = False, only: frozenset[str] | None = None) -> bytes | None | bool:
         """The newest frame as JSON (`gzipped`: compressed) when the snapshot moved past `since`; None when
         it has not; False when the run no longer trains (the page reruns and draws the last frame itself).
-        A frame is built, and compressed, once per snapshot, however often it is asked for."""
+        `only`: the charts in the browser's view, the only ones built (None: every chart).
+        A frame is built, and compressed, once per snapshot and view, however often it is asked for."""
         worker = self.worker()
         if worker is None:
             return False
@@ -71,12 +74,12 @@ class Feed:
             return False
         if snap.version <= since:
             return None
-        version, body, packed = self.body
-        if version != snap.version:
-            body, packed = _json({"version": snap.version, **self.frame(snap)}), b""
+        built, body, packed = self.body
+        if built != (snap.version, only):
+            body, packed = _json({"version": snap.version, **self.frame(snap, only)}), b""
         if gzipped and not packed:
             packed = gzip.compress(body, compresslevel=GZIP_LEVEL)
-        self.body = (snap.version, body, packed)
+        self.body = ((snap.version, only), body, packed)
         return packed if gzipped else body
 
 
@@ -131,19 +134,24 @@ STOPPED = b'{"stopped":true}'  # not an error status: a browser logs those to it
 
 
 async def serve(request: Request) -> Response:
-    """GET <PATH><token>?since=<version>: the newest frame, as soon as there is one newer than `since` (waiting up
-    to WAIT_S for it), 204 when none came, {"stopped": true} when the run no longer trains or the feed is
-    unknown (the element stops polling)."""
+    """GET <PATH><token>?since=<version>[&only=<chart>,<chart>]: the newest frame, as soon as there is one newer
+    than `since` (waiting up to WAIT_S for it), 204 when none came, {"stopped": true} when the run no longer trains
+    or the feed is unknown (the element stops polling). `only`: the names of the charts in the browser's view,
+    the only ones the frame carries (a visitor's laptop shows three of the eight)."""
     feed = _feeds.get(request.path_params["token"])
     try:
         since = int(request.query_params.get("since", "-1"))
     except ValueError:
         return Response(status_code=400)
+    shown = request.query_params.get("only")
+    if shown is not None and not ONLY.fullmatch(shown):
+        return Response(status_code=400)
+    only = frozenset(filter(None, shown.split(","))) if shown is not None else None
     if feed is None:
         return _stopped()
     gzipped = _gzip(request)
     await _wait(feed, since)
-    body = await run_in_threadpool(feed.newest, since, gzipped)  # builds figures: off the server's event loop
+    body = await run_in_threadpool(feed.newest, since, gzipped, only)  # builds figures: off the server's event loop
     if body is False:
         return _stopped()
     if body is None:

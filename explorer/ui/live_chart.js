@@ -320,10 +320,11 @@ function pointer(gd) {
   });
   gd.addEventListener('mouseleave', () => { gd.__rnnxPointer = false; });
 }
-function apply(Plotly, root, charts) {
-  // one frame: a cell per chart, in order; cells no longer named go, with their plots
+function apply(Plotly, root, charts, partial) {
+  // one frame: a cell per chart, in order; cells no longer named go, with their plots. A `partial` frame (the
+  // feed's: only the charts in view) leaves the cells it does not name as they are, and where they are.
   const keep = new Set(charts.map((c) => c.key));
-  for (const cell of Array.from(root.children)) {
+  for (const cell of partial ? [] : Array.from(root.children)) {
     if (!keep.has(cell.dataset.chart)) { queue().frames.delete(cell.firstChild); Plotly.purge(cell.firstChild); cell.remove(); }
   }
   charts.forEach((c, i) => {
@@ -331,6 +332,7 @@ function apply(Plotly, root, charts) {
     if (!cell) {
       cell = document.createElement('div');
       cell.dataset.chart = c.key;
+      cell.dataset.name = c.name;
       cell.className = 'rnnx-cell';
       const gd = document.createElement('div');
       gd.dataset.chart = c.key;
@@ -340,7 +342,8 @@ function apply(Plotly, root, charts) {
       watch(Plotly, gd);
       pointer(gd);
     }
-    if (root.children[i] !== cell) root.insertBefore(cell, root.children[i] || null);
+    if (!cell.parentNode) root.appendChild(cell);
+    else if (!partial && root.children[i] !== cell) root.insertBefore(cell, root.children[i] || null);
     cell.lastChild.textContent = c.caption;
     const gd = cell.firstChild;
     // the same template object every frame, and the previous layout object when nothing in it changed:
@@ -368,11 +371,19 @@ function drawn(Plotly) {
 }
 const FEED_EVERY_MS = 120;  // at least this long between two frames (the trainer publishes every 150 ms)
 const FEED_STALE_MS = 250;  // a frame that came this long before the browser could draw it is asked for anew
-async function ask(url, since) {
+function inView(root) {
+  // the names of this element's charts in view (or not yet known to be out of it), for the feed to build only
+  // those; null before the element has any (the first frame brings them all)
+  const cells = Array.from(root.children).filter((cell) => cell.dataset.name);
+  if (!cells.length) return null;
+  return cells.filter((cell) => cell.firstChild.__rnnxVisible !== false).map((cell) => cell.dataset.name).join(',');
+}
+async function ask(url, since, only) {
   // the next frame newer than `since` (the server holds the request until there is one, up to a second):
   // {frame} | {empty: true} (none came: 204) | {error} (the network failed, or a refusal)
   try {
-    const response = await fetch(`${url}?since=${since}`, {cache: 'no-store', credentials: 'same-origin'});
+    const view = only === null ? '' : `&only=${encodeURIComponent(only)}`;
+    const response = await fetch(`${url}?since=${since}${view}`, {cache: 'no-store', credentials: 'same-origin'});
     if (response.status === 204) return {empty: true};
     if (response.status !== 200) return {error: response.status};
     const frame = await response.json();
@@ -412,33 +423,33 @@ async function follow(Plotly, root, url, ended) {
   if (root.__rnnxFeed === url) return;
   root.__rnnxFeed = url;
   const following = () => root.__rnnxFeed === url && root.isConnected;
-  let since = -1, last = 0, next = ask(url, since);
+  let since = -1, last = 0, next = ask(url, since, inView(root));
   while (following()) {
     const answer = await next;
     if (!following()) return;  // the page has moved on (Pause): its own frame is the last word
     if (answer.frame && performance.now() - answer.at > FEED_STALE_MS && !answer.frame.stopped) {
-      next = ask(url, since);  // a newer one is there by now
+      next = ask(url, since, inView(root));  // a newer one is there by now
       continue;
     }
     if (answer.frame) {
       const frame = answer.frame;
       if (frame.stopped) { ended(); break; }  // the run stopped training: the page reruns and draws its last frame
       since = frame.version;
-      next = ask(url, since);  // on its way while this one is drawn
+      next = ask(url, since, inView(root));  // on its way while this one is drawn
       const wait = FEED_EVERY_MS - (performance.now() - last);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       if (!following()) return;
       last = performance.now();
       if (frame.template) setTemplate(frame.template);
       writeLines(frame.lines);
-      apply(Plotly, root, frame.charts);
+      apply(Plotly, root, frame.charts, true);
       await drawn(Plotly);
       window.__rnnxFeedFrames = (window.__rnnxFeedFrames || 0) + 1;
     } else if (answer.empty) {
-      next = ask(url, since);  // the server waited a second for a frame: the run is slow, ask again
+      next = ask(url, since, inView(root));  // the server waited a second for a frame: the run is slow, ask again
     } else if (answer.error instanceof Error) {
       await new Promise((resolve) => setTimeout(resolve, 1000));  // the network failed: again in a second
-      next = ask(url, since);
+      next = ask(url, since, inView(root));
     } else {
       break;  // refused (400): nothing to follow
     }

@@ -86,18 +86,20 @@ def show(figures: list[tuple[dict, str]], key: str, *, columns: int = 2, step: i
     return getattr(result, "drawn", None)
 
 
-def follow(worker, key: str, figures: Callable[[object], list[tuple[dict, str]]], *, columns: int = 2,
+def follow(worker, key: str, figures: Callable[..., list[tuple[dict, str]]], *, columns: int = 2,
            lines: Callable[[object], dict[str, Line]] | None = None) -> None:
-    """While `worker` trains: the element under `key` fetches `figures(snapshot)` of each newer snapshot from
+    """While `worker` trains: the element under `key` fetches `figures(snapshot, only)` of each newer snapshot from
     the live feed (explorer/ui/feed.py), asking for the next while it draws one, with no rerun of the page;
-    it keeps its charts until the first one. `lines(snapshot)`: status lines ({key: line}, see `status`) the
-    frames rewrite too. When the run stops training, the element reruns its fragment (which then sees it)."""
+    it keeps its charts until the first one. `only`: the names of the charts in the browser's view (None: all),
+    the only ones `figures` need build; the others keep their last frame until they come into view.
+    `lines(snapshot)`: status lines ({key: line}, see `status`) the frames rewrite too. When the run stops
+    training, the element reruns its fragment (which then sees it)."""
     if not in_browser():
-        _static(figures(worker.snapshot), key, columns)
+        _static(figures(worker.snapshot, None), key, columns)
         return
 
-    def frame(snap) -> dict:  # the template goes once, with the element
-        return {"charts": _cells(figures(snap), key)[0], "lines": lines(snap) if lines else None}
+    def frame(snap, only: frozenset[str] | None) -> dict:  # the template goes once, with the element
+        return {"charts": _cells(figures(snap, only), key)[0], "lines": lines(snap) if lines else None}
 
     token = feed.open_feed(worker, key, frame)
     _mount()(key=key, data={"plotly": _asset_url(PLOTLY_JS), "columns": columns, "config": CONFIG,
@@ -138,7 +140,7 @@ def _cells(figures: list[tuple[dict, str]], key: str) -> tuple[list[dict], dict 
     for fig, name in figures:
         layout = dict(fig["layout"])
         template = layout.pop("template", template)
-        cells.append({"key": f"{key}-{name}", "caption": charts.CAPTIONS[name], "layout": _ready(layout),
+        cells.append({"key": f"{key}-{name}", "name": name, "caption": charts.CAPTIONS[name], "layout": _ready(layout),
                       "data": _ready(fig["data"])})
     return cells, template
 

@@ -59,13 +59,15 @@ def status_line(view: RunView, steps_per_s: float | None = None) -> live_chart.L
 
 
 def live_figures(view: RunView, *, example: int = 0, layer: int = 0, names: tuple[str, ...] | None = None,
-                 scale: float = 1.0, steps_to: int | None = None) -> list[tuple[dict, str]]:
+                 scale: float = 1.0, steps_to: int | None = None,
+                 only: frozenset[str] | None = None) -> list[tuple[dict, str]]:
     """One run's live charts as (figure dict, caption name): training curves, then inside the model on the probe batch.
 
     `names`: the charts to draw, in order, even those this architecture lacks (they say so): side-by-side
     columns then show the same chart in every row. `scale`: the page's (`scale()`, read in its script run:
     a live feed builds frames outside it). `steps_to`: the steps the run is to take, when a lesson sets them
-    (`budget()`): the training-step axes span them from the start and hold still."""
+    (`budget()`): the training-step axes span them from the start and hold still. `only`: of those, the ones to
+    build (the charts in the browser's view, explorer/ui/feed.py); None: all."""
     s = scale
     trace, history = view.trace, view.history
     builders = {
@@ -82,7 +84,8 @@ def live_figures(view: RunView, *, example: int = 0, layer: int = 0, names: tupl
         "alignment_chart": lambda: charts.alignment_chart(trace, example=example, scale=s),
     }
     # explicit, rounded axis ranges: the next frame usually keeps the layout and the browser redraws less
-    return [(charts.steady_axes(builders[name]()), name) for name in names or chart_names(view)]
+    return [(charts.steady_axes(builders[name]()), name) for name in names or chart_names(view)
+            if only is None or name in only]
 
 
 def budget(worker: Worker) -> int | None:
@@ -104,13 +107,13 @@ def chart_names(view: RunView) -> tuple[str, ...]:
     return tuple(name for name in LIVE_CHARTS if not lacks.get(name, False))
 
 
-def side_by_side(views, *, example: int = 0, layer: int = 0, scale: float = 1.0,
-                 steps_to: int | None = None) -> list[list[tuple[dict, str]]]:
+def side_by_side(views, *, example: int = 0, layer: int = 0, scale: float = 1.0, steps_to: int | None = None,
+                 only: frozenset[str] | None = None) -> list[list[tuple[dict, str]]]:
     """The live charts of several runs, one list per run: the same charts in the same order (a chart one
     architecture lacks says so), each on one scale across the runs (axes, colours, height), so the
-    columns compare at a glance."""
+    columns compare at a glance. `only`: the charts to build (live_figures)."""
     names = tuple(name for name in LIVE_CHARTS if any(name in chart_names(view) for view in views))
-    columns = [live_figures(view, example=example, layer=layer, names=names, scale=scale, steps_to=steps_to)
+    columns = [live_figures(view, example=example, layer=layer, names=names, scale=scale, steps_to=steps_to, only=only)
                for view in views]
     for row in zip(*columns):
         charts.share_scales([fig for fig, _ in row])
@@ -118,15 +121,15 @@ def side_by_side(views, *, example: int = 0, layer: int = 0, scale: float = 1.0,
 
 
 def per_snapshot(build):
-    """`build(snapshot)` remembered for the newest snapshot: side-by-side columns, each fed on its own,
-    build their shared figures once a frame."""
-    last = {"frame": (None, None)}  # (version, result), replaced whole: no lock (a race builds twice)
+    """`build(snapshot, only)` remembered for the newest snapshot and view: side-by-side columns, each fed on its
+    own, build their shared figures once a frame."""
+    last = {"frame": (None, None)}  # ((version, only), result), replaced whole: no lock (a race builds twice)
 
-    def cached(snap: Snapshot):
-        version, result = last["frame"]
-        if version != snap.version:
-            result = build(snap)
-            last["frame"] = (snap.version, result)
+    def cached(snap: Snapshot, only: frozenset[str] | None = None):
+        built, result = last["frame"]
+        if built != (snap.version, only):
+            result = build(snap, only)
+            last["frame"] = ((snap.version, only), result)
         return result
     return cached
 

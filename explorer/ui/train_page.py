@@ -95,9 +95,9 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
     step = snap.runs[0].step if worker.pace != "normal" else None  # the browser reports it drawn
     s = panels.scale()
     if len(snap.runs) == 1:
-        def figures(snap_: Snapshot) -> list:
+        def figures(snap_: Snapshot, only: frozenset[str] | None = None) -> list:
             return panels.focus_first(panels.live_figures(snap_.runs[0], example=example, layer=layer, scale=s,
-                                                          steps_to=panels.budget(worker)), focus)
+                                                          steps_to=panels.budget(worker), only=only), focus)
         columns = 1 if focus else 2
         if fed:
             live_chart.follow(worker, "run0", figures, columns=columns, lines=lambda snap_: _lines(snap_, labels))
@@ -110,22 +110,22 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
     for label, view in zip(labels, snap.runs):  # once, full width: the columns below stay aligned
         if view.status != "ok":
             st.error(f"**{label}**: " + plain(view.message))  # a loaded run's message comes from its file
-    shared = panels.per_snapshot(lambda snap_: panels.side_by_side(snap_.runs, example=example, layer=layer, scale=s,
-                                                                   steps_to=panels.budget(worker)))
+    shared = panels.per_snapshot(lambda snap_, only: panels.side_by_side(snap_.runs, example=example, layer=layer,
+                                                                         scale=s, steps_to=panels.budget(worker), only=only))
     lead = _lead(snap, focus)
     if lead is not None:  # the lesson's chart, which another run lacks, full width above the columns
-        def leading(snap_: Snapshot) -> list:
-            return [pair for pair in shared(snap_)[lead] if pair[1] == focus]
+        def leading(snap_: Snapshot, only: frozenset[str] | None = None) -> list:
+            return [pair for pair in shared(snap_, only)[lead] if pair[1] == focus]
         if fed:
             live_chart.follow(worker, "lead", leading, columns=1, lines=lambda snap_: _lines(snap_, labels))
         else:
             live_chart.show(leading(snap), "lead", columns=1)
     drawn = None
     for index, col in enumerate(st.columns(len(snap.runs))):
-        def figures(snap_: Snapshot, index: int = index) -> list:
+        def figures(snap_: Snapshot, only: frozenset[str] | None = None, index: int = index) -> list:
             if lead is not None:  # drawn above: neither the chart nor another run's "lacks it" note here
-                return [pair for pair in shared(snap_)[index] if pair[1] != focus]
-            return panels.focus_first(shared(snap_)[index], focus)
+                return [pair for pair in shared(snap_, only)[index] if pair[1] != focus]
+            return panels.focus_first(shared(snap_, only)[index], focus)
         with col:
             if fed:
                 lines = (lambda snap_: _lines(snap_, labels)) if index == 0 and lead is None else None
