@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -42,6 +44,22 @@ def headless_steps_per_s(config: RunConfig, seconds: float = 10.0) -> float:
     while time.perf_counter() - start < seconds:
         steps += run.train(20)
     return steps / (time.perf_counter() - start)
+
+
+def headless_beside_another_run(config: RunConfig, seconds: float = 10.0) -> float:
+    """headless_steps_per_s while a second headless run trains in another process, on the other core: what this
+    machine's speed per core becomes when both cores work (measured: 0.68-0.76 of alone), as they do with a page
+    open, whose browser and server work on the core the training process leaves."""
+    other = subprocess.Popen([sys.executable, "-c", (
+        "import time, torch\ntorch.set_num_threads(1)\nfrom explorer.config import RunConfig\n"
+        "from explorer.run import Run\nrun = Run(RunConfig())\nwhile True: run.train(20)")],
+        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3)  # its imports and first steps
+        return headless_steps_per_s(config, seconds)
+    finally:
+        other.kill()
+        other.wait()
 
 
 def _cpu_s(pid: int) -> float:
@@ -191,6 +209,7 @@ def main(as_json: bool = False, scenes: tuple[str, ...] = tuple(SCENES)) -> None
             # the same per second of the training process's CPU: below 1 by what tracing and publishing cost, and by
             # what the browser and server on the other core take from it beyond its CPU time (caches, memory)
             figures["page_per_cpu_s_over_headless"] = figures["page_over_headless"] / figures["training_process_cpu_per_core"]
+            figures["headless_beside_another_run_over_alone"] = headless_beside_another_run(RunConfig()) / after
     if as_json:
         print(json.dumps(figures))
         return
