@@ -175,3 +175,44 @@ def test_train_page_offers_the_script_and_the_samples():
     text = open_page("train", arch="lstm", task="text", seq_len=16, hidden_size=8)
     assert [h.value for h in text.subheader].count("Samples") == 1
     assert any("Export as code covers the tasks" in c.value for c in text.caption)
+
+
+LR_SLIDER = "Learning rate from the next step"
+
+
+def test_the_slider_shows_the_rate_a_lessons_schedule_set(monkeypatch):
+    """A lesson that lowers the rate itself: once it has, the slider shows the rate in use, not the start."""
+    import dataclasses
+
+    from streamlit.testing.v1 import AppTest
+
+    from explorer.presets import PRESETS
+    from explorer.ui import state
+    from tests.apptest import APP
+
+    schedule = ((2, 3e-4), (4, 1e-4))  # off the slider's grid, as a schedule's rate may be
+    lesson = dataclasses.replace(PRESETS["gru_vs_lstm"], name="lowered", steps=6, lr_changes=schedule)
+    monkeypatch.setitem(PRESETS, "lowered", lesson)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["preset"] = "lowered"
+    at.run()
+    at.switch_page("pages/train.py")  # where the link's st.switch_page went; the lesson starts training
+    at.run()
+    worker = at.session_state[state.SESSION].slot.worker
+    assert watched(worker, lambda: not worker.training)
+    next(b for b in at.button if b.label == "Reset").click().run()  # the lesson again, from step 0, as a student would
+    assert next(s for s in at.select_slider if s.label == LR_SLIDER).value == 3e-3  # the lesson's starting rate
+    next(b for b in at.button if b.label == "Train").click().run()  # the slider is drawn as it starts
+    worker = at.session_state[state.SESSION].slot.worker
+    assert watched(worker, lambda: not worker.training and worker.snapshot.runs[0].step == 6)
+    at.run()
+    assert not at.exception, at.exception
+    slider = next(s for s in at.select_slider if s.label == LR_SLIDER)
+    assert slider.value == 1e-4  # the schedule's last rate, the one the next step would use
+    assert any("schedule" in c.value and "0.0003 after step 2" in c.value and "0.0001 after step 4" in c.value
+               for c in at.caption)
+    slider.set_value(1e-3).run()  # a change of the student's own still goes to the runs
+    assert not at.exception, at.exception
+    assert [run.lr for run in worker.runs] == [1e-3, 1e-3]
+    assert next(s for s in at.select_slider if s.label == LR_SLIDER).value == 1e-3
+    worker.close()

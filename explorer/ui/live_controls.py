@@ -13,7 +13,8 @@ import streamlit as st
 
 from explorer.config import LEARNING_RATES
 from explorer.export import exportable
-from explorer.ui import state
+from explorer.ui import panels, session, state
+from explorer.ui.slot import active
 from explorer.ui.worker import Worker
 
 LR = "live_lr"  # the learning-rate control (a widget key)
@@ -29,7 +30,32 @@ def current_lr(worker: Worker) -> float:
 
 
 def lr_control(worker: Worker) -> None:
-    key = f"{LR}-{id(worker)}"  # a new run (Reset, another setup) starts from its own value
+    """The slider shows the rate the next step uses. In a lesson whose schedule lowers the rate (Preset.lr_changes),
+    it follows the schedule: while a change lies ahead and the run trains (or is about to), a small fragment looks
+    again every panels.FOLLOW_S, and a caption says what the schedule does."""
+    session_ = session.this()
+    follow = _change_ahead(worker) and (active(worker) or session_.autostart)  # a lesson's click starts it after this
+    st.fragment(run_every=panels.FOLLOW_S if follow else None)(_lr_slider)(worker)
+    if worker.lr_changes:
+        st.caption(schedule_note(worker.runs[0].config.lr, worker.lr_changes))
+
+
+def _change_ahead(worker: Worker) -> bool:
+    """The schedule still has a change the first run has not reached."""
+    return any(step >= worker.snapshot.runs[0].step for step, _ in worker.lr_changes)
+
+
+def schedule_note(start: float, changes: tuple[tuple[int, float], ...]) -> str:
+    """What a lesson's learning-rate schedule does, in words."""
+    steps = ", ".join(f"{lr:g} after step {step}" for step, lr in changes)
+    return (f"This lesson's schedule sets the rate: {start:g} at the start, then {steps}; the slider shows the rate "
+            "in use. A change of yours holds until the schedule's next change.")
+
+
+def _lr_slider(worker: Worker) -> None:
+    changes = worker.snapshot.runs[0].history.lr_changes
+    last = f"{changes[-1][0]}-{changes[-1][1]:g}" if changes else "start"
+    key = f"{LR}-{id(worker)}-{last}"  # a new widget when the rate changes (the schedule, a change made here): it shows the new rate
     lr = current_lr(worker)
     options = sorted(set(LEARNING_RATES) | {lr})
 

@@ -1,4 +1,5 @@
-"""The translation lesson in a real browser: the alignment chart is drawn and redrawn while the preset trains."""
+"""The translation lesson in a real browser: the alignment chart is drawn and redrawn while the preset trains, and the
+learning-rate slider ends on the rate its schedule set."""
 import time
 
 import pytest
@@ -13,6 +14,11 @@ CHART_JS = """(key) => {
   const heat = gd._fullData.find(d => d.type === 'heatmap');
   return {title: gd._fullLayout.title.text, z: heat ? heat.z.map(row => Array.from(row)) : null};
 }"""
+
+
+LR_SHOWN_JS = """(value) => [...document.querySelectorAll('[data-testid="stSlider"]')]
+  .filter(s => s.innerText.includes('Learning rate from the next step'))
+  .some(s => s.querySelector('[data-testid="stSliderThumbValue"]')?.innerText === value)"""
 
 
 def chart(page, key: str):
@@ -36,3 +42,5 @@ def test_the_translation_lesson_shows_the_alignment_sharpen_while_it_trains(page
     page.wait_for_function("() => /Claim (not )?reproduced/.test(document.body.innerText)", timeout=240_000)
     screenshot(page, "translation_attention_verdict")
     assert "Claim reproduced" in page.inner_text("body")
+    page.wait_for_function(LR_SHOWN_JS, arg="0.001", timeout=30_000)  # the schedule's last rate, not the start's 0.01
+    assert "This lesson's schedule sets the rate: 0.01 at the start" in page.inner_text("body")
