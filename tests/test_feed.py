@@ -76,6 +76,9 @@ def test_frames_are_compressed_across_a_network_only():
     gzip_ok = (b"accept-encoding", b"gzip")
     local = get(token, -1, [gzip_ok], client=("127.0.0.1", 50000))  # a browser on this machine
     assert local.status_code == 200 and json.loads(local.body)["version"] == 1 and "content-encoding" not in local.headers
+    for host in ("::1", "::ffff:127.0.0.1"):  # the same browser, seen by a server listening on IPv6 and IPv4 at once
+        assert "content-encoding" not in get(token, -1, [gzip_ok], client=(host, 50000)).headers, host
+    assert get(token, -1, [gzip_ok], client=("::ffff:10.1.2.3", 50000)).headers["content-encoding"] == "gzip"
     assert get(token, -1, [gzip_ok], client=("10.1.2.3", 50000)).headers["content-encoding"] == "gzip"
     proxied = [gzip_ok, (b"x-forwarded-for", b"10.1.2.3")]  # nginx on this machine, the browser elsewhere
     assert get(token, -1, proxied, client=("127.0.0.1", 50000)).headers["content-encoding"] == "gzip"

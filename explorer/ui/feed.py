@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ipaddress
 import json
 import math
 import secrets
@@ -174,7 +175,15 @@ async def _wait(feed: Feed, since: int) -> None:
         _waiting_all -= 1
 
 
-LOOPBACK = ("127.0.0.1", "::1")
+def _loopback(host: str) -> bool:
+    """127.0.0.0/8 or ::1, also as an IPv4-mapped address (::ffff:127.0.0.1): how a server listening on every
+    address (Streamlit's default, one IPv6 socket for both) sees a browser on this machine."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
 
 
 def _gzip(request: Request) -> bool:
@@ -183,7 +192,7 @@ def _gzip(request: Request) -> bool:
     the server's CPU a frame and would save nothing there."""
     if "gzip" not in request.headers.get("accept-encoding", ""):
         return False
-    local = request.client is not None and request.client.host in LOOPBACK
+    local = request.client is not None and _loopback(request.client.host)
     return not local or "x-forwarded-for" in request.headers
 
 
