@@ -39,8 +39,10 @@ def wrap(text: str, chars: int) -> list[str]:
 def title_lines(title: str, scale: float) -> list[str]:
     """The title in lines that fit a half-width chart at this scale: plotly clips a title, it never wraps one.
 
-    Joined with " <br>": the text without markup (what tests and the browser read) keeps its spaces."""
-    return wrap(title, max(12, round(style.TITLE_LINE_CHARS / scale)))
+    Joined with " <br>": the text without markup (what tests and the browser read) keeps its spaces. A title that
+    breaks its own lines (" <br>") keeps them, each wrapped on its own."""
+    chars = max(12, round(style.TITLE_LINE_CHARS / scale))
+    return [line for part in title.split(" <br>") for line in wrap(part, chars)]
 
 
 def fit_screen(height: float, scale: float) -> float:
