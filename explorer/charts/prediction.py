@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 MAX_BARS = 30  # classes shown when one step is scored; the most probable, and always the target
 BARELY = 0.25  # right, but p(target) less than this share of the way from chance (1/C) up to 1: barely above chance
 VERDICTS = ("wrong", "right, barely above chance", "right")  # what verdict() says
+LEGEND_ROW = 32  # px at scale 1: the class bars' legend, under the plot
 MARKS_AT = 1.06  # p at which the class bars' target and predicted marks sit, above the bars (which end at 1)
 
 
@@ -160,9 +161,13 @@ def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale:
     fig.update_xaxes(title_text=f"class (probe example {example})", tickvals=at, ticktext=labels,
                      range=[-0.5, len(shown) - 0.5], autorange=False, zeroline=False)
     fig.update_yaxes(title_text="probability", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1])
-    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    # the legend under the axis title, in a row of its own: above the plot it would meet a long verdict
+    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", yref="container", y=0, yanchor="bottom"))
     said = verdict(float(p[target]), predicted == target, C)
-    return finish(fig, steady_title(f"Prediction at t={step}:", said, scale), scale=scale)
+    fig = finish(fig, steady_title(f"Prediction at t={step}:", said, scale), scale=scale,
+                 height=style.HEIGHT + LEGEND_ROW)
+    fig.layout.margin["b"] += round(LEGEND_ROW * scale)
+    return fig
 
 
 def _prob_table(trace: Trace, example: int, probs: np.ndarray, steps: np.ndarray, scale: float) -> FigureDict:
