@@ -55,20 +55,33 @@ class Node(dict):
         self[name] = _node(value)
 
     def update(self, other: dict | None = None, **kwargs) -> "Node":  # type: ignore[override]
-        """Merge like plotly's update: nested dicts merge, `a_b=v` means a.b = v, None unsets."""
-        for key, value in {**(other or {}), **kwargs}.items():
-            *path, leaf = key.split("_")
-            node = self
-            for part in path:
-                node = node.setdefault(part, Node())
+        """Merge like plotly's update: nested dicts merge, `a_b=v` means a.b = v, None unsets.
+
+        Every live frame builds its figures anew through here: the common cases (a plain key, a value that
+        is not a dict) take the shortest way."""
+        items = ({**other, **kwargs} if kwargs else other) if other else kwargs
+        for key, value in items.items():
+            if "_" in key:
+                *path, leaf = key.split("_")
+                node = self
+                for part in path:
+                    node = node.setdefault(part, Node())
+            else:
+                node, leaf = self, key
             if value is None:
                 node.pop(leaf, None)
-            elif key == "template":  # shared and never changed: kept as it is, not copied
-                node[leaf] = value
-            elif isinstance(value, dict) and isinstance(node.get(leaf), dict):
-                node[leaf].update(value)
-            else:
+            elif isinstance(value, dict):
+                current = node.get(leaf)
+                if key == "template":  # shared and never changed: kept as it is, not copied
+                    node[leaf] = value
+                elif isinstance(current, dict):
+                    current.update(value)
+                else:
+                    node[leaf] = value if type(value) is Node else Node().update(value)
+            elif isinstance(value, (list, tuple)):
                 node[leaf] = _node(value)
+            else:
+                node[leaf] = value
         return self
 
 
