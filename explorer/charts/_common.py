@@ -187,12 +187,13 @@ def clip_log(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns (clipped, note) where note[i] is "" or the reason the drawn value differs from the real one.
     """
     values = np.asarray(values, dtype=float)
-    clipped = np.clip(np.nan_to_num(values, nan=np.nan, posinf=style.GRAD_CEIL, neginf=style.GRAD_FLOOR),
-                      style.GRAD_FLOOR, style.GRAD_CEIL)
+    clipped = np.clip(values, style.GRAD_FLOOR, style.GRAD_CEIL)  # +-inf to the ceiling and floor; NaN stays
     reason = np.full(values.shape, "", dtype=object)
-    reason[values < style.GRAD_FLOOR] = f" (drawn at floor {style.GRAD_FLOOR:.0e})"
-    reason[values > style.GRAD_CEIL] = f" (drawn at ceiling {style.GRAD_CEIL:.0e})"
-    reason[np.isnan(values)] = " (not a number: diverged)"
+    for where, why in ((values < style.GRAD_FLOOR, f" (drawn at floor {style.GRAD_FLOOR:.0e})"),
+                       (values > style.GRAD_CEIL, f" (drawn at ceiling {style.GRAD_CEIL:.0e})"),
+                       (np.isnan(values), " (not a number: diverged)")):
+        if where.any():
+            reason[where] = why
     return clipped, reason
 
 

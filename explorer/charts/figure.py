@@ -13,7 +13,6 @@ both ways give the same figure for every builder.
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import json
 import threading
@@ -207,7 +206,16 @@ def make_subplots(**kwargs):
 
         return plotly_make_subplots(**kwargs)
     layout, grid = _grid(json.dumps(kwargs, sort_keys=True))
-    return FigureDict(layout=copy.deepcopy(layout), grid=grid)
+    return FigureDict(layout=_plain_copy(layout), grid=grid)
+
+
+def _plain_copy(value):
+    """A copy of JSON-like data (dicts, lists, scalars): copy.deepcopy's result, at a fraction of its cost."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_copy(v) for v in value] if isinstance(value, list) else tuple(_plain_copy(v) for v in value)
+    return value
 
 
 @functools.lru_cache(maxsize=256)

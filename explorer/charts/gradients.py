@@ -141,14 +141,16 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
 
 def _profile_matrix(history: History, layer: int, direction: int) -> tuple[np.ndarray, np.ndarray]:
     """(steps (N,), values (N, T)) from history.profiles, sorted by step, one row per step."""
-    by_step = {int(step): np.asarray(p, dtype=float) for step, p in history.profiles}  # later wins
+    by_step = {int(step): p for step, p in history.profiles}  # later wins
     steps = np.array(sorted(by_step))
-    rows = []
-    for s in steps:
-        p = by_step[s]  # (L, D, T)
-        check_index("layer", layer, p.shape[0])
-        check_index("direction", direction, p.shape[1])
-        rows.append(p[layer, direction])
+    profiles = [np.asarray(by_step[s], dtype=float) for s in steps.tolist()]  # each (L, D, T)
+    shapes = {p.shape for p in profiles}
+    for shape in shapes:
+        check_index("layer", layer, shape[0])
+        check_index("direction", direction, shape[1])
+    if len(shapes) == 1:  # the usual case: one stack, not a row at a time (a live frame reads hundreds)
+        return steps, np.stack(profiles)[:, layer, direction]
+    rows = [p[layer, direction] for p in profiles]
     T = max(len(r) for r in rows)
     values = np.full((len(rows), T), np.nan)
     for k, r in enumerate(rows):
