@@ -1,6 +1,7 @@
 """Shared layout and data helpers for the chart builders. Not a chart itself."""
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Sequence
@@ -134,12 +135,20 @@ def log_axis(*series: np.ndarray) -> dict:
         centre = (np.log10(values.min()) + np.log10(values.max())) / 2
         axis["range"] = [float(centre - 0.5), float(centre + 0.5)]
         lo, hi = math.floor(centre - 0.5), math.ceil(centre + 0.5)
-    if span <= 3.5:
+    ticks, text = _log_ticks(lo, hi, bool(span <= 3.5))
+    return axis | dict(tickvals=list(ticks), ticktext=list(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _log_ticks(lo: int, hi: int, plain: bool) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """A log axis' ticks from 10^lo to 10^hi and their labels: 1-2-5 steps when `plain`, else whole decades
+    (at most about eight). Remembered: live frames ask for the same few every time."""
+    if plain:
         ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in (1, 2, 5)]
     else:
         every = math.ceil((hi - lo) / 8)
         ticks = [10.0**k for k in range(lo, hi + 1, every)]
-    return axis | dict(tickvals=ticks, ticktext=[_tick_text(v, plain=span <= 3.5) for v in ticks])
+    return tuple(ticks), tuple(_tick_text(v, plain=plain) for v in ticks)
 
 
 FEW_POINTS = 30  # a line of fewer points also marks each one: a single step is a dot, not nothing

@@ -14,7 +14,7 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    check_index, clip_log, colourbar, example_tokens, finish, font, log_axis, message_figure, step_axis_end,
+    check_index, clip_log, colourbar, example_tokens, finish, finite_or_none, font, log_axis, message_figure, step_axis_end,
     token_axis, upright_tick_room,
 )
 
@@ -70,7 +70,7 @@ def _grad_lines(fig: FigureDict, grad_norm: np.ndarray, layers: list[int], colou
             name = _line_name(arch, layer, d, D) + (" at init" if initial else "")
             dash = ("dash" if d == 0 else "dashdot") if initial else style.DIRECTION_DASH[d]
             fig.add_trace(figure.scatter(
-                x=np.arange(T), y=np.where(np.isnan(y), None, y), mode="lines", name=name,
+                x=np.arange(T), y=finite_or_none(y), mode="lines", name=name,
                 line=dict(color=colour, dash=dash, width=2 if initial else 3), opacity=0.45 if initial else 1.0,
                 customdata=raw, text=reason,
                 hovertemplate="t=%{x}<br>" + symbol + "=%{customdata:.3e}%{text}<extra>" + name + "</extra>",
@@ -84,7 +84,7 @@ def _input_line(fig: FigureDict, input_grad: np.ndarray) -> bool:
     y, reason = clip_log(raw)
     name = f"input x_t: {INPUT_GRADIENT}"
     fig.add_trace(figure.scatter(
-        x=np.arange(len(raw)), y=np.where(np.isnan(y), None, y), mode="lines", name=name,
+        x=np.arange(len(raw)), y=finite_or_none(y), mode="lines", name=name,
         line=dict(color=INPUT_COLOUR, width=2), customdata=raw, text=reason,
         hovertemplate="t=%{x}<br>" + INPUT_GRADIENT + "=%{customdata:.3e}%{text}<extra>input x_t</extra>",
     ))
@@ -143,14 +143,14 @@ def _profile_matrix(history: History, layer: int, direction: int) -> tuple[np.nd
     """(steps (N,), values (N, T)) from history.profiles, sorted by step, one row per step."""
     by_step = {int(step): p for step, p in history.profiles}  # later wins
     steps = np.array(sorted(by_step))
-    profiles = [np.asarray(by_step[s], dtype=float) for s in steps.tolist()]  # each (L, D, T)
+    profiles = [np.asarray(by_step[s]) for s in steps.tolist()]  # each (L, D, T)
     shapes = {p.shape for p in profiles}
     for shape in shapes:
         check_index("layer", layer, shape[0])
         check_index("direction", direction, shape[1])
     if len(shapes) == 1:  # the usual case: one stack, not a row at a time (a live frame reads hundreds)
-        return steps, np.stack(profiles)[:, layer, direction]
-    rows = [p[layer, direction] for p in profiles]
+        return steps, np.stack(profiles)[:, layer, direction].astype(float)
+    rows = [np.asarray(p[layer, direction], dtype=float) for p in profiles]
     T = max(len(r) for r in rows)
     values = np.full((len(rows), T), np.nan)
     for k, r in enumerate(rows):
