@@ -190,13 +190,18 @@ def state_range(values: np.ndarray, arch: str) -> tuple[float, float]:
     return lo, hi
 
 
+def log_clipped(values: np.ndarray) -> np.ndarray:
+    """clip_log's values without its reasons (which cost more than the clipping): for what only draws or ranges."""
+    return np.clip(np.asarray(values, dtype=float), style.GRAD_FLOOR, style.GRAD_CEIL)  # +-inf to the bounds, NaN stays
+
+
 def clip_log(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Values ready for a log axis: clipped into [GRAD_FLOOR, GRAD_CEIL], NaN kept (a gap).
 
     Returns (clipped, note) where note[i] is "" or the reason the drawn value differs from the real one.
     """
     values = np.asarray(values, dtype=float)
-    clipped = np.clip(values, style.GRAD_FLOOR, style.GRAD_CEIL)  # +-inf to the ceiling and floor; NaN stays
+    clipped = log_clipped(values)
     reason = np.full(values.shape, "", dtype=object)
     for where, why in ((values < style.GRAD_FLOOR, f" (drawn at floor {style.GRAD_FLOOR:.0e})"),
                        (values > style.GRAD_CEIL, f" (drawn at ceiling {style.GRAD_CEIL:.0e})"),

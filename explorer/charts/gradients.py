@@ -14,8 +14,8 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    check_index, clip_log, colourbar, example_tokens, finish, finite_or_none, font, log_axis, message_figure, step_axis_end,
-    token_axis, upright_tick_room,
+    check_index, clip_log, colourbar, example_tokens, finish, finite_or_none, font, log_axis, log_clipped, message_figure,
+    step_axis_end, token_axis, upright_tick_room,
 )
 
 if TYPE_CHECKING:
@@ -110,10 +110,10 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
     if initial is not None and initial.grad_norm.shape[0] > max(layers):
         clipped |= _grad_lines(fig, initial.grad_norm, layers, colours, initial=True, arch=trace.arch)
     clipped |= _grad_lines(fig, trace.grad_norm, layers, colours, initial=False, arch=trace.arch)
-    drawn = [clip_log(t.grad_norm[layers])[0] for t in (trace, initial) if t is not None]
+    drawn = [log_clipped(t.grad_norm[layers]) for t in (trace, initial) if t is not None]
     if trace.input_grad is not None:
         clipped |= _input_line(fig, trace.input_grad)
-        drawn.append(clip_log(trace.input_grad)[0])
+        drawn.append(log_clipped(trace.input_grad))
     token_axis(fig, example_tokens(trace, 0, T), T, whose="example 0", width=1 / scale)
     notes = [cut_lines(fig, trace.bptt, T)] + [f"zeros drawn at 10<sup>{math.log10(style.GRAD_FLOOR):.0f}</sup>"] * clipped
     if any(notes):  # inside the plot, top left: a vanishing line sits bottom left, and an axis title has no room
@@ -220,7 +220,7 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
     zmax = max(zmax, zmin + 1)
     N, T = raw.shape
     rows, drawn = (_step_grid(steps, raw, steps_to) if N >= STEADY_FROM_ROWS else (steps, raw))
-    clipped, _ = clip_log(drawn)
+    clipped = log_clipped(drawn)
     z = np.log10(clipped)  # NaN stays NaN: a diverged step, or a row the run has not reached, shows as a gap
     fig = figure.new(figure.heatmap(
         z=z, x=np.arange(T), y=rows, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=drawn,

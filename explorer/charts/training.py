@@ -102,7 +102,10 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
         return message_figure(title, "No training steps yet: press Train", scale=scale,
                               xlabel="training step", ylabel="loss")
     a = _series(history, "step", "loss", "metric")
-    same = bool(np.allclose(a["loss"], a["metric"], equal_nan=True))
+    loss, metric = a["loss"], a["metric"]
+    # the metric is the loss itself (MSE on a regression task)? np.isclose's test on the first step settles most
+    apart = abs(loss[0] - metric[0]) > 1e-8 + 1e-5 * abs(metric[0])  # False for NaN: then the whole test decides
+    same = not apart and bool(np.allclose(loss, metric, equal_nan=True))
     fig = figure.make_subplots(specs=[[{"secondary_y": not same}]])
     others = {"previous run": compare} if compare is not None and not isinstance(compare, dict) else (compare or {})
     others = {name: other for name, other in others.items() if len(other)}
