@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -441,11 +442,33 @@ def test_prediction_every_step_scored_shows_p_target_per_step():
 def test_prediction_last_step_scored_highlights_the_target_class():
     tr = make_trace("lstm", scored="last", C=4)
     fig = charts.prediction_chart(tr)
-    bars = fig.data[0]
-    assert list(bars.x) == tr.classes
+    bars, target_mark, predicted_mark = fig.data
+    assert list(bars.x) == [0, 1, 2, 3] and list(fig.layout.xaxis.ticktext) == tr.classes  # a class per column
+    assert list(bars.customdata) == tr.classes  # hover names it
     target = tr.targets[0, -1]
     assert bars.marker.color[target] == style.CORRECT_COLOUR
     assert bars.y.sum() == pytest.approx(1.0)
+    # the marks above the bars are traces at the target's and the most probable class's columns
+    assert (target_mark.name, list(target_mark.x)) == ("target", [target])
+    assert (predicted_mark.name, list(predicted_mark.x)) == ("predicted", [int(np.argmax(bars.y))])
+
+
+def test_class_bars_keep_their_layout_while_the_verdict_changes():
+    """Live, a chart whose layout holds still is moved in place by the browser: the verdict changes the title's
+    words and the marks' places, never the layout (the title keeps its lines, nothing in it moves)."""
+    tr = make_trace("lstm", T=50, scored="last", C=4)
+    target = int(tr.targets[0, -1])
+    layouts = {}
+    for scale in (1.0, style.LECTURE_SCALE):
+        for p_target, other in ((0.9, 0.05), (0.3, 0.4), (0.28, 0.24)):  # right, wrong, barely above chance
+            p = np.full(4, (1 - p_target - other) / 2)
+            p[target], p[(target + 1) % 4] = p_target, other
+            tr.predictions[0, -1] = np.log(p)
+            layout = charts.prediction_chart(tr, scale=scale)["layout"]
+            title = layout["title"].pop("text")
+            layouts.setdefault(scale, []).append((json.dumps(layout, sort_keys=True, default=str), title.count("<br>")))
+    for scale, seen in layouts.items():
+        assert len(set(seen)) == 1, scale
 
 
 @pytest.mark.parametrize("p_target, right, said", [(0.27, True, "right, barely above chance"),

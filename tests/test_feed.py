@@ -86,13 +86,20 @@ def test_a_frame_carries_only_the_charts_in_the_browsers_view():
 
 def test_frames_are_compressed_across_a_network_only():
     worker = FakeWorker()  # kept: a feed holds its worker weakly
-    token = feed.open_feed(worker, "run0", counting_frame([]))
+    token = feed.open_feed(worker, "run0", lambda snap, only: {"charts": [{"key": "run0-loss_chart", "value": "ab" * 500}]})
     gzip_ok = (b"accept-encoding", b"gzip")
+    plain = get(token, -1, client=("127.0.0.1", 50000)).body
     local = get(token, -1, [gzip_ok], client=("127.0.0.1", 50000))  # a browser on this machine
-    assert local.status_code == 200 and json.loads(local.body)["version"] == 1 and "content-encoding" not in local.headers
-    assert get(token, -1, [gzip_ok], client=("10.1.2.3", 50000)).headers["content-encoding"] == "gzip"
+    # gzip's stored blocks: no compressing, and Streamlit's own gzip middleware leaves an encoded response alone
+    assert local.headers["content-encoding"] == "gzip" and gzip.decompress(local.body) == plain
+    assert len(local.body) > len(plain) and json.loads(plain)["version"] == 1
+    for host in ("::1", "::ffff:127.0.0.1"):  # the same browser, seen by a server listening on IPv6 and IPv4 at once
+        assert get(token, -1, [gzip_ok], client=(host, 50000)).body == local.body, host
+    far = get(token, -1, [gzip_ok], client=("10.1.2.3", 50000))
+    assert far.headers["content-encoding"] == "gzip" and len(far.body) < len(plain)  # compressed
+    assert get(token, -1, [gzip_ok], client=("::ffff:10.1.2.3", 50000)).body == far.body
     proxied = [gzip_ok, (b"x-forwarded-for", b"10.1.2.3")]  # nginx on this machine, the browser elsewhere
-    assert get(token, -1, proxied, client=("127.0.0.1", 50000)).headers["content-encoding"] == "gzip"
+    assert get(token, -1, proxied, client=("127.0.0.1", 50000)).body == far.body
     assert "content-encoding" not in get(token, -1, client=("10.1.2.3", 50000)).headers  # the browser did not ask
 
 

@@ -1,6 +1,7 @@
 """Shared layout and data helpers for the chart builders. Not a chart itself."""
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Sequence
@@ -39,8 +40,10 @@ def wrap(text: str, chars: int) -> list[str]:
 def title_lines(title: str, scale: float) -> list[str]:
     """The title in lines that fit a half-width chart at this scale: plotly clips a title, it never wraps one.
 
-    Joined with " <br>": the text without markup (what tests and the browser read) keeps its spaces."""
-    return wrap(title, max(12, round(style.TITLE_LINE_CHARS / scale)))
+    Joined with " <br>": the text without markup (what tests and the browser read) keeps its spaces. A title that
+    breaks its own lines (" <br>") keeps them, each wrapped on its own."""
+    chars = max(12, round(style.TITLE_LINE_CHARS / scale))
+    return [line for part in title.split(" <br>") for line in wrap(part, chars)]
 
 
 def fit_screen(height: float, scale: float) -> float:
@@ -132,12 +135,20 @@ def log_axis(*series: np.ndarray) -> dict:
         centre = (np.log10(values.min()) + np.log10(values.max())) / 2
         axis["range"] = [float(centre - 0.5), float(centre + 0.5)]
         lo, hi = math.floor(centre - 0.5), math.ceil(centre + 0.5)
-    if span <= 3.5:
+    ticks, text = _log_ticks(lo, hi, bool(span <= 3.5))
+    return axis | dict(tickvals=list(ticks), ticktext=list(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _log_ticks(lo: int, hi: int, plain: bool) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """A log axis' ticks from 10^lo to 10^hi and their labels: 1-2-5 steps when `plain`, else whole decades
+    (at most about eight). Remembered: live frames ask for the same few every time."""
+    if plain:
         ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in (1, 2, 5)]
     else:
         every = math.ceil((hi - lo) / 8)
         ticks = [10.0**k for k in range(lo, hi + 1, every)]
-    return axis | dict(tickvals=ticks, ticktext=[_tick_text(v, plain=span <= 3.5) for v in ticks])
+    return tuple(ticks), tuple(_tick_text(v, plain=plain) for v in ticks)
 
 
 FEW_POINTS = 30  # a line of fewer points also marks each one: a single step is a dot, not nothing
@@ -179,18 +190,24 @@ def state_range(values: np.ndarray, arch: str) -> tuple[float, float]:
     return lo, hi
 
 
+def log_clipped(values: np.ndarray) -> np.ndarray:
+    """clip_log's values without its reasons (which cost more than the clipping): for what only draws or ranges."""
+    return np.clip(np.asarray(values, dtype=float), style.GRAD_FLOOR, style.GRAD_CEIL)  # +-inf to the bounds, NaN stays
+
+
 def clip_log(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Values ready for a log axis: clipped into [GRAD_FLOOR, GRAD_CEIL], NaN kept (a gap).
 
     Returns (clipped, note) where note[i] is "" or the reason the drawn value differs from the real one.
     """
     values = np.asarray(values, dtype=float)
-    clipped = np.clip(np.nan_to_num(values, nan=np.nan, posinf=style.GRAD_CEIL, neginf=style.GRAD_FLOOR),
-                      style.GRAD_FLOOR, style.GRAD_CEIL)
+    clipped = log_clipped(values)
     reason = np.full(values.shape, "", dtype=object)
-    reason[values < style.GRAD_FLOOR] = f" (drawn at floor {style.GRAD_FLOOR:.0e})"
-    reason[values > style.GRAD_CEIL] = f" (drawn at ceiling {style.GRAD_CEIL:.0e})"
-    reason[np.isnan(values)] = " (not a number: diverged)"
+    for where, why in ((values < style.GRAD_FLOOR, f" (drawn at floor {style.GRAD_FLOOR:.0e})"),
+                       (values > style.GRAD_CEIL, f" (drawn at ceiling {style.GRAD_CEIL:.0e})"),
+                       (np.isnan(values), " (not a number: diverged)")):
+        if where.any():
+            reason[where] = why
     return clipped, reason
 
 

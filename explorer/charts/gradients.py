@@ -14,8 +14,8 @@ from explorer import style
 from explorer.charts import figure
 from explorer.charts.figure import FigureDict
 from explorer.charts._common import (
-    check_index, clip_log, colourbar, example_tokens, finish, font, log_axis, message_figure, step_axis_end,
-    token_axis, upright_tick_room,
+    check_index, clip_log, colourbar, example_tokens, finish, finite_or_none, font, log_axis, log_clipped, message_figure,
+    step_axis_end, token_axis, upright_tick_room,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _grad_lines(fig: FigureDict, grad_norm: np.ndarray, layers: list[int], colou
             name = _line_name(arch, layer, d, D) + (" at init" if initial else "")
             dash = ("dash" if d == 0 else "dashdot") if initial else style.DIRECTION_DASH[d]
             fig.add_trace(figure.scatter(
-                x=np.arange(T), y=np.where(np.isnan(y), None, y), mode="lines", name=name,
+                x=np.arange(T), y=finite_or_none(y), mode="lines", name=name,
                 line=dict(color=colour, dash=dash, width=2 if initial else 3), opacity=0.45 if initial else 1.0,
                 customdata=raw, text=reason,
                 hovertemplate="t=%{x}<br>" + symbol + "=%{customdata:.3e}%{text}<extra>" + name + "</extra>",
@@ -84,7 +84,7 @@ def _input_line(fig: FigureDict, input_grad: np.ndarray) -> bool:
     y, reason = clip_log(raw)
     name = f"input x_t: {INPUT_GRADIENT}"
     fig.add_trace(figure.scatter(
-        x=np.arange(len(raw)), y=np.where(np.isnan(y), None, y), mode="lines", name=name,
+        x=np.arange(len(raw)), y=finite_or_none(y), mode="lines", name=name,
         line=dict(color=INPUT_COLOUR, width=2), customdata=raw, text=reason,
         hovertemplate="t=%{x}<br>" + INPUT_GRADIENT + "=%{customdata:.3e}%{text}<extra>input x_t</extra>",
     ))
@@ -110,10 +110,10 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
     if initial is not None and initial.grad_norm.shape[0] > max(layers):
         clipped |= _grad_lines(fig, initial.grad_norm, layers, colours, initial=True, arch=trace.arch)
     clipped |= _grad_lines(fig, trace.grad_norm, layers, colours, initial=False, arch=trace.arch)
-    drawn = [clip_log(t.grad_norm[layers])[0] for t in (trace, initial) if t is not None]
+    drawn = [log_clipped(t.grad_norm[layers]) for t in (trace, initial) if t is not None]
     if trace.input_grad is not None:
         clipped |= _input_line(fig, trace.input_grad)
-        drawn.append(clip_log(trace.input_grad)[0])
+        drawn.append(log_clipped(trace.input_grad))
     token_axis(fig, example_tokens(trace, 0, T), T, whose="example 0", width=1 / scale)
     notes = [cut_lines(fig, trace.bptt, T)] + [f"zeros drawn at 10<sup>{math.log10(style.GRAD_FLOOR):.0f}</sup>"] * clipped
     if any(notes):  # inside the plot, top left: a vanishing line sits bottom left, and an axis title has no room
@@ -141,14 +141,16 @@ def grad_norm_chart(trace: Trace, initial: Trace | None = None, layer: int | Non
 
 def _profile_matrix(history: History, layer: int, direction: int) -> tuple[np.ndarray, np.ndarray]:
     """(steps (N,), values (N, T)) from history.profiles, sorted by step, one row per step."""
-    by_step = {int(step): np.asarray(p, dtype=float) for step, p in history.profiles}  # later wins
+    by_step = {int(step): p for step, p in history.profiles}  # later wins
     steps = np.array(sorted(by_step))
-    rows = []
-    for s in steps:
-        p = by_step[s]  # (L, D, T)
-        check_index("layer", layer, p.shape[0])
-        check_index("direction", direction, p.shape[1])
-        rows.append(p[layer, direction])
+    profiles = [np.asarray(by_step[s]) for s in steps.tolist()]  # each (L, D, T)
+    shapes = {p.shape for p in profiles}
+    for shape in shapes:
+        check_index("layer", layer, shape[0])
+        check_index("direction", direction, shape[1])
+    if len(shapes) == 1:  # the usual case: one stack, not a row at a time (a live frame reads hundreds)
+        return steps, np.stack(profiles)[:, layer, direction].astype(float)
+    rows = [np.asarray(p[layer, direction], dtype=float) for p in profiles]
     T = max(len(r) for r in rows)
     values = np.full((len(rows), T), np.nan)
     for k, r in enumerate(rows):
@@ -218,7 +220,7 @@ def gradient_flow_heatmap(history: History, layer: int = 0, direction: int = 0, 
     zmax = max(zmax, zmin + 1)
     N, T = raw.shape
     rows, drawn = (_step_grid(steps, raw, steps_to) if N >= STEADY_FROM_ROWS else (steps, raw))
-    clipped, _ = clip_log(drawn)
+    clipped = log_clipped(drawn)
     z = np.log10(clipped)  # NaN stays NaN: a diverged step, or a row the run has not reached, shows as a gap
     fig = figure.new(figure.heatmap(
         z=z, x=np.arange(T), y=rows, zmin=zmin, zmax=zmax, colorscale=style.GRADIENT_SCALE, customdata=drawn,

@@ -12,7 +12,7 @@ from explorer.charts.forecast import free_running_chart
 from explorer.charts.shared import steady_linear
 from explorer.charts._common import (
     check_index, colourbar, example_tokens, finish, finite_or_none, hline, message_figure, time_axis,
-    token_label,
+    title_lines, token_label,
 )
 
 if TYPE_CHECKING:
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 MAX_BARS = 30  # classes shown when one step is scored; the most probable, and always the target
 BARELY = 0.25  # right, but p(target) less than this share of the way from chance (1/C) up to 1: barely above chance
+VERDICTS = ("wrong", "right, barely above chance", "right")  # what verdict() says
+LEGEND_ROW = 32  # px at scale 1: the class bars' legend, under the plot
+MARKS_AT = 1.06  # p at which the class bars' target and predicted marks sit, above the bars (which end at 1)
 
 
 def verdict(p_target: float, right: bool, classes: int) -> str:
@@ -117,8 +120,20 @@ def _per_step(trace: Trace, example: int, probs: np.ndarray, scale: float) -> Fi
     return finish(fig, title, scale=scale)
 
 
+def steady_title(head: str, said: str, scale: float) -> str:
+    """"head said" on one line when every verdict would fit there at this scale, else the verdict on a line of its
+    own: the same lines whatever the verdict, so a live chart's title keeps its height as the verdict changes
+    (and the browser rewrites its words in place)."""
+    longest = max(VERDICTS, key=len)
+    return f"{head} {said}" if len(title_lines(f"{head} {longest}", scale)) == 1 else f"{head} <br>{said}"
+
+
 def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale: float) -> FigureDict:
-    """One scored step: the probability of each class, the target's bar highlighted."""
+    """One scored step: the probability of each class, the target's bar highlighted, the target and the
+    predicted class marked in a band above p = 1.
+
+    Laid out so that training moves values only (the browser moves them in place): classes sit at 0, 1, ...
+    on a numeric axis named by its ticks, the two marks are traces, and the title keeps its lines."""
     p = probs[step]  # (C,)
     C = len(p)
     target = int(trace.targets[example, step])
@@ -131,20 +146,28 @@ def _class_bars(trace: Trace, example: int, probs: np.ndarray, step: int, scale:
     colours = [style.CORRECT_COLOUR if c == target else style.WRONG_COLOUR if c == predicted else
                style.OTHER_CLASS_COLOUR for c in shown]
     labels = [names[c] for c in shown]
-    fig = figure.new(figure.bar(x=labels, y=p[shown], marker_color=colours, name="probability",
-                           hovertemplate="class %{x}<br>p=%{y:.3f}<extra></extra>"))
-    # named above their columns at p = 1, not on the bars: while training, only the bars move (in place)
-    fig.add_annotation(x=names[target], y=1.0, yanchor="bottom", text="target", showarrow=False,
-                       font=dict(color=style.CORRECT_COLOUR))
-    if predicted != target:
-        fig.add_annotation(x=names[predicted], y=1.0, yanchor="bottom", text="predicted", showarrow=False,
-                           font=dict(color=style.WRONG_COLOUR))
+    at = np.arange(len(shown))
+    column = {c: i for i, c in enumerate(shown.tolist())}
+    fig = figure.new(figure.bar(x=at, y=p[shown], marker_color=colours, name="probability", customdata=labels,
+                                showlegend=False, hovertemplate="class %{customdata}<br>p=%{y:.3f}<extra></extra>"))
+    size = round(14 * scale)
+    for name, c, marker in (
+            ("target", target, dict(symbol="diamond-open", size=round(1.6 * size), color=style.CORRECT_COLOUR,
+                                    line=dict(width=round(3 * scale)))),
+            ("predicted", predicted, dict(symbol="triangle-down", size=size, color=style.TEXT_COLOUR))):
+        fig.add_trace(figure.scatter(x=[column[c]], y=[MARKS_AT], mode="markers", name=name, marker=marker,
+                                     customdata=[names[c]], hovertemplate=f"{name} %{{customdata}}<extra></extra>"))
     hline(fig, 1.0 / C, f"uniform 1/{C}", scale=scale)
-    fig.update_xaxes(title_text="class", type="category")
+    fig.update_xaxes(title_text=f"class (probe example {example})", tickvals=at, ticktext=labels,
+                     range=[-0.5, len(shown) - 0.5], autorange=False, zeroline=False)
     fig.update_yaxes(title_text="probability", range=[0, 1.12], tickvals=[0, 0.25, 0.5, 0.75, 1])
-    fig.update_xaxes(title_text=f"class (probe example {example})")
+    # the legend under the axis title, in a row of its own: above the plot it would meet a long verdict
+    fig.update_layout(legend=dict(orientation="h", x=1, xanchor="right", yref="container", y=0, yanchor="bottom"))
     said = verdict(float(p[target]), predicted == target, C)
-    return finish(fig, f"Prediction at t={step}: {said}", scale=scale, legend=False)
+    fig = finish(fig, steady_title(f"Prediction at t={step}:", said, scale), scale=scale,
+                 height=style.HEIGHT + LEGEND_ROW)
+    fig.layout.margin["b"] += round(LEGEND_ROW * scale)
+    return fig
 
 
 def _prob_table(trace: Trace, example: int, probs: np.ndarray, steps: np.ndarray, scale: float) -> FigureDict:

@@ -86,8 +86,8 @@ def _share_axes(figures: Sequence[dict]) -> None:
         axes = [f["layout"].get(key) or {} for f, _ in holders]
         if len(holders) < 2 or any(a.get("type") == "category" for a in axes):
             continue
-        spans = {(float(np.min(np.concatenate(v))), float(np.max(np.concatenate(v)))) if np.concatenate(v).size
-                 else None for _, v in holders}
+        joined = [np.concatenate(v) for _, v in holders]
+        spans = {(float(j.min()), float(j.max())) if j.size else None for j in joined}
         if len(spans) == 1:  # every run drew the same span already: its builder's own axis stands
             continue
         log = any(a.get("type") == "log" for a in axes)

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 SMOOTH_FROM = 100  # points; below this the raw curve is readable on its own
 
 
+def _series(history: History, *names: str) -> dict[str, np.ndarray]:
+    """The named series of `history` as float arrays, as History.arrays() gives them (which converts them all:
+    a live frame converts only those it draws)."""
+    return {name: np.asarray(getattr(history, name), dtype=float) for name in names}
+
+
 def _step_axis(fig: FigureDict, steps: np.ndarray, to: int | None = None) -> None:
     """The training-step axis, to `to` (a lesson's budget) when given; over a few steps, whole steps only
     (plotly would tick 0.5 steps)."""
@@ -95,8 +101,11 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
     if len(history) == 0:
         return message_figure(title, "No training steps yet: press Train", scale=scale,
                               xlabel="training step", ylabel="loss")
-    a = history.arrays()
-    same = bool(np.allclose(a["loss"], a["metric"], equal_nan=True))
+    a = _series(history, "step", "loss", "metric")
+    loss, metric = a["loss"], a["metric"]
+    # the metric is the loss itself (MSE on a regression task)? np.isclose's test on the first step settles most
+    apart = abs(loss[0] - metric[0]) > 1e-8 + 1e-5 * abs(metric[0])  # False for NaN: then the whole test decides
+    same = not apart and bool(np.allclose(loss, metric, equal_nan=True))
     fig = figure.make_subplots(specs=[[{"secondary_y": not same}]])
     others = {"previous run": compare} if compare is not None and not isinstance(compare, dict) else (compare or {})
     others = {name: other for name, other in others.items() if len(other)}
@@ -104,7 +113,7 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
         b = other.arrays()
         _loss_traces(fig, b["step"], b["loss"], f"loss, {name}", style.MUTED_COLOUR, faint=True)
     _loss_traces(fig, a["step"], a["loss"], f"loss = {history.metric_name}" if same else "loss", style.LOSS_COLOUR)
-    losses = [a["loss"]] + [o.arrays()["loss"] for o in others.values()]
+    losses = [a["loss"]] + [_series(o, "loss")["loss"] for o in others.values()]
     log = all(_all_positive(v) for v in losses) and (history.chance > 0 or not same)
     if same:
         hline(fig, history.chance, "chance", colour=style.METRIC_COLOUR, scale=scale, log=log)
@@ -155,7 +164,7 @@ def param_grad_chart(history: History, *, scale: float = 1.0, steps_to: int | No
     if len(history) == 0:
         return message_figure(title, "No training steps yet: press Train", scale=scale,
                               xlabel="training step", ylabel="global grad norm")
-    a = history.arrays()
+    a = _series(history, "step", "grad_norm")
     x, norm = thinned(a["grad_norm"], a["step"], a["grad_norm"])
     y, reason = clip_log(norm)
     fig = figure.new(figure.scatter(

@@ -105,13 +105,19 @@ function inPlace(gd, frame) {
   return true;
 }
 function titlePlan(gd, frame) {
-  // a title whose words alone changed ("... (step 360)"): its one line of text, rewritten
+  // a title whose words alone changed ("... (step 360)", "...: <br>wrong"): its lines of text rewritten, when
+  // they are as many as plotly drew (the layout, and so the title's height, is the same) and plain text
   const layout = frame.layout, now = layout.title ? layout.title.text : undefined;
   if (now === frame.title) return () => {};
   const text = gd.querySelector('.g-gtitle text.gtitle');
-  if (!text || text.children.length || /[<&]/.test(frame.title || '') || /[<&]/.test(now || '')) return null;
+  const lines = (frame.title || '').split('<br>'), was = (now || '').split('<br>');
+  if (!text || [...lines, ...was].some((line) => /[<&]/.test(line)) || lines.length !== was.length) return null;
+  const tspans = lines.length > 1 ? Array.from(text.children) : [];
+  if (tspans.length !== (lines.length > 1 ? lines.length : 0)
+      || tspans.some((t) => t.tagName !== 'tspan' || !t.classList.contains('line') || t.children.length)) return null;
   return () => {
-    text.textContent = frame.title;
+    if (lines.length === 1) text.textContent = frame.title;
+    else tspans.forEach((t, k) => { t.textContent = lines[k]; });
     layout.title.text = frame.title;  // gd.layout: what a PNG export or the next redraw reads
   };
 }

@@ -160,15 +160,21 @@ def _ignore() -> None:
 
 
 _SCALARS = {int, float, str, bool, type(None)}
+_AS_IS = {int, str, bool, type(None)}  # JSON-ready as they are (a float may be NaN)
 
 
 def _ready(value, *, in_list: bool = False):
     """JSON-ready: numeric arrays as plotly's base64 typed arrays, everything else as plain lists.
 
     plotly.js decodes a typed array only as an attribute's whole value: an array inside a list (z=[row])
-    goes as a plain list."""
+    goes as a plain list. Every live frame passes through here (a few thousand values, mostly layout):
+    values JSON takes as they are are not visited one call each."""
     if isinstance(value, dict):
-        return {k: _ready(v) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            kind = type(v)
+            out[k] = v if kind in _AS_IS or (kind is float and v == v) else _ready(v)
+        return out
     if isinstance(value, (list, tuple)):
         if all(type(v) in _SCALARS for v in value):  # a series: one pass, no call per point
             return [None if v != v else v for v in value]

@@ -208,14 +208,19 @@ BARS_JS = """(key) => Array.from(document.querySelectorAll(`.js-plotly-plot[data
 
 
 def test_bars_moved_in_place_stand_where_plotly_draws_them(page, static_url):
-    """A classifier's Prediction (bars of class probabilities): new heights in plotly's own bars."""
+    """A classifier's Prediction (bars of class probabilities): new heights in plotly's own bars, the predicted
+    mark moved to another class, and a two-line title whose verdict changed rewritten in place."""
     run = Run(RunConfig(arch="gru", task="recall", seq_len=12, hidden_size=8, batch_size=8))
     before = charts.steady_axes(charts.prediction_chart(run.trace()))
     run.train(60)
     after = charts.steady_axes(charts.prediction_chart(run.trace()))
     first, second = frame([(before, "bars")]), frame([(after, "bars")])
     first["charts"][0]["data"][0]["marker"] = {"color": ["#000000"] * 4}  # the colours move too
-    first["charts"][0]["layout"] = second["charts"][0]["layout"]
+    first["charts"][0]["data"][2]["x"] = [(second["charts"][0]["data"][2]["x"][0] + 1) % 4]  # and the predicted mark
+    title = second["charts"][0]["layout"]["title"]["text"]
+    head, said = title.split(" <br>")  # "Prediction at t=11:", the verdict on a line of its own at every verdict
+    first["charts"][0]["layout"] = json.loads(json.dumps(second["charts"][0]["layout"]))
+    first["charts"][0]["layout"]["title"]["text"] = f"{head} <br>" + ("right, barely above chance" if said == "wrong" else "wrong")
     page.goto(static_url)
     page.wait_for_function("() => window.ready")
     page.evaluate("(f) => show(f)", first)
@@ -229,9 +234,14 @@ def test_bars_moved_in_place_stand_where_plotly_draws_them(page, static_url):
     ours = page.evaluate(BARS_JS, "bars")
     fills = page.evaluate("() => Array.from(document.querySelectorAll('.barlayer g.point > path'), (p) => p.style.fill)")
     assert "rgb(0, 0, 0)" not in fills and len(set(fills)) >= 2  # the predicted class stands out again
+    marks = page.evaluate(SHAPES_JS, "bars")
+    lines = page.evaluate("() => Array.from(document.querySelectorAll('.gtitle tspan.line'), (t) => t.textContent)")
+    assert [line.strip() for line in lines] == [head, said]
     page.evaluate("""(f) => { f.charts[0].layout.meta = 'full redraw'; show(f); }""", second)
     page.wait_for_function("() => window.__rnnxRenders.bars.renders >= 3")
     plotlys = page.evaluate(BARS_JS, "bars")
+    np.testing.assert_allclose([m["points"] for m in marks], [m["points"] for m in page.evaluate(SHAPES_JS, "bars")],
+                               atol=0.5)  # the target and predicted marks, where plotly puts them
     assert len(ours) == len(plotlys) == 4
     np.testing.assert_allclose(ours, plotlys, atol=1.0)  # plotly rounds bar edges to whole pixels
     assert np.abs(np.array(was) - np.array(plotlys)).max() > 2  # and the heights did change
