@@ -92,23 +92,26 @@ def _tree_cpu_s(root: int) -> float:
 
 # per chart: [renders, last render time], by its element's key and chart ("run1-gate_heatmaps")
 RENDERS_JS = "() => Object.fromEntries(Object.entries(window.__rnnxRenders || {}).map(([k, v]) => [k, [v.renders, v.at]]))"
-# faded: an element Streamlit marked stale (a run in progress has not redrawn it yet) and now draws see-through.
-# Looked for 20 times a second by the page itself: a look from here (a round trip through Playwright) cost the
-# machine more CPU than the page it measures spends on a frame, and slowed the training it measures.
+# still training: the Train page's status line or a Compare progress bar says so
+TRAINING_JS = """() => {
+  const status = document.querySelector('.st-key-train-status');
+  if (status) return /\\btraining\\b/.test(status.textContent);
+  return Array.from(document.querySelectorAll('[data-testid="stProgress"]')).some((p) => /· training/.test(p.textContent));
+}"""
+# faded: an element Streamlit marked stale (a run in progress has not redrawn it yet) and now draws see-through,
+# while the run trains (the page's rerun once it has stopped may fade what it redraws). Looked for 20 times a
+# second by the page itself: 20 round trips a second through Playwright from the benchmark's process took CPU
+# from the training it measures.
 FADED_START_JS = """() => {
   const f = window.__rnnxFaded = {looks: 0, faded: 0};
+  const training = """ + TRAINING_JS + """;
   f.timer = setInterval(() => {
+    if (!training()) return;
     f.looks += 1;
     f.faded += Array.from(document.querySelectorAll('[data-stale="true"]')).some((e) => parseFloat(getComputedStyle(e).opacity) < 0.99);
   }, 50);
 }"""
 FADED_END_JS = "() => { const f = window.__rnnxFaded; clearInterval(f.timer); return [f.faded, f.looks]; }"
-# still training: the Train page's status line or a Compare progress bar says so
-TRAINING_JS = """() => {
-  const status = document.querySelector('.st-key-train-status');
-  if (status) return /\\btraining\\b/.test(status.innerText);
-  return Array.from(document.querySelectorAll('[data-testid="stProgress"]')).some((p) => /· training/.test(p.innerText));
-}"""
 DRAW_JS = """() => { const d = window.__rnnxDraw; if (!d) return [0, 0, 0];
   return [d.ms, d.n, Object.values(d.charts || {}).reduce((sum, c) => sum + c.full, 0)]; }"""  # ms, draws, full redraws
 # what the benchmark watches: the Train page (one run), a preset's runs side by side, and the Compare race

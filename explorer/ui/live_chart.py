@@ -30,10 +30,11 @@ JS = (Path(__file__).parent / "live_chart.js").read_text()  # the element's code
 
 CSS = """
 .rnnx-live { display: grid; gap: 1rem; width: 100%; }
-/* Live charts and their status line are redrawn in place: Streamlit's fade of elements whose rerun is under
+/* Live charts, their status line and the race's progress bar are redrawn in place: Streamlit's fade of elements whose rerun is under
    way would only make them flicker between grey and colour. */
 [data-stale="true"]:has(.rnnx-live), .st-key-train-status[data-stale="true"],
-[data-stale="true"]:has(> .st-key-train-status) { opacity: 1 !important; transition: none !important; }
+[data-stale="true"]:has(> .st-key-train-status),
+[data-stale="true"]:has([data-testid="stProgress"]) { opacity: 1 !important; transition: none !important; }
 .rnnx-cell { min-width: 0; }
 .rnnx-status { margin: 0; font-size: 1rem; line-height: 1.6; }
 /* a status line's markdown shows with the page's first paint; once the element has drawn the line it keeps, it goes */
