@@ -48,8 +48,8 @@ def headless_steps_per_s(config: RunConfig, seconds: float = 10.0) -> float:
 
 def headless_beside_another_run(config: RunConfig, seconds: float = 10.0) -> float:
     """headless_steps_per_s while a second headless run trains in another process, on the other core: what this
-    machine's speed per core becomes when both cores work (measured: 0.68-0.76 of alone), as they do with a page
-    open, whose browser and server work on the core the training process leaves."""
+    machine's speed per core becomes when both cores work (measured: 0.73 to 1.01 of alone, by the hour), as
+    they do with a page open, whose browser and server work on the core the training process leaves."""
     other = subprocess.Popen([sys.executable, "-c", (
         "import time, torch\ntorch.set_num_threads(1)\nfrom explorer.config import RunConfig\n"
         "from explorer.run import Run\nrun = Run(RunConfig())\nwhile True: run.train(20)")],
