@@ -12,6 +12,10 @@ if __name__ == "__main__":  # a page run
     configure_torch()
     main()
 else:  # the server
-    from explorer.ui import feed
+    from starlette.middleware import Middleware
 
-    app = st.App(__file__, routes=feed.routes(st.get_option("server.baseUrlPath")))
+    from explorer.ui import feed, replica
+
+    route = replica.route()  # behind deploy/'s nginx: this replica's name, which its answers set in a cookie
+    app = st.App(__file__, routes=feed.routes(st.get_option("server.baseUrlPath")),
+                 middleware=[Middleware(replica.RouteCookie, route=route)] if route else None)

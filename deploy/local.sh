@@ -57,22 +57,29 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 secret="$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(32))')"
-servers=""
+# deploy/nginx.conf's replicas part for these: all of them in turn for a browser's first request, then each
+# one's own upstream (the next one as its backup) by the name its answers set in the rnnx_route cookie
+servers="upstream rnn_explorer {\n"
+own=""
+names="map \$cookie_rnnx_route \$rnnx_upstream {\n    default rnn_explorer;\n"
 for i in $(seq 1 "$replicas"); do
     app_port=$((port + i))
-    STREAMLIT_SERVER_COOKIE_SECRET="$secret" .venv/bin/streamlit run app.py --server.port "$app_port" \
+    RNNX_ROUTE="r$i" STREAMLIT_SERVER_COOKIE_SECRET="$secret" .venv/bin/streamlit run app.py --server.port "$app_port" \
         --server.address 127.0.0.1 >"$run_dir/replica-$i.log" 2>&1 &
     pids+=($!)
     servers+="    server 127.0.0.1:$app_port max_fails=3 fail_timeout=10s;\n"
+    backup=""
+    [ "$replicas" -gt 1 ] && backup=" server 127.0.0.1:$((port + i % replicas + 1)) backup;"
+    own+="upstream rnnx_r$i { server 127.0.0.1:$app_port;$backup }\n"
+    names+="    r$i rnnx_r$i;\n"
 done
+part="$servers}\n$own$names}\n"
 
-# deploy/nginx.conf inside a whole config: this machine's upstreams and port, paths under $run_dir.
-# The replica header goes in the server block, beside the sticky cookie's add_header (a level with its own
-# add_header inherits none from above).
-site="$(awk -v servers="$servers" '
-    /^upstream rnn_explorer \{/ { print; printf "%s", servers; inside = 1; next }
-    inside && /^\}/ { inside = 0 }
-    inside && /^[ \t]*server / { next }
+# deploy/nginx.conf inside a whole config: this machine's replicas and port, paths under $run_dir.
+site="$(awk -v part="$part" '
+    /^# -- the replicas/ { print; printf "%s", part; inside = 1; next }
+    /^# -- end of the replicas/ { inside = 0 }
+    inside { next }
     { print }' deploy/nginx.conf |
     sed "s/listen 80;/listen 127.0.0.1:$port;\n    add_header X-RNNX-Replica \$upstream_addr always;  # which replica answered (tests check stickiness)/")"
 cat >"$run_dir/nginx.conf" <<EOF

@@ -74,12 +74,20 @@ def test_local_sh_runs_replicas_behind_nginx_and_stops_them_all():
         assert not any(_routes(r) for r in health)  # set once, then kept
         replicas = {r.getheader("X-RNNX-Replica") for r in [first, *health]}
         assert len(replicas) == 1 and replicas <= both  # sticky
-        # many browsers behind one address (a lecture hall's NAT) spread over the replicas, each one sticky
-        spread = {_get(port, "/_stcore/health", f"rnnx_route=visitor{k}").getheader("X-RNNX-Replica") for k in range(32)}
-        assert spread == both
+        # many browsers behind one address (a lecture hall's NAT) spread evenly over the replicas, each one sticky
+        named = {f"127.0.0.1:{port + k}": f"rnnx_route=r{k}" for k in (1, 2)}  # the name local.sh gave each one
+        assert cookie == named[replicas.pop()]  # the replica that answered named itself
+        firsts = [_get(port, "/_stcore/health") for _ in range(8)]
+        answered = [r.getheader("X-RNNX-Replica") for r in firsts]
+        assert sorted(answered) == sorted(list(both) * 4)  # in turn: 4 and 4, where a hash of random ids split 6/2 or 5/3
+        assert all(_routes(r) == [named[at]] for r, at in zip(firsts, answered))
+        for r, at in zip(firsts, answered):
+            assert {_get(port, "/_stcore/health", _routes(r)[0]).getheader("X-RNNX-Replica") for _ in range(3)} == {at}
+        unknown = {_get(port, "/_stcore/health", f"rnnx_route=visitor{k}").getheader("X-RNNX-Replica") for k in range(8)}
+        assert unknown == both  # a cookie that names no replica is a first request again
         assert _upgrade(port).startswith("HTTP/1.1 101")  # the websocket reaches the replica through nginx
         feed = _get(port, "/_rnnx/feed/no-such-token?since=-1", cookie)  # the live charts' feed: the app's route, same replica
-        assert feed.status == 200 and feed.getheader("X-RNNX-Replica") in replicas
+        assert feed.status == 200 and feed.getheader("X-RNNX-Replica") == health[0].getheader("X-RNNX-Replica")
         assert feed.getheader("Content-Type") == "application/json"
         statuses = [_get(port, "/_stcore/health").status for _ in range(400)]  # a client in a loop
         assert 429 in statuses and statuses[0] == 200
