@@ -1,9 +1,16 @@
 """explorer/ui/replica.py: a replica behind deploy/'s nginx names itself in the rnnx_route cookie of its answers."""
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from explorer.ui import replica
+
+
+def run(coroutine) -> None:
+    """In a thread of its own: Playwright's sync API (the browser tests) leaves an event loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 def answer(route: str, cookie: bytes | None, kind: str = "http") -> list[tuple[bytes, bytes]]:
@@ -18,7 +25,7 @@ def answer(route: str, cookie: bytes | None, kind: str = "http") -> list[tuple[b
         sent.append(message)
 
     headers = [(b"cookie", cookie)] if cookie is not None else []
-    asyncio.run(replica.RouteCookie(app, route)({"type": kind, "headers": headers}, None, send))
+    run(replica.RouteCookie(app, route)({"type": kind, "headers": headers}, None, send))
     return sent[0]["headers"]
 
 
@@ -41,7 +48,7 @@ def test_behind_tls_the_cookie_is_secure():
         sent.append(message)
 
     scope = {"type": "http", "headers": [(b"x-forwarded-proto", b"https")]}
-    asyncio.run(replica.RouteCookie(app, "r1")(scope, None, send))
+    run(replica.RouteCookie(app, "r1")(scope, None, send))
     assert sent[0]["headers"] == [(b"set-cookie", b"rnnx_route=r1; Path=/; HttpOnly; SameSite=Lax; Secure")]
 
 
