@@ -16,7 +16,6 @@ import time
 import types
 
 import torch
-import torch.nn.functional as F
 
 from explorer.config import RunConfig
 from explorer.presets import PRESETS
@@ -43,24 +42,14 @@ def chunked_ssm_scan(log_a: torch.Tensor, b: torch.Tensor, chunk: int = SSM_CHUN
     return torch.cat(out, dim=1)
 
 
-def _conv1d_selection(layer, x: torch.Tensor):
-    """SelectiveSSM.selection as it was: the causal convolution by conv1d."""
-    T = x.shape[1]
-    u, r = layer.in_proj(x).chunk(2, dim=-1)  # (B, T, E) each
-    u = F.silu(layer.conv1d(u.transpose(1, 2))[..., :T].transpose(1, 2))  # causal: keep the first T outputs
-    if layer.selective:
-        dt, B, C = layer.x_proj(u).split([layer.dt_rank, layer.state_size, layer.state_size], dim=-1)
-        delta = F.softplus(layer.dt_proj(dt) + layer.dt_bias)  # (B, T, E)
-    else:
-        delta = F.softplus(layer.dt_bias).expand_as(u)
-        B = layer.B.expand(*u.shape[:2], -1)  # (B, T, N)
-        C = layer.C.expand(*u.shape[:2], -1)
-    return u, r, delta, B, C
+def _conv1d_causal(layer, u: torch.Tensor) -> torch.Tensor:
+    """SelectiveSSM.causal_conv as it was: conv1d itself, keeping the first T outputs (causal)."""
+    return layer.conv1d(u.transpose(1, 2))[..., :u.shape[1]].transpose(1, 2)
 
 
 def _chunked_forward(layer, x: torch.Tensor) -> torch.Tensor:
     """SelectiveSSM.forward as it was: conv1d, discretize to (B, T, E, N), the chunked scan, the readout."""
-    u, r, delta, B, C = _conv1d_selection(layer, x)
+    u, r, delta, B, C = layer.selection(x)  # its causal_conv is conv1d's (chunked_run)
     log_a, bu = layer.discretize(u, delta, B)  # (B, T, E, N) each
     return layer.readout(chunked_ssm_scan(log_a, bu), u, r, C)
 
@@ -70,6 +59,7 @@ def chunked_run(config: RunConfig) -> Run:
     (same weights, batches and optimizer)."""
     run = Run(config)
     for layer in run.model.layers:
+        layer.causal_conv = types.MethodType(_conv1d_causal, layer)
         layer.forward = types.MethodType(_chunked_forward, layer)
     return run
 
