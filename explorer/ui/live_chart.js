@@ -429,19 +429,21 @@ async function follow(Plotly, root, url, ended) {
   if (root.__rnnxFeed === url) return;
   root.__rnnxFeed = url;
   const following = () => root.__rnnxFeed === url && root.isConnected;
-  let since = -1, last = 0, next = ask(url, since, inView(root));
+  let since = -1, last = 0;
+  const askNext = () => ask(url, since, inView(root));  // for a frame newer than `since`, of the charts in view now
+  let next = askNext();
   while (following()) {
     const answer = await next;
     if (!following()) return;  // the page has moved on (Pause): its own frame is the last word
     if (answer.frame && performance.now() - answer.at > FEED_STALE_MS && !answer.frame.stopped) {
-      next = ask(url, since, inView(root));  // a newer one is there by now
+      next = askNext();  // a newer one is there by now
       continue;
     }
     if (answer.frame) {
       const frame = answer.frame;
       if (frame.stopped) { ended(); break; }  // the run stopped training: the page reruns and draws its last frame
       since = frame.version;
-      next = ask(url, since, inView(root));  // on its way while this one is drawn
+      next = askNext();  // on its way while this one is drawn
       const wait = FEED_EVERY_MS - (performance.now() - last);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       if (!following()) return;
@@ -452,10 +454,10 @@ async function follow(Plotly, root, url, ended) {
       await drawn(Plotly);
       window.__rnnxFeedFrames = (window.__rnnxFeedFrames || 0) + 1;
     } else if (answer.empty) {
-      next = ask(url, since, inView(root));  // the server waited a second for a frame: the run is slow, ask again
+      next = askNext();  // the server waited a second for a frame: the run is slow, ask again
     } else if (answer.error instanceof Error) {
       await new Promise((resolve) => setTimeout(resolve, 1000));  // the network failed: again in a second
-      next = ask(url, since, inView(root));
+      next = askNext();
     } else {
       break;  // refused (400): nothing to follow
     }

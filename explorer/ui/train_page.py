@@ -31,7 +31,7 @@ def render() -> None:
     shown = presets_ui.example(preset, worker)  # a lesson opens on the probe sequence its narration is about
     example, layer = (shown, 0) if lecture.on() else _view_options(worker, shown)
     training = active(worker)  # queued too: the page refreshes to see it start
-    fed = worker.pace == "normal" and worker.snapshot.state == "training"  # the feed keeps the status lines too
+    fed = _fed(worker, worker.snapshot)  # the feed keeps the status lines too
     every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FED_FOLLOW_S if fed else panels.FOLLOW_S
     focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
     st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus)
@@ -90,7 +90,7 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
     drawn through here."""
     snap = panels.watch(worker, was_training)
     labels = [presets_ui.label(worker.runs, index) for index in range(len(snap.runs))]
-    fed = snap.state == "training" and worker.pace == "normal"
+    fed = _fed(worker, snap)
     _status(snap, worker, labels, fed)
     step = snap.runs[0].step if worker.pace != "normal" else None  # the browser reports it drawn
     s = panels.scale()
@@ -135,6 +135,11 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
                                         step=step if index == len(snap.runs) - 1 else None)
     if not fed:
         worker.shown(drawn)
+
+
+def _fed(worker: Worker, snap: Snapshot) -> bool:
+    """The live feed draws the charts and status lines: the run trains at the normal pace."""
+    return snap.state == "training" and worker.pace == "normal"
 
 
 def _lead(snap: Snapshot, focus: str | None) -> int | None:

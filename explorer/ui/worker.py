@@ -185,13 +185,14 @@ class Worker:
         # a Step traces once, at the end (publishing never comes due), at the normal pace (no waiting for a page)
         publish_every, pace = (float("inf"), "normal") if stepping else (self.publish_every, self.pace)
         parent, child = CONTEXT.Pipe()
+        threads = torch.get_num_threads()
         self._process = CONTEXT.Process(
             target=serve, name="rnnx-trainer", daemon=True,
-            args=(child, states, budget, publish_every, pace, torch.get_num_threads(), self.memory_mb),
+            args=(child, states, budget, publish_every, pace, threads, self.memory_mb),
             kwargs=dict(temperature=self.temperature, lr_changes=self.lr_changes))
         with plain_main():
             self._process.start()
-        self.pool.track(self._process.pid, torch.get_num_threads())
+        self.pool.track(self._process.pid, threads)
         child.close()
         self._conn, self._stopping, self._stop_message, self._killed = parent, False, "", False
         self._stepping, self._start = stepping, (states, self._views)
