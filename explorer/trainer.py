@@ -3,12 +3,15 @@
 Knows nothing of Streamlit, pages or architectures (it drives run.train_round() and Run.trace(), as
 minGPT's trainer drives its model); explorer/ui/worker.py starts it and reads what it sends.
 Messages to the parent, each a dict with "kind":
-  snapshot  {"runs": [view dicts], "steps_per_s"}            while training, at most every publish_every s
+  snapshot  {"runs": [view dicts], "steps_per_s"}            while training, at most every publish_every s (a view's
+                                                              trace is None when it was not traced this time)
   final     {"runs": [view dicts], "states": [bytes], "message"}  on stop, budget, divergence; then it exits
   error     {"message"}                                       a Python error in training; then it exits
 Messages from the parent: "stop" (send final and exit), "sync" (send the states, go on), at a
 slow pace "next" (the page has shown the last step: take the next one), ("lr", value) (every run uses
-this learning rate from its next step on) and ("temperature", value) (of the text samples from now on).
+this learning rate from its next step on), ("temperature", value) (of the text samples from now on) and
+("untraced", seconds) (for that long no chart in view needs a trace: snapshots go on at the publish rate,
+carrying a trace only every UNTRACED_EVERY_S; 0 ends it).
 On the text task each view carries `sample`: (step, temperature, text) generated every SAMPLE_EVERY steps.
 """
 from __future__ import annotations
@@ -47,6 +50,13 @@ PACES = {  # keys: explorer.config.PACES
     "slow": Pace("slow", 20.0, True),  # a lecturer can narrate: every step traced and shown
     "step-by-step": Pace("step-by-step", 1.0, True),  # one step a second, each shown
 }
+
+
+# While the charts in view are drawn from the history alone (the loss, the parameter gradients), a trace (a
+# forward and backward pass over the probe batch, about 5% of the time at the publish rate on the default LSTM)
+# is taken this often, so the history's gradient profiles go on and a chart scrolled back into view has one
+UNTRACED_EVERY_S = 1.0
+MAX_UNTRACED_S = 10.0  # the longest an "untraced" word lasts: a page that stopped saying it is traced for again
 
 
 SAMPLE_EVERY = 50  # training steps between two text samples
@@ -133,7 +143,7 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace,
            lr_changes: dict[int, float] | None = None) -> str:
     """The loop. Returns why it ended: "" when told to stop, else the reason."""
     samples = samples or Samples(runs, 1.0)
-    last_publish, trace_cost = 0.0, 0.0
+    last_publish, last_trace, trace_cost, untraced_until = 0.0, 0.0, 0.0, 0.0
     rate = [(time.monotonic(), sum(r.step for r in runs))]
     gap = 1.0 / pace.max_steps_per_s if pace.max_steps_per_s else 0.0
     next_step, shown = time.monotonic(), True
@@ -144,7 +154,9 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace,
                 return ""
             if command == "sync":
                 conn.send(dict(kind="sync", states=[run.to_bytes() for run in runs]))
-            if isinstance(command, tuple):
+            if isinstance(command, tuple) and command[0] == "untraced":
+                untraced_until = time.monotonic() + min(max(float(command[1]), 0.0), MAX_UNTRACED_S)
+            elif isinstance(command, tuple):
                 _command(command, runs, samples)
             shown = shown or command in ("next", None)
             continue
@@ -158,18 +170,26 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace,
             next_step = max(next_step + gap, time.monotonic() - gap)
         train_round(runs, budget, lr_changes)
         now = time.monotonic()
-        # trace at the publish rate, but never spend more than a fifth of the time tracing
-        if pace.trace_every_step or now - last_publish >= max(publish_every, 4 * trace_cost):
+        # publish with a trace at the publish rate, but never spend more than a fifth of the time tracing; while no
+        # chart in view needs the trace, publish at the publish rate and trace every UNTRACED_EVERY_S
+        untraced = now < untraced_until
+        every = max(publish_every, UNTRACED_EVERY_S) if untraced else publish_every
+        if pace.trace_every_step or now - last_trace >= max(every, 4 * trace_cost):
             traces = [run.trace() for run in runs]
-            trace_cost, last_publish = time.monotonic() - now, time.monotonic()
-            samples.take(runs)  # every SAMPLE_EVERY steps: about 5 ms a character on the text lesson's LSTM
-            steps = sum(r.step for r in runs)
-            rate = [(t, s) for t, s in rate if last_publish - t <= 3.0] + [(last_publish, steps)]
-            span = rate[-1][0] - rate[0][0]
-            speed = (steps - rate[0][1]) / span if span > 0 else 0.0
-            conn.send(dict(kind="snapshot", runs=[view(r, t, samples.latest.get(k)) for k, (r, t) in enumerate(zip(runs, traces))],
-                           steps_per_s=speed if math.isfinite(speed) else 0.0))
-            shown = not pace.trace_every_step
+            trace_cost, last_trace = time.monotonic() - now, time.monotonic()
+        elif untraced and now - last_publish >= publish_every:
+            traces = [None] * len(runs)  # the page keeps the last trace
+        else:
+            continue
+        last_publish = time.monotonic()
+        samples.take(runs)  # every SAMPLE_EVERY steps: about 5 ms a character on the text lesson's LSTM
+        steps = sum(r.step for r in runs)
+        rate = [(t, s) for t, s in rate if last_publish - t <= 3.0] + [(last_publish, steps)]
+        span = rate[-1][0] - rate[0][0]
+        speed = (steps - rate[0][1]) / span if span > 0 else 0.0
+        conn.send(dict(kind="snapshot", runs=[view(r, t, samples.latest.get(k)) for k, (r, t) in enumerate(zip(runs, traces))],
+                       steps_per_s=speed if math.isfinite(speed) else 0.0))
+        shown = not pace.trace_every_step
 
 
 SHOWN_WAIT_S = 10.0  # at a slow pace, how long a step waits for the page to have drawn the one before

@@ -14,14 +14,18 @@ from explorer.ui import feed
 
 
 class FakeWorker:
-    """What a feed reads of a Worker: the newest snapshot, and touch()."""
+    """What a feed reads of a Worker: the newest snapshot, touch() and needs_trace()."""
 
     def __init__(self):
         self.snapshot = Snap("training", 1)
         self.touched = 0
+        self.needs = []
 
     def touch(self):
         self.touched += 1
+
+    def needs_trace(self, feed, needed):
+        self.needs.append(needed)
 
 
 class Snap:
@@ -82,6 +86,20 @@ def test_a_frame_carries_only_the_charts_in_the_browsers_view():
     assert keys(get(token, -1, only="")) == []  # every chart scrolled away: the status lines still come
     for bad in ("<script>", "a b", ",".join(["x"] * 40)):
         assert get(token, -1, only=bad).status_code == 400
+
+
+def test_each_poll_says_whether_the_charts_in_view_need_the_trace():
+    worker = FakeWorker()
+    curves = lambda only: only is None or not only <= {"loss_chart"}  # as explorer/ui/panels.py: traced
+    token = feed.open_feed(worker, "run0", counting_frame([], names=("loss_chart", "gate_heatmaps")), curves)
+    get(token, -1)
+    get(token, -1, only="loss_chart")
+    get(token, -1, only="")
+    get(token, -1, only="gate_heatmaps,loss_chart")
+    assert worker.needs == [True, False, False, True]
+    plain = FakeWorker()
+    get(feed.open_feed(plain, "run0", counting_frame([])), -1, only="loss_chart")
+    assert plain.needs == [True]  # a page that did not say: every chart needs it
 
 
 def test_frames_are_compressed_across_a_network_only():

@@ -44,6 +44,44 @@ def test_the_process_trains_and_publishes_snapshots_with_traces():
     worker.close()
 
 
+def _traced_share(worker, seconds: float, needed: bool | None) -> tuple[int, int]:
+    """(steps the snapshots showed, traces among them) over `seconds`, saying `needed` at each look (a feed's poll)."""
+    steps, traced, start = set(), set(), time.monotonic()
+    while len(steps) < 20 or time.monotonic() - start < seconds:
+        if needed is not None:
+            worker.needs_trace("feed", needed)
+        view = worker.snapshot.runs[0]
+        steps.add(view.step)
+        traced.add(view.trace.step)  # the newest trace, kept while the snapshots carry none
+        time.sleep(0.02)
+        assert time.monotonic() - start < 60
+    return len(steps), len(traced & steps)
+
+
+def test_while_no_chart_in_view_needs_the_trace_the_process_traces_about_once_a_second():
+    from explorer.trainer import UNTRACED_EVERY_S
+    worker = Worker([Run(small())], pool=TrainerPool(2), publish_every=0.05)
+    worker.start()
+    assert wait_for(lambda: shown_step(worker) > 5)
+    worker.needs_trace("feed", False)  # the browser shows the loss alone
+    time.sleep(0.3)  # the word reaches the process
+    start = time.monotonic()
+    steps, traced = _traced_share(worker, 3.0, False)
+    assert 1 <= traced <= 2 + (time.monotonic() - start) / UNTRACED_EVERY_S < steps / 2  # the snapshots went on
+    worker.needs_trace("other", True)  # another chart came into view (or another column's feed shows one)
+    assert wait_for(lambda: worker.snapshot.runs[0].trace.step == shown_step(worker), timeout=10)
+    steps, traced = _traced_share(worker, 1.0, None)
+    assert traced >= 0.8 * steps
+    worker.needs_trace("other", False)
+    time.sleep(0.3)
+    steps, traced = _traced_share(worker, 2.0, False)
+    assert traced < steps / 2
+    time.sleep(worker_module.UNTRACED_S + 0.5)  # nobody said more (the page is drawn by reruns now): it lapsed
+    steps, traced = _traced_share(worker, 1.0, None)
+    assert traced >= 0.8 * steps
+    worker.close()
+
+
 def test_pause_stops_at_once_and_hands_the_weights_back():
     worker = Worker([Run(small())], pool=TrainerPool(2), publish_every=0.05)
     worker.start()

@@ -144,7 +144,7 @@ def _race_view(job: Job, was_training: bool) -> None:
                     "grad_norm_compare_chart": lambda: charts.grad_norm_compare_chart(traces, initial, scale=s)}
         return [(charts.steady_axes(build()), name) for name, build in builders.items() if only is None or name in only]
     if snap.state == "training":
-        live_chart.follow(job.worker, "cmp-race", figures, columns=1)
+        live_chart.follow(job.worker, "cmp-race", figures, columns=1, traced=panels.traced)
     else:
         live_chart.show(figures(snap), "cmp-race", columns=1)
 

@@ -43,6 +43,7 @@ GZIP_LEVEL = 1  # a frame (about 120 kB of JSON) in 2.3 ms to about half; level 
 LOCAL_GZIP_LEVEL = 0
 
 Frame = Callable[[object, frozenset[str] | None], dict]  # a snapshot, the charts in view (None: all) -> the frame, JSON-ready
+Traced = Callable[[frozenset[str] | None], bool]  # the charts in view (None: all) -> they need the run's trace
 ONLY = re.compile(r"([a-z0-9_]+(,[a-z0-9_]+){0,31})?")  # ?only=: the names of the charts in view (maybe none)
 
 
@@ -51,6 +52,7 @@ class Feed:
     token: str
     worker: weakref.ref  # the session's Worker: a forgotten session's feed does not keep it alive
     frame: Frame
+    traced: Traced | None = None  # None: every chart needs the trace
     polled: float = field(default_factory=time.monotonic)
     waiting: int = 0  # requests held for a newer frame now
     body: tuple[tuple | None, bytes, bytes, int | None] = (None, b"", b"", None)  # the newest frame: (version,
@@ -74,6 +76,7 @@ class Feed:
             return False
         self.polled = time.monotonic()
         worker.touch()  # a tab that polls is a tab that looks
+        worker.needs_trace(self.token, self.traced is None or self.traced(only))  # else the process traces less
         snap = worker.snapshot
         if snap.state != "training":
             self.body = (None, b"", b"", None)  # the page draws the last frame itself: let go of this one's bytes
@@ -112,9 +115,10 @@ _owned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # worker -> {el
 _lock = threading.Lock()
 
 
-def open_feed(worker, key: str, frame: Frame) -> str:
+def open_feed(worker, key: str, frame: Frame, traced: Traced | None = None) -> str:
     """The token of `worker`'s feed for the element `key` (the same token while the worker lives, so the
-    browser keeps polling across reruns); `frame` replaces the previous one (the view options may change)."""
+    browser keeps polling across reruns); `frame` replaces the previous one (the view options may change).
+    `traced`: whether the charts in view need the run's trace (Worker.needs_trace); None: they all do."""
     with _lock:
         _forget()
         tokens = _owned.setdefault(worker, {})
@@ -123,7 +127,7 @@ def open_feed(worker, key: str, frame: Frame) -> str:
             feed = Feed(secrets.token_urlsafe(24), weakref.ref(worker), frame)
             _feeds[feed.token] = feed
             tokens[key] = feed.token
-        feed.frame, feed.polled, feed.body = frame, time.monotonic(), (None, b"", b"", None)
+        feed.frame, feed.traced, feed.polled, feed.body = frame, traced, time.monotonic(), (None, b"", b"", None)
         return feed.token
 
 

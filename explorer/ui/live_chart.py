@@ -88,12 +88,14 @@ def show(figures: list[tuple[dict, str]], key: str, *, columns: int = 2, step: i
 
 
 def follow(worker, key: str, figures: Callable[..., list[tuple[dict, str]]], *, columns: int = 2,
-           lines: Callable[[object], dict[str, Line]] | None = None) -> None:
+           lines: Callable[[object], dict[str, Line]] | None = None, traced: feed.Traced | None = None) -> None:
     """While `worker` trains: the element under `key` fetches `figures(snapshot, only)` of each newer snapshot from
     the live feed (explorer/ui/feed.py), asking for the next while it draws one, with no rerun of the page;
     it keeps its charts until the first one. `only`: the names of the charts in the browser's view (None: all),
     the only ones `figures` need build; the others keep their last frame until they come into view.
-    `lines(snapshot)`: status lines ({key: line}, see `status`) the frames rewrite too. When the run stops
+    `lines(snapshot)`: status lines ({key: line}, see `status`) the frames rewrite too. `traced(only)`: whether the
+    charts in view need the run's trace (None: they do), so the training process traces less while none does
+    (explorer/ui/feed.py, Worker.needs_trace). When the run stops
     training, the element reruns its fragment (which then sees it)."""
     if not in_browser():
         _static(figures(worker.snapshot, None), key, columns)
@@ -102,7 +104,7 @@ def follow(worker, key: str, figures: Callable[..., list[tuple[dict, str]]], *, 
     def frame(snap, only: frozenset[str] | None) -> dict:  # the template goes once, with the element
         return {"charts": _cells(figures(snap, only), key)[0], "lines": lines(snap) if lines else None}
 
-    token = feed.open_feed(worker, key, frame)
+    token = feed.open_feed(worker, key, frame, traced)
     _mount()(key=key, data={"plotly": _asset_url(PLOTLY_JS), "columns": columns, "config": CONFIG,
                             "template": TEMPLATE, "charts": None, "step": None, "feed": _url(feed.PATH + token)},
              on_drawn_change=_ignore, on_ended_change=_ignore)

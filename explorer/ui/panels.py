@@ -101,6 +101,16 @@ LIVE_CHARTS = ("loss_chart", "alignment_chart", "param_grad_chart", "grad_norm_c
                "prediction_chart")  # page order
 
 
+HISTORY_CHARTS = frozenset({"loss_chart", "param_grad_chart", "loss_compare_chart"})  # drawn from the history alone
+
+
+def traced(only: frozenset[str] | None) -> bool:
+    """Whether the charts in a browser's view (None: all) need the run's trace: every chart but the training
+    curves of HISTORY_CHARTS looks inside the model. While none in view does, the training process traces about
+    once a second instead of at the publish rate (a trace costs the default LSTM about 5% of its time)."""
+    return only is None or not only <= HISTORY_CHARTS
+
+
 def chart_names(view: RunView) -> tuple[str, ...]:
     """The live charts that show something for this run's architecture, in page order."""
     trace = view.trace

@@ -100,7 +100,8 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
                                                           steps_to=panels.budget(worker), only=only), focus)
         columns = 1 if focus else 2
         if fed:
-            live_chart.follow(worker, "run0", figures, columns=columns, lines=lambda snap_: _lines(snap_, labels))
+            live_chart.follow(worker, "run0", figures, columns=columns, lines=lambda snap_: _lines(snap_, labels),
+                              traced=panels.traced)
         else:
             worker.shown(live_chart.show(figures(snap), "run0", columns=columns, step=step))
         return
@@ -117,7 +118,8 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
         def leading(snap_: Snapshot, only: frozenset[str] | None = None) -> list:
             return [pair for pair in shared(snap_, only)[lead] if pair[1] == focus]
         if fed:
-            live_chart.follow(worker, "lead", leading, columns=1, lines=lambda snap_: _lines(snap_, labels))
+            live_chart.follow(worker, "lead", leading, columns=1, lines=lambda snap_: _lines(snap_, labels),
+                              traced=panels.traced)
         else:
             live_chart.show(leading(snap), "lead", columns=1)
     drawn = None
@@ -129,7 +131,7 @@ def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: s
         with col:
             if fed:
                 lines = (lambda snap_: _lines(snap_, labels)) if index == 0 and lead is None else None
-                live_chart.follow(worker, f"run{index}", figures, columns=1, lines=lines)
+                live_chart.follow(worker, f"run{index}", figures, columns=1, lines=lines, traced=panels.traced)
             else:
                 drawn = live_chart.show(figures(snap), f"run{index}", columns=1,
                                         step=step if index == len(snap.runs) - 1 else None)

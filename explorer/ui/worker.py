@@ -29,6 +29,11 @@ PAUSE_WAIT_S = 2.0  # Pause waits this long for the step in progress and the fin
 STEP_WAIT_S = 10.0  # Step waits this long for its process (as long as a step at the caps, under load); a longer one shows when done
 MAX_SAMPLES = 16  # text samples kept per run: all of the text lesson's 600 steps (one every 50), which its paper check reads
 MEMORY_MB = LIMITS.worker_memory_mb  # address space a training process may add (the hard limit)
+# A live feed says, each time it is polled, whether the charts in its browser's view need the run's trace. While
+# none of the feeds polled in the last UNTRACED_S does, the process is told so for UNTRACED_S at a time (renewed
+# every third of it), and traces only now and then; a feed that needs the trace again ends that at once, and a
+# page that stops polling lets it lapse (a page drawn by reruns needs the trace).
+UNTRACED_S = 3.0
 
 
 POOL = TrainerPool(LIMITS.max_trainers, crowded_nice=LIMITS.trainer_nice)
@@ -91,6 +96,8 @@ class Worker:
         self._synced = threading.Condition()
         self._sync_states: list[bytes] | None = None
         self._last_seen = time.monotonic()
+        self._needs: dict[str, tuple[bool, float]] = {}  # feed -> (its charts in view need the trace, when it said so)
+        self._untraced_sent = 0.0  # when the process was last told that no chart in view needs its trace (0: traced)
         self._version = 0
         self.temperature = 1.0  # of the text samples (explorer/trainer.py: Samples)
         self._samples: list[list[tuple[int, float, str]]] = [[] for _ in self.runs]  # kept across processes
@@ -195,6 +202,7 @@ class Worker:
         self.pool.track(self._process.pid, threads)
         child.close()
         self._conn, self._stopping, self._stop_message, self._killed = parent, False, "", False
+        self._untraced_sent = 0.0  # a new process traces until told otherwise
         self._stepping, self._start = stepping, (states, self._views)
         self._reader = threading.Thread(target=self._read, args=(parent, self._process), name="rnnx-reader", daemon=True)
         self._reader.start()
@@ -245,6 +253,24 @@ class Worker:
         with self._lock:
             if self.training:
                 self._send(("temperature", self.temperature))
+
+    def needs_trace(self, feed: str, needed: bool) -> None:
+        """A live feed's word, at each poll: the charts in its browser's view need the runs' trace (`needed`), or
+        the history alone (the loss, the parameter gradients). The training process then traces at the publish
+        rate, or only every trainer.UNTRACED_EVERY_S while no feed heard in the last UNTRACED_S needs it."""
+        now = time.monotonic()
+        with self._lock:
+            self._needs = {k: v for k, v in self._needs.items() if now - v[1] < UNTRACED_S}
+            self._needs[feed] = (needed, now)
+            untraced = not any(need for need, _ in self._needs.values())
+            if not self.training:
+                return
+            if untraced and now - self._untraced_sent >= UNTRACED_S / 3:
+                self._send(("untraced", UNTRACED_S))
+                self._untraced_sent = now
+            elif not untraced and self._untraced_sent:
+                self._send(("untraced", 0.0))
+                self._untraced_sent = 0.0
 
     def touch(self) -> None:
         """A page looked: the idle clock starts again."""
@@ -362,8 +388,8 @@ class Worker:
             sample = v.pop("sample", None)
             if sample is not None and (not kept or kept[-1][0] != sample[0]):
                 kept[:] = (kept + [sample])[-MAX_SAMPLES:]
-        self._views = [RunView(initial=initial, samples=tuple(kept), **v)
-                       for v, initial, kept in zip(views, self._initial, self._samples)]
+        self._views = [RunView(initial=initial, samples=tuple(kept), **{**v, "trace": v["trace"] or shown.trace})
+                       for v, initial, kept, shown in zip(views, self._initial, self._samples, self._views)]
 
     def _load(self, states: list[bytes]) -> None:
         with self._run_lock:

@@ -83,6 +83,31 @@ def test_the_status_line_follows_the_live_frames(page, app_url):
     no_errors(page)
 
 
+GRAD_NORM_JS = """() => {
+  const gd = document.querySelector('[data-chart="run0-grad_norm_chart"]:not(.rnnx-cell)');
+  const seen = (window.__rnnxRenders || {})['run0-grad_norm_chart'] || {titles: []};
+  return {visible: gd ? gd.__rnnxVisible : null, steps: seen.titles.map(t => +(t.match(/step (\\d+)/) || [0, -1])[1])};
+}"""
+
+
+def test_a_chart_scrolled_into_view_shows_the_newest_trace(page, app_url):
+    """A laptop's window shows the training curves alone, and the run is traced about once a second meanwhile;
+    the gradient norm chart scrolled into view moves at once with traces of the newest steps."""
+    open_app(page, app_url, "/train?arch=lstm&seq_len=30&hidden_size=16")
+    click(page, "Train")
+    page.wait_for_function("() => (window.__rnnxLinesFed || []).length >= 5", timeout=60_000)
+    time.sleep(2)
+    assert page.evaluate(GRAD_NORM_JS)["visible"] is False  # out of this window's view
+    before = step_of(page)
+    page.locator('[data-chart="run0-grad_norm_chart"]').first.scroll_into_view_if_needed()
+    deadline = time.monotonic() + 20
+    while len([s for s in page.evaluate(GRAD_NORM_JS)["steps"] if s > before]) < 3:  # three traces since
+        assert time.monotonic() < deadline, page.evaluate(GRAD_NORM_JS)
+        time.sleep(0.1)
+    assert max(page.evaluate(GRAD_NORM_JS)["steps"]) <= step_of(page)
+    no_errors(page)
+
+
 def test_switching_architecture_shows_its_internals(page, app_url):
     open_app(page, app_url, "/train")
     choose(page, "Architecture", "GRU")
