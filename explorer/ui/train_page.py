@@ -34,7 +34,7 @@ def render() -> None:
     fed = _fed(worker, worker.snapshot)  # the feed keeps the status lines too
     every = SLOW_REFRESH_S if worker.pace != "normal" else panels.FED_FOLLOW_S if fed else panels.FOLLOW_S
     focus = preset.focus if preset and lecture.on() else None  # on a projector the lesson's chart comes first
-    st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus)
+    st.fragment(run_every=every if training else None)(_live)(worker, training, example, layer, focus, fed)
     if live_controls.has_samples(worker):
         live_controls.temperature_control(worker)
         st.fragment(run_every=panels.FOLLOW_S if training else None)(live_controls.samples)(worker)
@@ -83,14 +83,17 @@ def _view_options(worker: Worker, shown: int = 0) -> tuple[int, int]:
     return int(example), int(layer)
 
 
-def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: str | None = None) -> None:
+def _live(worker: Worker, was_training: bool, example: int, layer: int, focus: str | None = None,
+          timed_fed: bool = False) -> None:
     """The status line and every chart, from the newest snapshot; `focus` (a chart name) first, full width.
     While it trains at the normal pace, the charts fetch their frames from the live feed and this runs
     only when the run stops (the element says so) or every panels.FED_FOLLOW_S; at a slow pace every step is
-    drawn through here."""
+    drawn through here. `timed_fed`: this fragment's timer is the fed one."""
     snap = panels.watch(worker, was_training)
     labels = [presets_ui.label(worker.runs, index) for index in range(len(snap.runs))]
     fed = _fed(worker, snap)
+    if fed and not timed_fed:  # a queued run has started: the page again, with the fed timer instead of FOLLOW_S
+        st.rerun()
     _status(snap, worker, labels, fed)
     step = snap.runs[0].step if worker.pace != "normal" else None  # the browser reports it drawn
     s = panels.scale()

@@ -29,6 +29,18 @@ def _wait_status(page, what: str, timeout_s: float = 30) -> None:
         time.sleep(0.25)
 
 
+# script runs of the page (fragments' included) since the first call
+RUNS_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app.__rnnxRuns) {
+    app.__rnnxRuns = {n: 0};
+    new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') app.__rnnxRuns.n += 1; })
+      .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  }
+  return app.__rnnxRuns.n;
+}"""
+
+
 def test_a_visitor_beyond_the_pool_queues_and_starts_by_itself(browser, monkeypatch):
     monkeypatch.setenv("RNNX_MAX_TRAINERS", "1")
     with serve_app("streamlit-server-queue") as url:
@@ -45,6 +57,11 @@ def test_a_visitor_beyond_the_pool_queues_and_starts_by_itself(browser, monkeypa
         _wait_status(first, "paused")
         _wait_status(second, "training")
         assert "in the queue" not in second.inner_text("body")
+        time.sleep(2)  # the page built while queued reran its fragment every second; it is built again, fed
+        start = second.evaluate(RUNS_JS)
+        time.sleep(6)
+        assert second.evaluate(RUNS_JS) - start <= 3, "the started run's page still reruns every second"
+        assert "training" in _status(second)
         for page in (first, second):
             page.context.close()
 
