@@ -35,7 +35,9 @@ def test_learn_page_shows_equations_and_lessons(page, app_url):
     no_exception(page)
     assert page.locator(".katex").count() >= 7  # five cells and the two gradient formulas, typeset
     assert page.locator(".gtitle", has_text="Gates: forget gate f").count() == 1
-    assert page.get_by_role("button", name="Vanishing gradients: RNN against LSTM").is_visible()
+    lesson = page.get_by_role("button", name="Vanishing gradients: RNN against LSTM")
+    lesson.wait_for(timeout=60_000)  # the lessons come last, once the page above them is drawn
+    assert lesson.is_visible()
     no_console_errors(page, failed, "/learn")
 
 
