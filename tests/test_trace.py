@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from explorer import Run
 from explorer.config import RunConfig
 from explorer.models import build_model
-from explorer.trace import trace_model
+from explorer.trace import run_direction, trace_model
 
 torch.set_num_threads(1)
 ARCHS = ("rnn", "lstm", "gru")
@@ -117,6 +117,25 @@ def test_grad_norm_matches_autograd_on_fused_module(arch):
     f = trace_model(model, x, y, mse)
     expected = [fused_grad_at(model, x, y, t) for t in range(7)]
     np.testing.assert_allclose(f["grad_norm"][0, 0], expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_grad_norm_of_every_layer_and_direction_is_the_gradient_of_its_h_t(arch):
+    """The trace takes dL/dh_t of every layer and direction at once; here autograd keeps each h_t's own gradient."""
+    model, x, y = make(arch, bidirectional=True, num_layers=2)
+    traced = trace_model(model, x, y, mse)["grad_norm"]
+    kept, layer_input = [], x
+    for layer in range(2):
+        runs = [run_direction(model.rnn, arch, layer_input, layer, d) for d in range(2)]
+        for hs, _, _ in runs:
+            for h in hs:
+                h.retain_grad()
+            kept.append(hs)
+        layer_input = torch.cat([torch.stack(r[0], dim=1) for r in runs], dim=-1)
+    mse(model.head(layer_input), y).backward()
+    expected = np.array([[h.grad.norm(dim=-1).mean().item() for h in hs] for hs in kept]).reshape(2, 2, 7)
+    np.testing.assert_allclose(traced, expected, rtol=1e-5)
+    assert traced.min() > 0
 
 
 @pytest.mark.parametrize("arch", ARCHS)
