@@ -99,37 +99,27 @@ $site
 EOF
 "$nginx_bin" -t -q -c "$run_dir/nginx.conf" -e "$run_dir/nginx-error.log"
 
-healthy() {  # whoever listens on 127.0.0.1:$1 answers Streamlit's health check
-    .venv/bin/python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/_stcore/health', timeout=2)" 2>/dev/null
-}
-echo "Starting $replicas replicas (logs: $run_dir)"
-for i in $(seq 1 "$replicas"); do
+wait_healthy() {  # until 127.0.0.1:$1 answers Streamlit's health check (2 minutes at most); $2 is the process that
+    # should answer, $3 its name and $4 its log: when it exits first, say so and stop
     for _ in $(seq 1 240); do
-        if healthy $((port + i)); then
-            break
+        if .venv/bin/python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/_stcore/health', timeout=2)" 2>/dev/null; then
+            return 0
         fi
-        if ! kill -0 "${pids[$((i - 1))]}" 2>/dev/null; then
-            echo "error: replica $i exited; the end of $run_dir/replica-$i.log:" >&2
-            tail -n 20 "$run_dir/replica-$i.log" >&2
+        if ! kill -0 "$2" 2>/dev/null; then
+            echo "error: $3 exited; the end of $4:" >&2
+            tail -n 20 "$4" >&2
             exit 1
         fi
         sleep 0.5
     done
+}
+echo "Starting $replicas replicas (logs: $run_dir)"
+for i in $(seq 1 "$replicas"); do
+    wait_healthy $((port + i)) "${pids[$((i - 1))]}" "replica $i" "$run_dir/replica-$i.log"
 done
 "$nginx_bin" -c "$run_dir/nginx.conf" -e "$run_dir/nginx-error.log" -g "daemon off;" &
 pids+=($!)
-# say it is up only once nginx answers (it binds its port a moment after it starts)
-for _ in $(seq 1 120); do
-    if healthy "$port"; then
-        break
-    fi
-    if ! kill -0 "${pids[-1]}" 2>/dev/null; then
-        echo "error: nginx exited; the end of $run_dir/nginx-error.log:" >&2
-        tail -n 20 "$run_dir/nginx-error.log" >&2
-        exit 1
-    fi
-    sleep 0.25
-done
+wait_healthy "$port" "$!" nginx "$run_dir/nginx-error.log"  # nginx binds its port a moment after it starts
 echo "RNN Explorer on http://localhost:$port/ ($replicas replicas behind nginx). Ctrl-C stops everything."
 # until one of them ends (or a signal comes): then stop the rest
 wait -n "${pids[@]}" || true
