@@ -216,3 +216,24 @@ def test_the_slider_shows_the_rate_a_lessons_schedule_set(monkeypatch):
     assert [run.lr for run in worker.runs] == [1e-3, 1e-3]
     assert next(s for s in at.select_slider if s.label == LR_SLIDER).value == 1e-3
     worker.close()
+
+
+def test_a_slider_the_rate_has_moved_on_from_changes_nothing():
+    """Streamlit can run an old slider's callback with its old value once the rate has changed and a new slider
+    shows it (seen in CI: a lesson's schedule set 0.001, and the old slider's 0.003 came back 40 steps later).
+    Here the old slider is still in the test's page when the rate changes behind it, and it is moved."""
+    from explorer.ui import state
+    from tests.apptest import open_page
+
+    at = open_page("train", arch="gru", task="parity", seq_len=10, hidden_size=8)
+    worker = at.session_state[state.SESSION].slot.worker
+    old = next(s for s in at.select_slider if s.label == LR_SLIDER)
+    worker.set_lr(1e-4)  # the rate changes (a schedule's step, another tab) after this slider was drawn
+    old.set_value(3e-2).run()
+    assert not at.exception, at.exception
+    assert worker.runs[0].lr == 1e-4  # the old slider's value did not come back
+    new = next(s for s in at.select_slider if s.label == LR_SLIDER)
+    assert new.value == 1e-4
+    new.set_value(1e-3).run()  # the slider drawn for the rate in use still changes it
+    assert worker.runs[0].lr == 1e-3
+    worker.close()
