@@ -67,8 +67,10 @@ class History:
             # keep the first (the profile at initialisation) and every other one after it
             self.profiles = self.profiles[:1] + self.profiles[2::2]
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {name: np.asarray(getattr(self, name), dtype=float) for name in SERIES}
+    def arrays(self, *names: str) -> dict[str, np.ndarray]:
+        """The named series (all of SERIES when none is named) as float arrays: a live frame converts only those
+        it draws."""
+        return {name: np.asarray(getattr(self, name), dtype=float) for name in names or SERIES}
 
     def copy(self) -> "History":
         """A snapshot another thread can read while this one keeps recording."""

@@ -18,12 +18,6 @@ if TYPE_CHECKING:
 SMOOTH_FROM = 100  # points; below this the raw curve is readable on its own
 
 
-def _series(history: History, *names: str) -> dict[str, np.ndarray]:
-    """The named series of `history` as float arrays, as History.arrays() gives them (which converts them all:
-    a live frame converts only those it draws)."""
-    return {name: np.asarray(getattr(history, name), dtype=float) for name in names}
-
-
 def _step_axis(fig: FigureDict, steps: np.ndarray, to: int | None = None) -> None:
     """The training-step axis, to `to` (a lesson's budget) when given; over a few steps, whole steps only
     (plotly would tick 0.5 steps)."""
@@ -101,7 +95,7 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
     if len(history) == 0:
         return message_figure(title, "No training steps yet: press Train", scale=scale,
                               xlabel="training step", ylabel="loss")
-    a = _series(history, "step", "loss", "metric")
+    a = history.arrays("step", "loss", "metric")
     loss, metric = a["loss"], a["metric"]
     # the metric is the loss itself (MSE on a regression task)? np.isclose's test on the first step settles most
     apart = abs(loss[0] - metric[0]) > 1e-8 + 1e-5 * abs(metric[0])  # False for NaN: then the whole test decides
@@ -109,11 +103,11 @@ def loss_chart(history: History, *, compare: History | dict[str, History] | None
     fig = figure.make_subplots(specs=[[{"secondary_y": not same}]])
     others = {"previous run": compare} if compare is not None and not isinstance(compare, dict) else (compare or {})
     others = {name: other for name, other in others.items() if len(other)}
-    for name, other in others.items():
-        b = other.arrays()
+    faint = {name: other.arrays("step", "loss") for name, other in others.items()}
+    for name, b in faint.items():
         _loss_traces(fig, b["step"], b["loss"], f"loss, {name}", style.MUTED_COLOUR, faint=True)
     _loss_traces(fig, a["step"], a["loss"], f"loss = {history.metric_name}" if same else "loss", style.LOSS_COLOUR)
-    losses = [a["loss"]] + [_series(o, "loss")["loss"] for o in others.values()]
+    losses = [a["loss"]] + [b["loss"] for b in faint.values()]
     log = all(_all_positive(v) for v in losses) and (history.chance > 0 or not same)
     if same:
         hline(fig, history.chance, "chance", colour=style.METRIC_COLOUR, scale=scale, log=log)
@@ -141,14 +135,15 @@ def loss_compare_chart(histories: dict[str, History], *, x: str = "step", scale:
         return message_figure(title, "No training steps yet: press Train", scale=scale, xlabel=xlabel, ylabel="loss")
     fig = figure.new()
     used: set[str] = set()
+    losses = []
     for k, (name, h) in enumerate(runs.items()):
         colour = style.arch_colour(name, default=style.SERIES_COLOURS[k % len(style.SERIES_COLOURS)])
         if colour in used:  # two runs of one architecture: tell them apart
             colour = next((c for c in style.SERIES_COLOURS if c not in used), colour)
         used.add(colour)
-        a = h.arrays()
+        a = h.arrays(x, "loss")
         _loss_traces(fig, a[x], a["loss"], name, colour, say_smoothed=False)
-    losses = [h.arrays()["loss"] for h in runs.values()]
+        losses.append(a["loss"])
     if x == "step" and steps_to is not None:
         _step_axis(fig, np.array([max(h.step[-1] for h in runs.values())]), steps_to)  # runs: none empty
     fig.update_xaxes(title_text=xlabel)
@@ -164,7 +159,7 @@ def param_grad_chart(history: History, *, scale: float = 1.0, steps_to: int | No
     if len(history) == 0:
         return message_figure(title, "No training steps yet: press Train", scale=scale,
                               xlabel="training step", ylabel="global grad norm")
-    a = _series(history, "step", "grad_norm")
+    a = history.arrays("step", "grad_norm")
     x, norm = thinned(a["grad_norm"], a["step"], a["grad_norm"])
     y, reason = clip_log(norm)
     fig = figure.new(figure.scatter(
