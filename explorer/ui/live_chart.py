@@ -163,7 +163,7 @@ def _ignore() -> None:
 
 
 _SCALARS = {int, float, str, bool, type(None)}
-_AS_IS = {int, str, bool, type(None)}  # JSON-ready as they are (a float may be NaN)
+_AS_IS = _SCALARS - {float}  # JSON-ready as they are (a float may be NaN)
 
 
 def _ready(value, *, in_list: bool = False):
