@@ -143,7 +143,8 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace,
            lr_changes: dict[int, float] | None = None) -> str:
     """The loop. Returns why it ended: "" when told to stop, else the reason."""
     samples = samples or Samples(runs, 1.0)
-    last_publish, last_trace, trace_cost, untraced_until = 0.0, 0.0, 0.0, 0.0
+    last_publish, last_traced, last_trace, untraced_until = 0.0, 0.0, 0.0, 0.0  # last_traced: when the last traces began
+    costs, traced_at = [0.0] * len(runs), [0.0] * len(runs)  # each run's last trace: its CPU time, when it was taken
     rate = [(time.monotonic(), sum(r.step for r in runs))]
     gap = 1.0 / pace.max_steps_per_s if pace.max_steps_per_s else 0.0
     next_step, shown = time.monotonic(), True
@@ -170,13 +171,24 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace,
             next_step = max(next_step + gap, time.monotonic() - gap)
         train_round(runs, budget, lr_changes)
         now = time.monotonic()
-        # publish with a trace at the publish rate, but never spend more than a fifth of the time tracing; while no
-        # chart in view needs the trace, publish at the publish rate and trace every UNTRACED_EVERY_S
+        # publish with traces at the publish rate (counted from when the last traces began: a round of the race's four
+        # runs takes 30 ms, its traces 25), but never spend more than a fifth of the time tracing (runs whose traces
+        # do not all fit are traced in turn); while no chart in view needs the trace, publish at the publish rate
+        # and trace every UNTRACED_EVERY_S
         untraced = now < untraced_until
         every = max(publish_every, UNTRACED_EVERY_S) if untraced else publish_every
-        if pace.trace_every_step or now - last_trace >= max(every, 4 * trace_cost):
-            traces = [run.trace() for run in runs]
-            trace_cost, last_trace = time.monotonic() - now, time.monotonic()
+        if pace.trace_every_step:
+            due = range(len(runs))
+        else:
+            due = in_turn(costs, traced_at, (now - last_trace) / 4) if now - last_traced >= every else ()
+        if due:
+            last_traced = now
+            traces = [None] * len(runs)  # the page keeps a run's last trace
+            for k in due:
+                start = time.monotonic()
+                traces[k] = runs[k].trace()
+                traced_at[k] = last_trace = time.monotonic()
+                costs[k] = last_trace - start
         elif untraced and now - last_publish >= publish_every:
             traces = [None] * len(runs)  # the page keeps the last trace
         else:
@@ -190,6 +202,19 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace,
         conn.send(dict(kind="snapshot", runs=[view(r, t, samples.latest.get(k)) for k, (r, t) in enumerate(zip(runs, traces))],
                        steps_per_s=speed if math.isfinite(speed) else 0.0))
         shown = not pace.trace_every_step
+
+
+def in_turn(costs: list[float], traced_at: list[float], allowance: float) -> list[int]:
+    """The runs to trace now: the longest untraced first, as many as their last traces' `costs` fit in `allowance`
+    (none when the first does not). The Compare race's four runs, each traced at a fifth of the time, would slow
+    its frames once one trace of all four took over a quarter of the publish interval."""
+    due, spent = [], 0.0
+    for k in sorted(range(len(costs)), key=traced_at.__getitem__):
+        if spent + costs[k] > allowance:
+            break
+        due.append(k)
+        spent += costs[k]
+    return due
 
 
 SHOWN_WAIT_S = 10.0  # at a slow pace, how long a step waits for the page to have drawn the one before
