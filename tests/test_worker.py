@@ -95,6 +95,25 @@ def test_pause_stops_at_once_and_hands_the_weights_back():
     assert worker.snapshot.runs[0].step == snap.runs[0].step
 
 
+def test_a_pause_or_step_that_does_not_wait_is_settled_before_the_page_reads_the_runs():
+    """The Train page's buttons send Pause and Step from callbacks, before its run, and settle() where it reads."""
+    worker = Worker([Run(small())], pool=TrainerPool(2), publish_every=0.05)
+    worker.start()
+    assert wait_for(lambda: shown_step(worker) > 20)
+    worker.pause(wait=False)
+    assert worker.snapshot.state == "paused"  # at once: the charts stop with the click
+    worker.settle()
+    assert not worker.training
+    snap = worker.snapshot
+    assert worker.runs[0].step == snap.runs[0].step == snap.runs[0].trace.step  # the final state is in
+    worker.step(wait=False)
+    worker.settle()
+    assert not worker.training
+    assert worker.runs[0].step == worker.snapshot.runs[0].trace.step == snap.runs[0].step + 1
+    worker.settle()  # nothing under way: at once
+    worker.close()
+
+
 def test_resume_goes_on_from_where_it_paused_and_matches_headless_training():
     worker = Worker([Run(small())], budget=1000, pool=TrainerPool(2))
     worker.start()

@@ -130,15 +130,15 @@ class Worker:
         """Train (or resume) in a process. False when the server's trainer pool is full."""
         return self._launch(self.budget)
 
-    def step(self) -> bool:
+    def step(self, wait: bool = True) -> bool:
         """One training step on every run, then a fresh trace, in a process as start() trains: a step at
-        the caps cannot stall the page or take its memory. Waits up to STEP_WAIT_S for it, as the page waited for a Step before; a longer step
-        shows as training until it is done. Ignored while training; False when the pool is full."""
+        the caps cannot stall the page or take its memory. `wait`: up to STEP_WAIT_S for it (else settle() does), as
+        the page waited for a Step before; a longer step shows as training until it is done. Ignored while training;
+        False when the pool is full."""
         ok = [v.step for v in self._views if v.status == "ok"]
         started = self._launch(min(min(ok, default=0) + 1, self.budget), stepping=True)
-        reader = self._reader
-        if started and reader is not None and reader is not threading.current_thread():
-            reader.join(timeout=STEP_WAIT_S)
+        if started and wait:
+            self.settle()
         return started
 
     def _launch(self, budget: int, stepping: bool = False) -> bool:
@@ -207,8 +207,9 @@ class Worker:
         self._reader = threading.Thread(target=self._read, args=(parent, self._process), name="rnnx-reader", daemon=True)
         self._reader.start()
 
-    def pause(self, message: str = "") -> None:
-        """Stop training: nothing new is shown from now on; the final state arrives after the step in progress."""
+    def pause(self, message: str = "", wait: bool = True) -> None:
+        """Stop training: nothing new is shown from now on; the final state arrives after the step in progress.
+        `wait`: for it (settle()); a page that draws the rest of itself first settles before it reads the runs."""
         if self.queue_place is not None:  # Pause while queued: leave the queue
             self.pool.leave(self._granted)
             self._publish("paused", message)
@@ -222,9 +223,23 @@ class Worker:
             self._stopping, self._stop_message = True, message
             self._publish("paused", message)  # at once: the charts stop moving with the click
             self._send("stop")
-        if reader is not threading.current_thread():
-            reader.join(timeout=PAUSE_WAIT_S)
-        if reader.is_alive():  # a step at the caps takes longer: end it now, back to the state from start()
+        if wait:
+            self.settle()
+
+    def settle(self) -> None:
+        """After step(wait=False): wait for the Step, up to STEP_WAIT_S. After pause(wait=False): wait for the
+        process's final state, up to PAUSE_WAIT_S; a step at the caps that takes longer is ended then, and the runs go
+        back to the state from start(). At once when neither is under way."""
+        reader = self._reader
+        if reader is None or reader is threading.current_thread() or not reader.is_alive():
+            return
+        if self._stepping and not self._stopping:
+            reader.join(timeout=STEP_WAIT_S)
+            return
+        if not self._stopping:
+            return
+        reader.join(timeout=PAUSE_WAIT_S)
+        if reader.is_alive():
             self._killed = True
             self._kill()
             reader.join(timeout=PAUSE_WAIT_S)
