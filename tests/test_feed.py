@@ -166,7 +166,7 @@ def test_a_waiting_request_ends_when_the_run_stops():
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(pause)
-        assert json.loads(get(token, 1).body) == {"stopped": True}
+        assert json.loads(get(token, 1).body) == {"stopped": True, "rerun": False}
 
 
 @pytest.mark.parametrize("state", ["paused", "done", "stopped", "queued"])
@@ -174,7 +174,8 @@ def test_nothing_once_the_run_stops_training(state):
     worker = FakeWorker()
     token = feed.open_feed(worker, "run0", counting_frame([]))
     worker.snapshot = Snap(state, 5)
-    assert json.loads(get(token, -1).body) == {"stopped": True}  # the element stops polling; the page draws the last frame
+    # the element stops polling; the page draws the last frame: a Pause's run is under way, else the element reruns it
+    assert json.loads(get(token, -1).body) == ({"stopped": True, "rerun": False} if state == "paused" else {"stopped": True})
 
 
 def test_unknown_tokens_bad_queries_and_forgotten_workers():

@@ -66,6 +66,10 @@ class Feed:
         snap = worker.snapshot
         return snap.state == "training" and snap.version <= since
 
+    def paused(self) -> bool:
+        worker = self.worker()
+        return worker is not None and worker.snapshot.state == "paused"
+
     def newest(self, since: int, level: int | None = None, only: frozenset[str] | None = None) -> bytes | None | bool:
         """The newest frame as JSON (gzipped at `level` when given) when the snapshot moved past `since`; None when
         it has not; False when the run no longer trains (the page reruns and draws the last frame itself).
@@ -141,12 +145,16 @@ def _forget() -> None:
 
 
 STOPPED = b'{"stopped":true}'  # not an error status: a browser logs those to its console
+# Paused: by the page's Pause (its run, under way, draws the last frame) or from another page (this one is gone).
+# The element stops polling without rerunning its fragment: measured, that rerun came while the Pause's own run
+# was being drawn and sent its frame (195 kB) again.
+PAUSED = b'{"stopped":true,"rerun":false}'
 
 
 async def serve(request: Request) -> Response:
     """GET <PATH><token>?since=<version>[&only=<chart>,<chart>]: the newest frame, as soon as there is one newer
     than `since` (waiting up to WAIT_S for it), 204 when none came, {"stopped": true} when the run no longer trains
-    or the feed is unknown (the element stops polling). `only`: the names of the charts in the browser's view,
+    or the feed is unknown (the element stops polling and reruns its fragment), PAUSED when it was paused. `only`: the names of the charts in the browser's view,
     the only ones the frame carries (a visitor's laptop shows three of the eight)."""
     feed = _feeds.get(request.path_params["token"])
     try:
@@ -163,7 +171,7 @@ async def serve(request: Request) -> Response:
     await _wait(feed, since)
     body = await run_in_threadpool(feed.newest, since, level, only)  # builds figures: off the server's event loop
     if body is False:
-        return _stopped()
+        return _stopped(PAUSED if feed.paused() else STOPPED)
     if body is None:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
     headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
@@ -214,8 +222,8 @@ def _gzip_level(request: Request) -> int | None:
     return LOCAL_GZIP_LEVEL if local and "x-forwarded-for" not in request.headers else GZIP_LEVEL
 
 
-def _stopped() -> Response:
-    return Response(STOPPED, media_type="application/json", headers={"Cache-Control": "no-store"})
+def _stopped(body: bytes = STOPPED) -> Response:
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 def routes(base_url_path: str = "") -> list[Route]:

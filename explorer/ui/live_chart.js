@@ -26,13 +26,13 @@ function counted(gd) {
   gd.on('plotly_afterplot', () => record(gd));  // plotly's own event after every full redraw
 }
 function draw(Plotly, gd, frame) {
+  // -> undefined when the chart was moved in place (drawn now), else the promise of plotly's redraw
   const t0 = performance.now();
   let done;
   const moved = inPlace(gd, frame);
   if (moved) {
     record(gd);
     gd.__rnnxMoved = true;  // plotly's calcdata (hover) lags: a pointer over the chart brings the full redraw
-    done = Promise.resolve();
   } else {
     // what a later frame must keep to be drawn in place instead: only charts made of movable traces can be
     // (a chart of none, a note that this architecture lacks it, stays as it is while its layout does)
@@ -291,19 +291,27 @@ function enqueue(Plotly, gd, frame, relayout) {
   q.frames.set(gd, frame);  // the newest frame wins: frames that arrive while the browser is busy are skipped
   pump(Plotly);
 }
+const PUMP_SLICE_MS = 20;  // charts moved in place one after another in one task, for this long at most
 function pump(Plotly) {
-  // one chart per task, so a click (Pause) is handled between two charts, never behind a queue of frames
+  // charts moved in place (a few ms each) are drawn together, so the browser paints them once; a full redraw
+  // ends the task, and so does PUMP_SLICE_MS: a click (Pause) is handled between two, never behind a queue of
+  // frames. (One chart a task spread a Pause's last frame of 8 charts over 67 ms.)
   const q = queue();
   if (q.busy) return;
-  const next = q.frames.entries().next();
-  if (next.done) { const acks = q.acks; q.acks = []; acks.forEach((ack) => ack()); return; }
-  const [gd, frame] = next.value;
-  q.frames.delete(gd);
-  q.busy = true;
-  let done;
-  try { done = draw(Plotly, gd, frame); } catch (error) { done = Promise.reject(error); }
-  done.catch((error) => console.warn('live chart', error))
+  const start = performance.now();
+  for (;;) {
+    const next = q.frames.entries().next();
+    if (next.done) { const acks = q.acks; q.acks = []; acks.forEach((ack) => ack()); return; }
+    const [gd, frame] = next.value;
+    q.frames.delete(gd);
+    let done;
+    try { done = draw(Plotly, gd, frame); } catch (error) { done = Promise.reject(error); }
+    if (done === undefined && performance.now() - start < PUMP_SLICE_MS) continue;
+    q.busy = true;
+    Promise.resolve(done).catch((error) => console.warn('live chart', error))
       .finally(() => { q.busy = false; setTimeout(() => pump(Plotly), 0); });
+    return;
+  }
 }
 function watch(Plotly, gd) {
   // charts scrolled out of view skip their frames: the browser's time goes to what can be seen
@@ -441,7 +449,10 @@ async function follow(Plotly, root, url, ended) {
     }
     if (answer.frame) {
       const frame = answer.frame;
-      if (frame.stopped) { ended(); break; }  // the run stopped training: the page reruns and draws its last frame
+      if (frame.stopped) {  // the run stopped training: the page reruns and draws its last frame
+        if (frame.rerun !== false) ended();  // a Pause's page run is under way already
+        break;
+      }
       since = frame.version;
       next = askNext();  // on its way while this one is drawn
       const wait = FEED_EVERY_MS - (performance.now() - last);
