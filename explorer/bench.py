@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--ui", action="store_true", help="benchmark the Train page in headless Chromium")
-    parser.add_argument("--scene", nargs="*", default=None, help="with --ui: train, preset, race (default: all)")
+    parser.add_argument("--scene", nargs="*", default=None, help="with --ui: train, preset, race, laptop (default: all)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--presets", action="store_true", help="time every preset headless and in the app")
     parser.add_argument("--only", nargs="*", default=None, help="with --presets: these presets only")

@@ -1,5 +1,6 @@
 """UI benchmark: the Train page in headless Chromium against a local server, then a preset's runs side by
-side, then the Compare race (SCENES), each on a fresh server. Prints figures, asserts nothing.
+side, then the Compare race, and the Train page in a laptop's window (SCENES), each on a fresh server. Prints
+figures, asserts nothing.
 
 Measures: time from opening /train to the first chart; each live chart's changes per second while
 training (counted in the browser from plotly's afterplot events, not the server's intent); how often
@@ -7,13 +8,15 @@ Streamlit showed an element faded (stale, see-through); Pause latency (the last 
 Step latency (click to the step's charts drawn); training steps/s with the page open over headless
 Run.train steps/s on the same config and thread count (the mean of just before and just after); the server's own CPU (the training process is
 apart) per second of training; browser JS heap and server RSS at the start and after the soak.
-Pause, Step and steps/s on the Train page only. Run: python -m explorer.bench --ui [--scene train preset race] [--json].
+Pause, Step and steps/s on the Train page only (Step where its look inside is in view). Run:
+python -m explorer.bench --ui [--scene train preset race laptop] [--json].
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -119,9 +122,14 @@ DRAW_JS = """() => { const d = window.__rnnxDraw; if (!d) return [0, 0, 0];
 # view skip frames, so every chart on screen is the worst case)
 SCENES = {
     "train": ("/train", "Train", 8, 3200),
+    # a laptop's window: the status line, Loss and Parameter gradients in view, the look inside below the fold
+    "laptop": ("/train", "Train", 8, 900),
     "preset": ("/train?preset=vanishing_gradients", "Train", 16, 6400),
     "race": ("/compare", "Start comparison", 2, 3200),
 }
+
+
+TRAIN_SCENES = ("train", "laptop")  # one run on the Train page: steps/s, Pause and Step measured too
 
 
 def _status(page) -> tuple[int, str]:
@@ -150,7 +158,7 @@ def measure_page(port: int, pid: int, scene: str = "train") -> dict:
         page.get_by_role("button", name=button, exact=True).click()
         page.wait_for_function(f"() => Object.keys(window.__rnnxRenders || {{}}).length >= {charts}", timeout=120_000)
         time.sleep(1)  # past the first frames, which lay the charts out
-        t0, cpu0, step0 = time.perf_counter(), _cpu_s(pid), _status(page)[0] if scene == "train" else 0
+        t0, cpu0, step0 = time.perf_counter(), _cpu_s(pid), _status(page)[0] if scene in TRAIN_SCENES else 0
         browser0, trainer0 = _browser_cpu_s(pid), _tree_cpu_s(pid)
         renders0, draw0 = page.evaluate(RENDERS_JS), page.evaluate(DRAW_JS)
         page.evaluate(FADED_START_JS)
@@ -169,54 +177,80 @@ def measure_page(port: int, pid: int, scene: str = "train") -> dict:
         figures["server_cpu_per_core"] = (cpu1 - cpu0) / elapsed
         figures["browser_cpu_per_core"] = (_browser_cpu_s(pid) - browser0) / elapsed
         figures["training_process_cpu_per_core"] = (_tree_cpu_s(pid) - trainer0) / elapsed
-        if scene == "train":
+        if scene in TRAIN_SCENES:
             figures["page_steps_per_s"] = (_status(page)[0] - step0) / elapsed
-            _pause_and_step(page, figures)
+            _pause_and_step(page, figures, scene)
         figures["browser_heap_mb_end"], figures["server_rss_mb_end"] = heap(), _rss_mb(pid)
         browser.close()
     return figures
 
 
-def _pause_and_step(page, figures: dict) -> None:
+PAUSES = 3  # Pause and Step are taken this many times (Train again between): one click's latency is noise
+
+
+def _pause_and_step(page, figures: dict, scene: str) -> None:
+    """Pause latency (the last chart change after the click) and Step latency (the click to the look inside showing
+    the new step: the train scene only, where that chart is in view), their median and worst over PAUSES rounds."""
+    pauses, steps = [], []
+    for round_ in range(PAUSES):
+        if round_:
+            page.get_by_role("button", name="Train", exact=True).click()
+            page.wait_for_function(TRAINING_JS, timeout=30_000)
+            time.sleep(3)
+        pauses.append(_pause(page))
+        if scene == "train":
+            steps.append(_step(page))
+    figures["pause_latency_s"], figures["pause_latency_s_worst"] = statistics.median(pauses), max(pauses)
+    if steps:
+        figures["step_latency_s"], figures["step_latency_s_worst"] = statistics.median(steps), max(steps)
+
+
+def _pause(page) -> float:
     clicked = time.perf_counter()
+    # from the click as the page got it (Playwright's click returns 10-220 ms later, when the browser is busy)
+    page.evaluate("() => document.addEventListener('click', (e) => { window.__rnnxClick = e.timeStamp; }, {capture: true, once: true})")
     page.get_by_role("button", name="Pause", exact=True).click()
-    click_at = page.evaluate("() => performance.now()")
+    click_at = page.evaluate("() => window.__rnnxClick")
     time.sleep(3)
     last = max(at for _, at in page.evaluate(RENDERS_JS).values())
-    figures["pause_latency_s"] = max(0.0, (last - click_at) / 1000)
     time.sleep(max(0.0, 1 - (time.perf_counter() - clicked)))
+    return max(0.0, (last - click_at) / 1000)
+
+
+def _step(page) -> float:
     step = _status(page)[0]
     before = page.evaluate("() => performance.now()")
     page.get_by_role("button", name="Step", exact=True).click()
     shown = f"() => /\\(step {step + 1}\\)/.test(window.__rnnxRenders['run0-grad_norm_chart'].title)"
     try:  # Step shows when the chart of the look inside carries the new step in its title
         page.wait_for_function(shown, timeout=30_000)
-        figures["step_latency_s"] = (page.evaluate("() => window.__rnnxRenders['run0-grad_norm_chart'].at") - before) / 1000
+        return (page.evaluate("() => window.__rnnxRenders['run0-grad_norm_chart'].at") - before) / 1000
     except Exception:  # noqa: BLE001 - a figure the benchmark could not take is printed as NaN
-        figures["step_latency_s"] = float("nan")
+        return float("nan")
 
 
 def main(as_json: bool = False, scenes: tuple[str, ...] = tuple(SCENES)) -> None:
     figures: dict = {}
     for scene in scenes:  # a fresh server each, so one scene's runs do not load the next
         # headless just before and just after the page: a shared machine's speed drifts by 10% over minutes
-        before = headless_steps_per_s(RunConfig()) if scene == "train" else None
+        before = headless_steps_per_s(RunConfig()) if scene in TRAIN_SCENES else None
         with appserver.serve() as server:
             measured = measure_page(server.port, server.proc.pid, scene)
-        figures.update({(name if scene == "train" else f"{scene}: {name}"): value for name, value in measured.items()})
         if before is not None:
             after = headless_steps_per_s(RunConfig())
-            figures.update(headless_steps_per_s_before=before, headless_steps_per_s_after=after)
-            figures["headless_steps_per_s"] = (before + after) / 2
-            figures["page_over_headless"] = figures["page_steps_per_s"] / figures["headless_steps_per_s"]
+            measured.update(headless_steps_per_s_before=before, headless_steps_per_s_after=after)
+            measured["headless_steps_per_s"] = (before + after) / 2
+            measured["page_over_headless"] = measured["page_steps_per_s"] / measured["headless_steps_per_s"]
             # the same per second of the training process's CPU: below 1 by what tracing and publishing cost, and by
             # what the browser and server on the other core take from it beyond its CPU time (caches, memory)
-            figures["page_per_cpu_s_over_headless"] = figures["page_over_headless"] / figures["training_process_cpu_per_core"]
-            figures["headless_beside_another_run_over_alone"] = headless_beside_another_run(RunConfig()) / after
+            measured["page_per_cpu_s_over_headless"] = measured["page_over_headless"] / measured["training_process_cpu_per_core"]
+            measured["headless_beside_another_run_over_alone"] = headless_beside_another_run(RunConfig()) / after
+        figures.update({(name if scene == "train" else f"{scene}: {name}"): value for name, value in measured.items()})
     if as_json:
         print(json.dumps(figures))
         return
-    goals = {"pause_latency_s": "<= 0.3", "step_latency_s": "<= 0.3", "page_over_headless": ">= 0.9",
+    goals = {"pause_latency_s": "<= 0.3", "step_latency_s": "<= 0.3", "pause_latency_s_worst": "<= 0.3",
+             "step_latency_s_worst": "<= 0.3", "page_over_headless": ">= 0.9",
              "faded_fraction": "< 0.05", "server_cpu_per_core": "< 0.10 (apart from training)"}
     for name, value in figures.items():
         measure = name.split(": ")[-1]
