@@ -67,6 +67,7 @@ class Feed:
         return snap.state == "training" and snap.version <= since
 
     def paused(self) -> bool:
+        """The run was paused (not ended by its budget, a divergence or an error): see PAUSED."""
         worker = self.worker()
         return worker is not None and worker.snapshot.state == "paused"
 
@@ -154,8 +155,9 @@ PAUSED = b'{"stopped":true,"rerun":false}'
 async def serve(request: Request) -> Response:
     """GET <PATH><token>?since=<version>[&only=<chart>,<chart>]: the newest frame, as soon as there is one newer
     than `since` (waiting up to WAIT_S for it), 204 when none came, {"stopped": true} when the run no longer trains
-    or the feed is unknown (the element stops polling and reruns its fragment), PAUSED when it was paused. `only`: the names of the charts in the browser's view,
-    the only ones the frame carries (a visitor's laptop shows three of the eight)."""
+    or the feed is unknown (the element stops polling and reruns its fragment), PAUSED when it was paused. `only`:
+    the names of the charts in the browser's view, the only ones the frame carries (a visitor's laptop shows three
+    of the eight)."""
     feed = _feeds.get(request.path_params["token"])
     try:
         since = int(request.query_params.get("since", "-1"))
