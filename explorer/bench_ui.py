@@ -95,9 +95,9 @@ def _tree_cpu_s(root: int) -> float:
 
 # per chart: [renders, last render time], by its element's key and chart ("run1-gate_heatmaps")
 RENDERS_JS = "() => Object.fromEntries(Object.entries(window.__rnnxRenders || {}).map(([k, v]) => [k, [v.renders, v.at]]))"
-# still training: the Train page's status line or a Compare progress bar says so
+# still training: the Train page's or the race's status line, or a Compare progress bar, says so
 TRAINING_JS = """() => {
-  const status = document.querySelector('.st-key-train-status');
+  const status = document.querySelector('.st-key-train-status') || document.querySelector('.st-key-race-status');
   if (status) return /\\btraining\\b/.test(status.textContent);
   return Array.from(document.querySelectorAll('[data-testid="stProgress"]')).some((p) => /· training/.test(p.textContent));
 }"""

@@ -51,6 +51,11 @@ def rerun_until(at, done, what: str, timeout_s: float = WAIT_S) -> None:
         assert not at.exception, at.exception
 
 
+def race_progress(at) -> str:
+    """The race's progress: its status line while it trains (the live feed rewrites it), its bar's text after."""
+    return " ".join([p.proto.text for p in at.get("progress")] + [m.value for m in at.markdown if m.value.startswith("Race:")])
+
+
 # -- Learn ----------------------------------------------------------------------------------------
 
 def test_learn_page_shows_every_cell_equation_and_the_lessons():
@@ -161,7 +166,7 @@ def test_a_race_run_that_diverges_is_named_and_said_once():
     at.run()
     at.button(key="cmp_start").click()
     at.run()
-    rerun_until(at, lambda at: "· done" in at.get("progress")[0].proto.text, "the race's end")
+    rerun_until(at, lambda at: "· done" in race_progress(at), "the race's end")
     errors = [e.value for e in at.error]
     said = " ".join(errors) + infos(at)
     assert errors and said.count("Diverged at step") == len(errors), said  # once per run, not again in a note

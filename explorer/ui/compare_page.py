@@ -95,7 +95,9 @@ def _race_section(config: RunConfig, archs: tuple[str, ...], budget: int, match:
         st.caption("Showing the comparison started earlier; the setup above has changed since. "
                    f"Earlier setup: {job.note}")
     training = active(job.worker)  # queued: refresh to see it start
-    st.fragment(run_every=panels.FOLLOW_S if training else None)(_race_view)(job, training)
+    fed = job.worker.snapshot.state == "training"  # the feed's frames move the progress too: a rerun every FED_FOLLOW_S
+    every = panels.FED_FOLLOW_S if fed else panels.FOLLOW_S
+    st.fragment(run_every=every if training else None)(_race_view)(job, training, fed)
 
 
 def _matching_note(config: RunConfig, matched, target: int, match: bool) -> str:
@@ -111,12 +113,26 @@ def _matching_note(config: RunConfig, matched, target: int, match: bool) -> str:
             f"all within {worst:.0%}: " + " · ".join(parts) + "." + why)
 
 
-def _progress(job: Job, snap: Snapshot, what: str) -> None:
+RACE_STATUS = "race-status"  # the race's progress while the feed's frames rewrite it (browser tests' handle)
+
+
+def _progress_line(job: Job, snap: Snapshot, what: str) -> live_chart.Line:
+    """"Race: 120 of 400 training steps · training · 300 steps/s" and a bar filled to the share done."""
     budget = job.worker.budget
     done = sum(budget if view.status != "ok" else min(view.step, budget) for view in snap.runs)
     total = budget * len(snap.runs)
     rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.state == "training" else ""
-    st.progress(done / total if total else 0.0, text=f"{what}: {done:,} of {total:,} training steps · {snap.state}{rate}")
+    return [(f"{what}: {done:,} of {total:,} training steps · {snap.state}{rate}", ""),
+            (f"{done / total if total else 0.0:.4f}", "%")]
+
+
+def _progress(job: Job, snap: Snapshot, what: str, fed: bool = False) -> None:
+    """The progress and what stopped it. `fed`: the race's live feed rewrites the progress with each frame."""
+    (text, _), (share, _) = line = _progress_line(job, snap, what)
+    if fed:
+        live_chart.status(RACE_STATUS, line, fed=True)
+    else:
+        st.progress(float(share), text=text)
     diverged = [(label, view.message) for label, view in zip(job.labels, snap.runs) if view.status != "ok"]
     if snap.state == "queued":
         st.warning(panels.queue_note(snap, job.worker))
@@ -127,11 +143,16 @@ def _progress(job: Job, snap: Snapshot, what: str) -> None:
         st.error(f"**{label}**: " + plain(message))
 
 
-def _race_view(job: Job, was_training: bool) -> None:
-    """Progress, overlaid loss curves, and gradient profiles at init and now. While the race trains the
-    charts come from the live feed and this follows once a second for the progress bar."""
+def _race_view(job: Job, was_training: bool, timed_fed: bool = False) -> None:
+    """Progress, overlaid loss curves, and gradient profiles at init and now. While the race trains, the
+    charts and the progress come with the live feed's frames (several a second; the fragment's rerun moved the
+    bar once a second) and this follows every FED_FOLLOW_S; while it waits in the queue, every second.
+    `timed_fed`: this fragment's timer is the fed one."""
     snap = panels.watch(job.worker, was_training)  # when the race ends, the page redraws with the table
-    _progress(job, snap, "Race")
+    fed = snap.state == "training"
+    if fed and not timed_fed:  # a queued race has started: the page again, with the fed timer
+        st.rerun()
+    _progress(job, snap, "Race", fed=fed)
     s = panels.scale()
 
     def figures(snap_: Snapshot, only: frozenset[str] | None = None) -> list:
@@ -143,8 +164,9 @@ def _race_view(job: Job, was_training: bool) -> None:
         builders = {"loss_compare_chart": lambda: charts.loss_compare_chart(histories, scale=s, steps_to=steps_to),
                     "grad_norm_compare_chart": lambda: charts.grad_norm_compare_chart(traces, initial, scale=s)}
         return [(charts.steady_axes(build()), name) for name, build in builders.items() if only is None or name in only]
-    if snap.state == "training":
-        live_chart.follow(job.worker, "cmp-race", figures, columns=1, traced=panels.traced)
+    if fed:
+        live_chart.follow(job.worker, "cmp-race", figures, columns=1, traced=panels.traced,
+                          lines=lambda snap_: {RACE_STATUS: _progress_line(job, snap_, "Race")})
     else:
         live_chart.show(figures(snap), "cmp-race", columns=1)
 

@@ -407,13 +407,28 @@ async function ask(url, since, only) {
     return {error: error};
   }
 }
+function progressBar(node, words) {
+  // a '%' piece: a bar filled to its done fraction, in the theme's colour (explorer/ui/live_chart.py: status)
+  const done = Math.max(0, Math.min(1, Number(words) || 0));
+  const bar = document.createElement('span');
+  bar.className = 'rnnx-bar';
+  bar.setAttribute('role', 'progressbar');
+  bar.setAttribute('aria-valuenow', String(Math.round(done * 100)));
+  const fill = document.createElement('span');
+  fill.style.width = `${done * 100}%`;
+  if (node.dataset.colour) fill.style.background = node.dataset.colour;
+  bar.append(fill);
+  return bar;
+}
 function writeLine(node, line) {
-  // a status line's pieces: [text, style], style 'b' bold, 'i' italic, '' plain; rewritten only when it changed
+  // a status line's pieces: [text, style], style 'b' bold, 'i' italic, '' plain, '%' a progress bar; rewritten
+  // only when it changed
   const text = JSON.stringify(line);
   if (node.__rnnxLine === text) return;
   node.__rnnxLine = text;
   node.replaceChildren(...line.map(([words, style]) => {
     if (!style) return document.createTextNode(words);
+    if (style === '%') return progressBar(node, words);
     const span = document.createElement(style === 'b' ? 'strong' : 'em');
     span.textContent = words;
     return span;
@@ -486,6 +501,7 @@ export default function (component) {
       parentElement.appendChild(node);
     }
     node.dataset.target = data.target;
+    if (data.colour) node.dataset.colour = data.colour;
     writeLine(node, data.line);
     return;
   }

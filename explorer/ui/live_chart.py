@@ -37,13 +37,18 @@ CSS = """
 [data-stale="true"]:has([data-testid="stProgress"]) { opacity: 1 !important; transition: none !important; }
 .rnnx-cell { min-width: 0; }
 .rnnx-status { margin: 0; font-size: 1rem; line-height: 1.6; }
+.rnnx-bar { display: block; height: 0.5rem; margin: 0.4rem 0 0.25rem; border-radius: 0.25rem; overflow: hidden;
+            background: rgba(49, 51, 63, 0.1); }
+.rnnx-bar > span { display: block; height: 100%; background: currentColor; }
 /* a status line's markdown shows with the page's first paint; once the element has drawn the line it keeps, it goes */
 [class*="st-key-"]:has(.rnnx-status) > [data-testid="stElementContainer"]:has([data-testid="stMarkdown"]) { display: none; }
 .rnnx-caption { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: 0.25rem 0 0.75rem; }
 """
 CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"scale": 2}}
 
-Line = list[tuple[str, str]]  # a status line: (text, style) pieces, style "b" (bold), "i" (italic) or "" (plain)
+# a status line: (text, style) pieces, style "b" (bold), "i" (italic), "" (plain) or "%" (a progress bar under the
+# line, the text its done fraction from 0 to 1, drawn by the element only)
+Line = list[tuple[str, str]]
 
 _component = None
 
@@ -119,14 +124,14 @@ def status(key: str, line: Line, *, fed: bool = False) -> None:
     if not fed or not in_browser():
         return
     with box:
-        _mount()(key=f"{key}-line", data={"line": line, "target": key}, on_drawn_change=_ignore,
-                 on_ended_change=_ignore)
+        _mount()(key=f"{key}-line", data={"line": line, "target": key, "colour": st.get_option("theme.primaryColor")},
+                 on_drawn_change=_ignore, on_ended_change=_ignore)
 
 
 def markdown(line: Line) -> str:
-    """The line as markdown (a styled piece has no spaces at its ends)."""
+    """The line as markdown (a styled piece has no spaces at its ends; a progress bar is left out)."""
     marks = {"b": "**", "i": "*", "": ""}
-    return "".join(f"{marks[style]}{text}{marks[style]}" for text, style in line)
+    return "".join(f"{marks[style]}{text}{marks[style]}" for text, style in line if style != "%")
 
 
 def _static(figures: list[tuple[dict, str]], key: str, columns: int) -> None:

@@ -61,3 +61,32 @@ def test_a_short_comparison_runs_to_the_end_and_overlays_the_losses(page, app_ur
     screenshot(page, "compare_race")
     no_exception(page)
     no_console_errors(page, failed, "/compare")
+
+
+RACE_LINE_JS = """() => { const p = document.querySelector('.st-key-race-status .rnnx-status');
+  const bar = p && p.querySelector('[role="progressbar"]');
+  return p ? [p.textContent, bar ? Number(bar.getAttribute('aria-valuenow')) : null] : null; }"""
+
+
+def test_the_race_progress_moves_with_the_live_frames(page, app_url):
+    """While the race trains, its progress line and bar come with the feed's frames, several a second, not with
+    the fragment's reruns (every 5 s while fed)."""
+    import time
+
+    open_app(page, app_url, "/compare")
+    page.get_by_role("button", name="Start comparison").click()  # 4 x 500 steps: seconds of training
+    page.wait_for_function(f"() => {{ const r = ({RACE_LINE_JS})(); return r && /· training/.test(r[0]); }}",
+                           timeout=RACE_TIMEOUT_MS)
+    seen, bars, start = set(), [], time.monotonic()
+    while time.monotonic() - start < 2.5:
+        line = page.evaluate(RACE_LINE_JS)
+        if line is None or "· training" not in line[0]:
+            break  # the race ended (a fast machine): what was seen must do
+        seen.add(line[0])
+        bars.append(line[1])
+        time.sleep(0.1)
+    assert len(seen) >= 5, seen  # at the feed's pace; a rerun a second would give 2 or 3
+    assert bars == sorted(bars) and bars[-1] > bars[0] and 0 <= bars[0] <= bars[-1] <= 100, bars
+    page.get_by_role("button", name="Cancel").first.click()  # the race's (the sweep's comes second)
+    page.get_by_text("Cancelled").first.wait_for(timeout=30_000)
+    no_exception(page)
