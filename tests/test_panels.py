@@ -1,4 +1,5 @@
-"""panels.per_snapshot: the side-by-side figures of a snapshot are built once, however many feeds ask."""
+"""Panels: the side-by-side figures of a snapshot are built once however many feeds ask (per_snapshot), which charts need
+the trace, and a status line as markdown."""
 from __future__ import annotations
 
 import dataclasses
@@ -57,3 +58,10 @@ def test_only_the_training_curves_go_without_the_trace():
         except AttributeError:
             continue
         raise AssertionError(f"{name} was drawn without a trace: it belongs in HISTORY_CHARTS")
+
+
+def test_a_status_line_as_markdown_styles_its_pieces_and_leaves_the_bar_to_the_element():
+    from explorer.ui import live_chart
+
+    line = [("Race: 12 of 40 training steps · ", ""), ("training", "i"), ("step 3", "b"), ("0.3000", "%")]
+    assert live_chart.markdown(line) == "Race: 12 of 40 training steps · *training***step 3**"
