@@ -117,7 +117,8 @@ RACE_STATUS = "race-status"  # the race's progress while the feed's frames rewri
 
 
 def _progress_line(job: Job, snap: Snapshot, what: str) -> live_chart.Line:
-    """"Race: 120 of 400 training steps · training · 300 steps/s" and a bar filled to the share done."""
+    """The progress as a status line, "Race: 120 of 400 training steps · training · 300 steps/s", and a bar filled
+    to the share done."""
     budget = job.worker.budget
     done = sum(budget if view.status != "ok" else min(view.step, budget) for view in snap.runs)
     total = budget * len(snap.runs)
