@@ -28,6 +28,17 @@ VIEWPORT = {"width": 1400, "height": 1000}
 LOGS = REPO / "artifacts"
 SCREENSHOTS = LOGS / "screenshots"
 
+# script runs of the page (fragments' included) since the first call
+RUNS_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app.__rnnxRuns) {
+    app.__rnnxRuns = {n: 0};
+    new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') app.__rnnxRuns.n += 1; })
+      .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  }
+  return app.__rnnxRuns.n;
+}"""
+
 # The app is idle when the root element says no script run is in progress, the websocket is
 # connected, and no skeleton placeholder is left (Streamlit 1.67 DOM). A click's rerun starts
 # a few ms after the click returns, so idle must also follow a run seen since the wait began

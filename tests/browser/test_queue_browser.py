@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from .conftest import VIEWPORT, open_app, screenshot, serve_app, wait_idle
+from .conftest import RUNS_JS, VIEWPORT, open_app, screenshot, serve_app, wait_idle
 
 pytestmark = pytest.mark.browser
 SMALL = "/train?arch=gru&seq_len=20&hidden_size=8"
@@ -27,18 +27,6 @@ def _wait_status(page, what: str, timeout_s: float = 30) -> None:
     while what not in _status(page):
         assert time.monotonic() < deadline, f"status {_status(page)!r}, waiting for {what!r}"
         time.sleep(0.25)
-
-
-# script runs of the page (fragments' included) since the first call
-RUNS_JS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app.__rnnxRuns) {
-    app.__rnnxRuns = {n: 0};
-    new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') app.__rnnxRuns.n += 1; })
-      .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-  }
-  return app.__rnnxRuns.n;
-}"""
 
 
 def test_a_visitor_beyond_the_pool_queues_and_starts_by_itself(browser, monkeypatch):
