@@ -143,8 +143,8 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace,
            lr_changes: dict[int, float] | None = None) -> str:
     """The loop. Returns why it ended: "" when told to stop, else the reason."""
     samples = samples or Samples(runs, 1.0)
-    last_publish, last_traced, last_trace, untraced_until = 0.0, 0.0, 0.0, 0.0  # last_traced: when the last traces began
-    costs, traced_at = [0.0] * len(runs), [0.0] * len(runs)  # each run's last trace: its CPU time, when it was taken
+    last_publish, traces_began, untraced_until = 0.0, 0.0, 0.0
+    costs, traced_at = [0.0] * len(runs), [0.0] * len(runs)  # each run's last trace: how long it took, when it ended
     rate = [(time.monotonic(), sum(r.step for r in runs))]
     gap = 1.0 / pace.max_steps_per_s if pace.max_steps_per_s else 0.0
     next_step, shown = time.monotonic(), True
@@ -180,15 +180,15 @@ def _train(conn, runs: list[Run], budget: int, publish_every: float, pace: Pace,
         if pace.trace_every_step:
             due = range(len(runs))
         else:
-            due = in_turn(costs, traced_at, (now - last_trace) / 4) if now - last_traced >= every else ()
+            due = in_turn(costs, traced_at, (now - max(traced_at)) / 4) if now - traces_began >= every else ()
         if due:
-            last_traced = now
+            traces_began = now
             traces = [None] * len(runs)  # the page keeps a run's last trace
             for k in due:
                 start = time.monotonic()
                 traces[k] = runs[k].trace()
-                traced_at[k] = last_trace = time.monotonic()
-                costs[k] = last_trace - start
+                traced_at[k] = time.monotonic()
+                costs[k] = traced_at[k] - start
         elif untraced and now - last_publish >= publish_every:
             traces = [None] * len(runs)  # the page keeps the last trace
         else:
