@@ -233,10 +233,9 @@ class Worker:
         reader = self._reader
         if reader is None or reader is threading.current_thread() or not reader.is_alive():
             return
-        if self._stepping and not self._stopping:
-            reader.join(timeout=STEP_WAIT_S)
-            return
-        if not self._stopping:
+        if not self._stopping:  # training on, or a Step
+            if self._stepping:
+                reader.join(timeout=STEP_WAIT_S)
             return
         reader.join(timeout=PAUSE_WAIT_S)
         if reader.is_alive():
