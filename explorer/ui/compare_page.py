@@ -119,21 +119,25 @@ RACE_STATUS = "race-status"  # the race's progress while the feed's frames rewri
 def _progress_line(job: Job, snap: Snapshot, what: str) -> live_chart.Line:
     """The progress as a status line, "Race: 120 of 400 training steps · training · 300 steps/s", and a bar filled
     to the share done."""
+    text, share = _progress_text(job, snap, what)
+    return [(text, ""), (f"{share:.4f}", "%")]
+
+
+def _progress_text(job: Job, snap: Snapshot, what: str) -> tuple[str, float]:
     budget = job.worker.budget
     done = sum(budget if view.status != "ok" else min(view.step, budget) for view in snap.runs)
     total = budget * len(snap.runs)
     rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.state == "training" else ""
-    return [(f"{what}: {done:,} of {total:,} training steps · {snap.state}{rate}", ""),
-            (f"{done / total if total else 0.0:.4f}", "%")]
+    return f"{what}: {done:,} of {total:,} training steps · {snap.state}{rate}", done / total if total else 0.0
 
 
 def _progress(job: Job, snap: Snapshot, what: str, fed: bool = False) -> None:
     """The progress and what stopped it. `fed`: the race's live feed rewrites the progress with each frame."""
-    (text, _), (share, _) = line = _progress_line(job, snap, what)
     if fed:
-        live_chart.status(RACE_STATUS, line, fed=True)
+        live_chart.status(RACE_STATUS, _progress_line(job, snap, what), fed=True)
     else:
-        st.progress(float(share), text=text)
+        text, share = _progress_text(job, snap, what)
+        st.progress(share, text=text)
     diverged = [(label, view.message) for label, view in zip(job.labels, snap.runs) if view.status != "ok"]
     if snap.state == "queued":
         st.warning(panels.queue_note(snap, job.worker))
