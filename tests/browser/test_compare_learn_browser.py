@@ -1,4 +1,6 @@
 """The Learn and Compare pages in Chromium: equations render, and a short race runs to its end."""
+import time
+
 import pytest
 
 from .conftest import RUNS_JS, open_app, screenshot, wait_idle
@@ -71,8 +73,6 @@ RACE_LINE_JS = """() => { const p = document.querySelector('.st-key-race-status 
 def test_the_race_progress_moves_with_the_live_frames(page, app_url):
     """While the race trains, its progress line and bar come with the feed's frames, not with the page's runs (its
     fragment reruns every 5 s while fed): the line changes more often than the page runs."""
-    import time
-
     open_app(page, app_url, "/compare")
     budget = page.locator('[data-testid="stSlider"]', has_text="Steps per architecture").get_by_role("slider")
     budget.focus()
